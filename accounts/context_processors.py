@@ -1,0 +1,29 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import Permission
+
+# The top menu: (url name, label, permissions any of which shows it; None for every member).
+MENU = [
+    ("overview", _("Overview"), None),
+    ("subscriptions:list", _("Subscriptions"), (Permission.VIEW_SUBSCRIPTIONS,)),
+    ("orders:index", _("Products and orders"), (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS)),
+    ("invoices:index", _("Invoices"), (Permission.VIEW_INVOICES,)),
+    ("tickets:index", _("Support"), (Permission.CREATE_SUPPORT_CASES, Permission.CREATE_FAULT_REPORTS)),
+    ("groups:index", _("Groups"), (Permission.MANAGE_GROUPS,)),
+    ("accounts:users", _("Users"), (Permission.MANAGE_USERS,)),
+]
+
+
+def portal(request):
+    tenant = getattr(request, "tenant", None)
+    membership = tenant.membership if tenant else None
+    if membership is None:
+        return {"membership": None, "menu": []}
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    menu = [
+        {"url": reverse(name), "label": label, "active": current.split(":")[0] == name.split(":")[0]}
+        for name, label, permissions in MENU
+        if permissions is None or any(membership.has_permission(p) for p in permissions)
+    ]
+    return {"membership": membership, "memberships": tenant.memberships, "menu": menu}

@@ -1,0 +1,110 @@
+"""A small, realistic demo: an operator, a Danish corporate group with two subsidiaries, a Swedish
+company, a login for each role, and a handful of accounts and subscriptions. Safe to run again."""
+
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Company, Membership, User
+from accounts.permissions import ROLE_PRESETS, Role
+from subscriptions.models import BillingAccount, Subscription
+
+DEMO_PASSWORD = "Selfcare-demo-2026"
+
+COMPANIES = [
+    # key, name, country, registration number, street, postal code, city, parent key
+    ("holding", "Nordlys Holding A/S", "DK", "25800001", "Havnegade 12", "1058", "København K", None),
+    ("energi", "Nordlys Energi ApS", "DK", "25800028", "Vestergade 3", "8000", "Aarhus C", "holding"),
+    ("service", "Nordlys Service A/S", "DK", "25800036", "Algade 40", "9000", "Aalborg", "holding"),
+    ("fjallvind", "Fjällvind AB", "SE", "5566778899", "Drottninggatan 21", "111 51", "Stockholm", None),
+]
+
+# e-mail, name, mobile, language, [(company key, role, restricted to the first N accounts or None)]
+LOGINS = [
+    ("superuser@nordlys.example", "Mette Sørensen", "+4520112233", "da",
+     [("holding", Role.SUPERUSER, None), ("energi", Role.SUPERUSER, None), ("service", Role.SUPERUSER, None)]),
+    ("admin@nordlys.example", "Lars Nielsen", "+4520112244", "da", [("holding", Role.ADMINISTRATOR, None)]),
+    ("orderer@nordlys.example", "Sofie Jensen", "+4520112255", "en", [("holding", Role.ORDERER, None)]),
+    ("approver@nordlys.example", "Anders Holm", "+4520112266", "da", [("holding", Role.APPROVER, None)]),
+    ("readonly@nordlys.example", "Ida Madsen", "+4520112277", "da", [("holding", Role.READ_ONLY, 1)]),
+    ("superuser@fjallvind.example", "Karin Lindqvist", "+46701234567", "sv", [("fjallvind", Role.SUPERUSER, None)]),
+]
+STAFF = ("staff@operator.example", "Olivia Operator", "+4520110000", "en")
+
+FIRST_NAMES = ["Anna", "Peter", "Maria", "Jens", "Louise", "Henrik", "Camilla", "Søren", "Emma", "Mikkel",
+               "Freja", "Rasmus", "Astrid", "Nils", "Elsa", "Oskar", "Ingrid", "Johan", "Sara", "Erik"]
+LAST_NAMES = ["Hansen", "Pedersen", "Andersen", "Christensen", "Larsen", "Rasmussen", "Petersen", "Johansson",
+              "Karlsson", "Nilsson", "Eriksson", "Berg", "Lund", "Dahl", "Kjær"]
+PLANS = {"mobile": ["Mobil Fri 50 GB", "Mobil Fri Ubegrænset", "Mobil Basis 10 GB"], "telephony": ["Fastnet Erhverv"],
+         "internet": ["Fiber 1000/1000", "Mobilt bredbånd 200 GB"], "circuit": ["Ethernet 1 Gbit/s"]}
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent) and print the demo logins."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        rng = random.Random(2026)
+        companies = {}
+        for key, name, country, number, street, postal_code, city, parent in COMPANIES:
+            company, _ = Company.objects.update_or_create(
+                country=country, registration_number=number,
+                defaults=dict(name=name, street=street, postal_code=postal_code, city=city,
+                              parent=companies.get(parent)),
+            )
+            companies[key] = company
+            self._accounts_and_subscriptions(company, rng)
+
+        staff = self._user(*STAFF)
+        if not staff.is_staff:
+            staff.is_staff = staff.is_superuser = True
+            staff.save(update_fields=["is_staff", "is_superuser"])
+
+        for email, name, mobile, language, grants in LOGINS:
+            user = self._user(email, name, mobile, language)
+            for company_key, role, restricted_to in grants:
+                company = companies[company_key]
+                membership, created = Membership.objects.get_or_create(
+                    user=user, company=company,
+                    defaults=dict(role=role, permissions=sorted(ROLE_PRESETS[role]), all_accounts=restricted_to is None),
+                )
+                if created and restricted_to:
+                    membership.accounts.set(BillingAccount.objects.filter(company=company).order_by("number")[:restricted_to])
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of these (password: %s):" % DEMO_PASSWORD))
+        for email, name, _mobile, _language, grants in [(*STAFF, [])] + LOGINS:
+            roles = ", ".join(f"{companies[c].name}: {Role(r).label}" for c, r, _ in grants) or "operator staff (back office)"
+            self.stdout.write(f"  {email:<30} {roles}")
+        self.stdout.write("The SMS code arrives on the developer inbox page: /dev/inbox/")
+
+    def _user(self, email, name, mobile, language):
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, mobile=mobile, language=language)
+        return user
+
+    def _accounts_and_subscriptions(self, company, rng):
+        if BillingAccount.objects.filter(company=company).exists():
+            return
+        prefix = company.registration_number[-4:]
+        accounts = [
+            BillingAccount.objects.create(
+                company=company, number=f"{prefix}{index:04d}", name=label,
+                email=f"faktura{index}@{company.name.split()[0].lower()}.example",
+            )
+            for index, label in enumerate(["Hovedkonto", "Salg", "Udvikling"], start=1)
+        ]
+        phone_prefix = "+46 70" if company.country == "SE" else "+45 2"
+        subscriptions = []
+        for index in range(14):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            type_ = rng.choices(["mobile", "telephony", "internet", "circuit"], weights=[8, 2, 2, 1])[0]
+            subscriptions.append(Subscription(
+                company=company, account=accounts[index % len(accounts)], type=type_,
+                number=f"{phone_prefix}{rng.randint(1000000, 9999999)}",
+                employee_name=f"{first} {last}", employee_email=f"{first}.{last}@example.com".lower(),
+                price_plan=rng.choice(PLANS[type_]),
+                status=rng.choices(["active", "blocked", "terminated"], weights=[10, 1, 1])[0],
+            ))
+        Subscription.objects.bulk_create(subscriptions)

@@ -1,0 +1,203 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import SideChannelDevice, ThrottlingMixin
+
+from accounts.permissions import ALL_PERMISSIONS, Permission, Role
+from accounts.validators import normalise_registration_number, validate_mobile
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("A login needs an e-mail address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login. Customer logins reach companies through memberships; staff (is_staff) use the back office."""
+
+    email = models.EmailField(_("e-mail"), unique=True)
+    full_name = models.CharField(_("name"), max_length=150)
+    mobile = models.CharField(
+        _("mobile"), max_length=20, blank=True, validators=[validate_mobile],
+        help_text=_("Used for two-factor sign-in."),
+    )
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="da")
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("operator staff"), default=False)
+    date_joined = models.DateTimeField(_("created"), default=timezone.now)
+    # Wrong second-factor codes in a row; at the limit the login is refused codes until locked_until.
+    second_factor_failures = models.PositiveSmallIntegerField(default=0)
+    second_factor_locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("login")
+        verbose_name_plural = _("logins")
+        ordering = ["full_name", "email"]
+
+    def __str__(self):
+        return f"{self.full_name} <{self.email}>"
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class Country(models.TextChoices):
+    DENMARK = "DK", _("Denmark")
+    SWEDEN = "SE", _("Sweden")
+
+
+class Company(models.Model):
+    """The tenant: a legal entity with a CVR (DK) or organisation number (SE)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices, default=Country.DENMARK)
+    registration_number = models.CharField(
+        _("CVR / organisation number"), max_length=12,
+        help_text=_("Danish CVR number or Swedish organisation number."),
+    )
+    street = models.CharField(_("street and number"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=10)
+    city = models.CharField(_("city"), max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent company"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="subsidiaries",
+    )
+    status_emails = models.BooleanField(_("send status e-mails"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "registration_number"], name="company_unique_registration"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.registration_number:
+            try:
+                self.registration_number = normalise_registration_number(self.country, self.registration_number)
+            except ValidationError as error:
+                raise ValidationError({"registration_number": error.messages}) from None
+        if self.parent_id and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A company cannot be its own parent.")})
+
+    @property
+    def address_lines(self):
+        return [self.street, f"{self.postal_code} {self.city}"]
+
+
+class Membership(models.Model):
+    """A login's access to one company: its role, permissions and account scope."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.READ_ONLY)
+    permissions = ArrayField(
+        models.CharField(max_length=50, choices=Permission.choices), default=list, blank=True,
+        verbose_name=_("permissions"),
+    )
+    all_accounts = models.BooleanField(_("all account numbers"), default=True)
+    accounts = models.ManyToManyField(
+        "subscriptions.BillingAccount", blank=True, related_name="memberships",
+        verbose_name=_("account numbers"),
+        help_text=_("Used only when the login does not have access to all account numbers."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["company__name"]
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="membership_unique_user_company")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.company}"
+
+    def clean(self):
+        super().clean()
+        unknown = set(self.permissions) - ALL_PERMISSIONS
+        if unknown:
+            raise ValidationError({"permissions": _("Unknown permission.")})
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+class SMSDevice(ThrottlingMixin, SideChannelDevice):
+    """A one-time code sent by SMS to the login's registered mobile.
+
+    django-otp's SideChannelDevice keeps the code with an expiry and clears it when used, so a code
+    works once; ThrottlingMixin slows down repeated failures on this device.
+    """
+
+    number = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
+
+    class Meta(SideChannelDevice.Meta):
+        verbose_name = _("SMS device")
+
+    def get_throttle_factor(self):
+        return settings.SMS_CODE_THROTTLE_FACTOR
+
+    def generate_challenge(self, extra_context=None):
+        from selfcare.outbox.services import outbox_enqueue_sms
+
+        self.generate_token(valid_secs=settings.SMS_CODE_VALIDITY_SECONDS)
+        outbox_enqueue_sms(
+            to=self.number,
+            body=_("Your Selfcare code is %(code)s. It expires in %(minutes)d minutes.")
+            % {"code": self.token, "minutes": settings.SMS_CODE_VALIDITY_SECONDS // 60},
+        )
+        return _("We have sent a code to your mobile.")
+
+    def verify_token(self, token):
+        verify_allowed, _details = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        verified = super().verify_token(token)
+        if verified:
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+        else:
+            self.throttle_increment()
+        return verified
+
+    def masked_number(self):
+        return f"{self.number[:3]} •••• {self.number[-2:]}"

@@ -1,0 +1,81 @@
+"""Base views for every customer-side page.
+
+A view states the permission it needs (``required_permission``) and takes its rows only from the
+active membership's scope (``get_queryset`` is final). A class that forgets the permission, or sets
+a ``queryset`` of its own, is refused when it is defined.
+"""
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.generic import DetailView, ListView, TemplateView
+
+from accounts.permissions import Permission
+
+NOT_DECLARED = object()
+
+
+class PortalViewMixin:
+    """Signed in, second factor verified, a company chosen, and the declared permission held.
+
+    ``required_permission``: a permission, a tuple meaning "any of these", a dict per HTTP method, or
+    None for "any member of the company". It must be declared; there is no default.
+    """
+
+    required_permission = NOT_DECLARED
+
+    def __init_subclass__(cls, abstract=False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if abstract:
+            return
+        if cls.required_permission is NOT_DECLARED:
+            raise ImproperlyConfigured(f"{cls.__qualname__} must declare required_permission.")
+        if getattr(cls, "queryset", None) is not None:
+            raise ImproperlyConfigured(
+                f"{cls.__qualname__} must not set queryset: rows come from the membership's scope."
+            )
+
+    def permission_for(self, method: str):
+        permission = self.required_permission
+        if isinstance(permission, dict):
+            if method not in permission:
+                raise PermissionDenied
+            return permission[method]
+        return permission
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_verified():
+            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
+        self.membership = request.tenant.membership
+        if self.membership is None:
+            return render(request, "accounts/no_company.html", status=403)
+        permission = self.permission_for(request.method)
+        if permission is not None:
+            wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
+            if not any(self.membership.has_permission(p) for p in wanted):
+                raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class TenantQuerysetMixin(PortalViewMixin, abstract=True):
+    model = None
+
+    def get_queryset(self):
+        if self.model is None:
+            raise ImproperlyConfigured(f"{type(self).__qualname__} must set model.")
+        return self.model.objects.for_membership(self.membership)
+
+
+class PortalTemplateView(PortalViewMixin, TemplateView, abstract=True):
+    pass
+
+
+class TenantListView(TenantQuerysetMixin, ListView, abstract=True):
+    paginate_by = 50
+
+
+class TenantDetailView(TenantQuerysetMixin, DetailView, abstract=True):
+    pass

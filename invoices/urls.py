@@ -1,0 +1,9 @@
+from django.urls import path
+
+from invoices import views
+
+app_name = "invoices"
+
+urlpatterns = [
+    path("", views.AreaIndexView.as_view(), name="index"),
+]

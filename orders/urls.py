@@ -1,0 +1,9 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("", views.AreaIndexView.as_view(), name="index"),
+]

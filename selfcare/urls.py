@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from accounts.views import OverviewView
+from selfcare.outbox.views import dev_inbox
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="overview", permanent=False), name="home"),
+    path("overview/", OverviewView.as_view(), name="overview"),
+    path("", include("accounts.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
+    path("orders/", include("orders.urls")),
+    path("invoices/", include("invoices.urls")),
+    path("support/", include("tickets.urls")),
+    path("groups/", include("groups.urls")),
+    path("dev/inbox/", dev_inbox, name="dev_inbox"),
+    path("backoffice/", admin.site.urls),
+]

@@ -1,0 +1,12 @@
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import Permission
+from accounts.views_base import PortalTemplateView
+
+
+class AreaIndexView(PortalTemplateView):
+    """The area's landing page in the menu; the area's own issue fills it."""
+
+    required_permission = (Permission.CREATE_SUPPORT_CASES, Permission.CREATE_FAULT_REPORTS)
+    template_name = "components/area_index.html"
+    extra_context = {"area_title": _("Support")}
