@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import SideChannelDevice, ThrottlingMixin
+from django_otp.models import SideChannelDevice, ThrottlingMixin, TimestampMixin
 
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role
 from accounts.validators import normalise_registration_number, validate_mobile
@@ -160,7 +160,7 @@ class Membership(models.Model):
         return permission in self.permissions
 
 
-class SMSDevice(ThrottlingMixin, SideChannelDevice):
+class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
     """A one-time code sent by SMS to the login's registered mobile.
 
     django-otp's SideChannelDevice keeps the code with an expiry and clears it when used, so a code

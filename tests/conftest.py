@@ -1,0 +1,122 @@
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from accounts.permissions import Role
+from accounts.services import sms_device_for
+from tests.factories import BillingAccountFactory, CompanyFactory, MembershipFactory, UserFactory
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Axes lock-outs and sessions live in Redis: every test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def english_client() -> Client:
+    """Tests read English messages; the site's default language is Danish."""
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def client():
+    return english_client()
+
+
+@pytest.fixture
+def company(db):
+    return CompanyFactory(name="Nordlys A/S")
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory(name="Konkurrent ApS")
+
+
+def make_member(company, role=Role.SUPERUSER, permissions=None, accounts=None, **user_fields):
+    """A login with a membership of ``company``; ``accounts`` restricts its account scope."""
+    user = UserFactory(**user_fields)
+    fields = {"user": user, "company": company, "role": role, "all_accounts": accounts is None}
+    if permissions is not None:
+        fields.update(permissions=sorted(permissions), role=Role.CUSTOM)
+    membership = MembershipFactory(**fields)
+    if accounts is not None:
+        membership.accounts.set(accounts)
+    return membership
+
+
+@pytest.fixture
+def member_factory(db):
+    return make_member
+
+
+@pytest.fixture
+def superuser(company):
+    return make_member(company, Role.SUPERUSER).user
+
+
+@pytest.fixture
+def read_only_user(company):
+    return make_member(company, Role.READ_ONLY).user
+
+
+def verified_client(user, client=None) -> Client:
+    """A client signed in with password *and* second factor, as after the real sign-in."""
+    client = client or english_client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = sms_device_for(user).persistent_id
+    session.save()
+    return client
+
+
+def password_only_client(user, client=None) -> Client:
+    """Signed in with the password only: the second factor is still missing."""
+    client = client or english_client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def account(company):
+    return BillingAccountFactory(company=company)
+
+
+def pytest_generate_tests(metafunc):
+    """Classes built on tests.tenancy.TenantRouteTests get one test per declared route."""
+    routes = getattr(metafunc.cls, "routes", None)
+    if routes is not None and "route" in metafunc.fixturenames:
+        applies = getattr(metafunc.function, "applies_to", lambda route: True)
+        routes = [route for route in routes if applies(route)]
+        metafunc.parametrize("route", routes, ids=[route.name for route in routes])
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (thread) consuming from the test Redis, for tests that follow a task
+    from the outbox to its delivery. Needs committed rows, hence transactional_db."""
+    from celery.contrib.testing.worker import start_worker
+
+    from selfcare.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05):
+    """Poll until predicate() is truthy (work done by another thread or process)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

@@ -1,0 +1,86 @@
+import itertools
+
+import factory
+from stdnum import luhn
+
+from accounts.models import Company, Membership, User
+from accounts.permissions import ROLE_PRESETS, Role
+from subscriptions.models import BillingAccount, Subscription
+
+_cvr_numbers = itertools.count(30000000)
+
+
+def next_cvr() -> str:
+    """A fresh CVR number with a valid modulus-11 check."""
+    from stdnum.dk import cvr
+
+    while True:
+        candidate = str(next(_cvr_numbers))
+        if cvr.is_valid(candidate):
+            return candidate
+
+
+def orgnr(base: str) -> str:
+    return base + luhn.calc_check_digit(base)
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Firma {n} A/S")
+    country = "DK"
+    registration_number = factory.LazyFunction(next_cvr)
+    street = "Testvej 1"
+    postal_code = "2100"
+    city = "København Ø"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"login{n}@example.com")
+    full_name = factory.Faker("name", locale="da_DK")
+    mobile = factory.Sequence(lambda n: f"+45{20000000 + n}")
+    language = "en"
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            obj.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    company = factory.SubFactory(CompanyFactory)
+    role = Role.SUPERUSER
+    permissions = factory.LazyAttribute(lambda o: sorted(ROLE_PRESETS.get(o.role, ())))
+    all_accounts = True
+
+
+class BillingAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BillingAccount
+
+    company = factory.SubFactory(CompanyFactory)
+    number = factory.Sequence(lambda n: f"{7000000 + n}")
+    name = factory.Sequence(lambda n: f"Konto {n}")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    account = factory.SubFactory(BillingAccountFactory)
+    company = factory.SelfAttribute("account.company")
+    type = Subscription.Type.MOBILE
+    number = factory.Sequence(lambda n: f"+45 4{n:07d}")
+    employee_name = factory.Faker("name", locale="da_DK")
+    employee_email = factory.Sequence(lambda n: f"employee{n}@example.com")
+    price_plan = "Mobil Fri 50 GB"
