@@ -1,0 +1,46 @@
+"""The operator's back office (Django admin): staff only, and only after the second factor."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Company, Membership, User
+from tests.conftest import password_only_client, verified_client
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+def test_staff_with_second_factor_see_companies_logins_and_memberships(staff, superuser, company):
+    client = verified_client(staff)
+    for model in (Company, User, Membership):
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert company.name in client.get(reverse("admin:accounts_company_changelist")).content.decode()
+
+
+def assert_sent_to_sign_in(client, url):
+    response = client.get(url, follow=True)
+    final_url = response.redirect_chain[-1][0]
+    assert final_url.startswith(reverse("accounts:login")), final_url
+    assert "next=" in final_url
+    assert response.status_code == 200 and "backoffice" not in response.templates[0].name
+
+
+def test_staff_without_second_factor_are_sent_to_sign_in(staff):
+    assert_sent_to_sign_in(password_only_client(staff), reverse("admin:index"))
+
+
+def test_customer_logins_never_reach_the_back_office(superuser):
+    client = verified_client(superuser)
+    for url in [reverse("admin:index"), reverse("admin:accounts_company_changelist")]:
+        assert_sent_to_sign_in(client, url)
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    assert_sent_to_sign_in(client, reverse("admin:accounts_user_changelist"))
