@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from selfcare.settings.base import *  # noqa: F403
-from selfcare.settings.base import env_list
+from selfcare.settings.base import env_bool, env_list
 
 DEBUG = False
 DEV_INBOX_ENABLED = False
@@ -15,7 +15,8 @@ if len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
-SECURE_SSL_REDIRECT = True
+# Off only for a local try-out over plain HTTP (docker-compose.yml); behind the TLS proxy it stays on.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
