@@ -84,3 +84,8 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     employee_name = factory.Faker("name", locale="da_DK")
     employee_email = factory.Sequence(lambda n: f"employee{n}@example.com")
     price_plan = "Mobil Fri 50 GB"
+
+
+class StaffUserFactory(UserFactory):
+    is_staff = True
+    is_superuser = True

@@ -9,6 +9,7 @@ Selectors go by role, label and URL; where text is needed it is English (the log
 
 import re
 import time
+import warnings
 
 import pytest
 from django.urls import reverse
@@ -83,18 +84,23 @@ def enter_password(page: Page, user, *, check_accessibility=False):
     expect(page).to_have_url(re.compile(r"/login/verify/"))
 
 
-def enter_code(page: Page, code: str):
-    page.get_by_label("Code", exact=True).fill(code)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+def enter_code(page: Page, code: str, *, english=True):
+    if english:
+        page.get_by_label("Code", exact=True).fill(code)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    else:  # the page is in the login's own language
+        form = page.locator("main form:has(input[name='token'])")
+        form.locator("input[name='token']").fill(code)
+        form.locator("button[type=submit]").click()
 
 
-def sign_in(page: Page, user, *, check_accessibility=False):
+def sign_in(page: Page, user, *, check_accessibility=False, english=True):
     """Password, then the SMS code read from the SMS port's store; ends on the overview."""
     before = last_sms_id()
     enter_password(page, user, check_accessibility=check_accessibility)
     if check_accessibility:
         assert_accessible(page, label="second-factor page")
-    enter_code(page, sms_code(user.mobile, after_id=before))
+    enter_code(page, sms_code(user.mobile, after_id=before), english=english)
     expect(page).to_have_url(re.compile(r"/overview/$"))
 
 
@@ -134,12 +140,53 @@ def assert_shows_employees_of(page: Page, company: str):
                 expect(page.get_by_text(name)).to_have_count(0)
 
 
-def assert_no_horizontal_overflow(page: Page, label: str):
-    widths = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
-        " body: document.body.scrollWidth})"
+class KnownAppBug(UserWarning):
+    """An assertion held back by a reported, not yet fixed, app bug (see the TODO where it is used)."""
+
+
+# The outermost elements that stick out to the right of the viewport, leaving out those clipped by a
+# scrolling ancestor (the phone menu is meant to scroll sideways inside its own row).
+OVERFLOW_JS = """
+(limit) => {
+  const clipped = (element) => {
+    for (let a = element.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== "visible" && a.getBoundingClientRect().right <= limit + 0.5) return true;
+    }
+    return false;
+  };
+  const describe = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+    + [...e.classList].map((c) => "." + c).join("") + " (right edge " + Math.round(e.getBoundingClientRect().right) + "px)";
+  const wide = [...document.body.querySelectorAll("*")].filter(
+    (e) => e.getBoundingClientRect().right > limit + 0.5 && !clipped(e));
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    elements: wide.filter((e) => !wide.includes(e.parentElement)).map(describe),
+  };
+}
+"""
+
+
+def assert_no_horizontal_overflow(page: Page, label: str, *, known_bug: str = ""):
+    """The page body does not scroll sideways at this viewport width.
+
+    Compared with the viewport's own width too: with mobile emulation Chromium widens the layout
+    viewport (window.innerWidth) to fit content that is too wide, hiding the overflow.
+    """
+    limit = min(page.viewport_size["width"], page.evaluate("() => window.innerWidth"))
+    found = page.evaluate(OVERFLOW_JS, limit)
+    overflow = found["scrollWidth"] > limit
+    message = (
+        f"{label}: the page scrolls sideways at {page.viewport_size['width']}px "
+        f"(document scrollWidth {found['scrollWidth']}px, innerWidth {found['innerWidth']}px); "
+        f"too wide: {', '.join(found['elements']) or '?'}"
     )
-    assert widths["scroll"] <= widths["inner"], f"{label}: the page scrolls sideways ({widths})"
+    if known_bug:
+        if overflow:
+            warnings.warn(f"KNOWN APP BUG, not failing: {known_bug}. {message}", KnownAppBug, stacklevel=2)
+            return
+        pytest.fail(f"{label}: the known bug {known_bug!r} is gone: remove its TODO/known_bug marker", pytrace=False)
+    assert not overflow, message
 
 
 # --- tests -----------------------------------------------------------------------------------------
