@@ -1,0 +1,63 @@
+# Developer entry points. Everything runs from the project's own virtualenv
+# (.venv); `make run`, `make test` and `make bench` start an embedded
+# PostgreSQL and Redis under var/ unless DATABASE_URL / REDIS_URL are set
+# (see selfcare/embedded.py).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EMBEDDED := $(PY) -m selfcare.embedded
+
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS="-k invoices -x"
+PYTEST_ARGS ?=
+# Port for the development server: make run PORT=8001
+PORT ?= 8000
+
+# Stamp files: reinstall only when the requirements or the lock file change.
+VENV_STAMP := $(VENV)/.requirements-installed
+NODE_STAMP := node_modules/.package-lock-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv node_modules run test bench messages check
+
+help:
+	@echo "make run        start the site, a Celery worker and beat on http://127.0.0.1:$(PORT)/"
+	@echo "make test       run the tests (PYTEST_ARGS=... for pytest options)"
+	@echo "make check      Django system checks and missing migrations"
+	@echo "make messages   update and compile translations (da, sv, en)"
+	@echo "make bench      run the benchmarks"
+	@echo "make venv       create/update .venv from requirements-dev.txt"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+node_modules: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+run: venv
+	$(EMBEDDED) run --port $(PORT)
+
+test: venv node_modules
+	$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(EMBEDDED) exec -- $(PY) manage.py bench
+
+# .venv, node_modules and var hold no translations of ours; without --ignore
+# compilemessages would also compile every locale in site-packages.
+MESSAGE_IGNORES := --ignore=.venv --ignore=node_modules --ignore=var
+
+messages: venv
+	$(PY) manage.py makemessages -l da -l sv -l en --no-obsolete $(MESSAGE_IGNORES)
+	$(PY) manage.py compilemessages $(MESSAGE_IGNORES)
+
+# makemigrations --check looks at the database's migration history, hence exec.
+check: venv
+	$(EMBEDDED) exec -- sh -c '$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'
