@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 from django_otp.models import SideChannelDevice, ThrottlingMixin, TimestampMixin
 
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role
@@ -41,8 +42,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Used for two-factor sign-in."),
     )
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="da")
-    is_active = models.BooleanField(_("active"), default=True)
-    is_staff = models.BooleanField(_("operator staff"), default=False)
+    is_active = models.BooleanField(pgettext_lazy("login", "active"), default=True)
+    is_staff = models.BooleanField(_("operator employee"), default=False, help_text=_("Works for the operator and may use the back office."))
     date_joined = models.DateTimeField(_("created"), default=timezone.now)
     # Wrong second-factor codes in a row; at the limit the login is refused codes until locked_until.
     second_factor_failures = models.PositiveSmallIntegerField(default=0)
@@ -179,10 +180,15 @@ class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
         from selfcare.outbox.services import outbox_enqueue_sms
 
         self.generate_token(valid_secs=settings.SMS_CODE_VALIDITY_SECONDS)
+        minutes = settings.SMS_CODE_VALIDITY_SECONDS // 60
         outbox_enqueue_sms(
             to=self.number,
-            body=_("Your Selfcare code is %(code)s. It expires in %(minutes)d minutes.")
-            % {"code": self.token, "minutes": settings.SMS_CODE_VALIDITY_SECONDS // 60},
+            body=ngettext(
+                "Your Selfcare code is %(code)s. It expires in %(minutes)d minute.",
+                "Your Selfcare code is %(code)s. It expires in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"code": self.token, "minutes": minutes},
         )
         return _("We have sent a code to your mobile.")
 

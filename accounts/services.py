@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import SMSDevice, User
@@ -51,8 +52,13 @@ def sms_code_send(*, user: User) -> CodeResult:
             return CodeResult(False, _("A code was sent less than half a minute ago. Wait a moment before asking again."))
     with transaction.atomic():
         device.generate_challenge()
-    return CodeResult(True, _("We have sent a code by SMS to %(number)s. It is valid for %(minutes)d minutes.")
-                      % {"number": device.masked_number(), "minutes": settings.SMS_CODE_VALIDITY_SECONDS // 60})
+    minutes = settings.SMS_CODE_VALIDITY_SECONDS // 60
+    message = ngettext(
+        "We have sent a code by SMS to %(number)s. It is valid for %(minutes)d minute.",
+        "We have sent a code by SMS to %(number)s. It is valid for %(minutes)d minutes.",
+        minutes,
+    )
+    return CodeResult(True, message % {"number": device.masked_number(), "minutes": minutes})
 
 
 def second_factor_locked_until(user: User):
@@ -104,7 +110,11 @@ def second_factor_verify(*, user: User, method: str, token: str) -> tuple[CodeRe
 
 def _locked_message(until) -> str:
     minutes = max(1, int((until - timezone.now()).total_seconds() // 60) + 1)
-    return _("Too many wrong codes: your login is locked for %(minutes)d minutes. Try again later.") % {"minutes": minutes}
+    return ngettext(
+        "Too many wrong codes: your login is locked for %(minutes)d minute. Try again later.",
+        "Too many wrong codes: your login is locked for %(minutes)d minutes. Try again later.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 @transaction.atomic
