@@ -50,7 +50,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
+        if item.path.parent == Path(__file__).parent:
             item.add_marker(pytest.mark.browser)
 
 
@@ -81,20 +81,20 @@ class BrowserProblems:
 
     items: list[str] = field(default_factory=list)
 
-    def watch(self, context, page):
-        page.on("console", lambda message: self._console(message))
+    def watch(self, page):
+        page.on("console", self._console)
         page.on("pageerror", lambda error: self.items.append(f"uncaught exception on {page.url}: {error}"))
 
     def _console(self, message):
         if message.type == "error":
             location = message.location or {}
-            self.items.append(f"console error: {message.text} (at {location.get('url', '?')}:{location.get('lineNumber', '?')})")
+            where = f"{location.get('url', '?')}:{location.get('lineNumber', '?')}"
+            self.items.append(f"console error: {message.text} (at {where})")
 
     def csp_violation(self, _source, report):
         self.items.append(
-            "CSP violation: {directive} blocked {blocked!r} on {page} (source {source}:{line}, sample {sample!r})".format(
-                **report
-            )
+            "CSP violation: {directive} blocked {blocked!r} on {page} "
+            "(source {source}:{line}, sample {sample!r})".format(**report)
         )
 
     def assert_none(self):
@@ -121,7 +121,7 @@ def new_page(browser, browser_problems, live_server):
         context.expose_binding("__e2eCspViolation", browser_problems.csp_violation)
         context.add_init_script(CSP_LISTENER)
         page = context.new_page()
-        browser_problems.watch(context, page)
+        browser_problems.watch(page)
         return page
 
     yield open_page
@@ -135,3 +135,9 @@ def new_page(browser, browser_problems, live_server):
 def page(new_page):
     """A desktop-sized page (1280x800) in a fresh context."""
     return new_page()
+
+
+@pytest.fixture
+def phone_page(new_page):
+    """A phone-sized page (390x844, mobile emulation with touch) in a fresh context."""
+    return new_page(**PHONE)

@@ -9,7 +9,6 @@ Selectors go by role, label and URL; where text is needed it is English (the log
 
 import re
 import time
-import warnings
 
 import pytest
 from django.urls import reverse
@@ -20,7 +19,6 @@ from accounts.permissions import Role
 from selfcare.outbox.models import Channel, DevInboxMessage, OutboxMessage
 from tests.conftest import make_member, wait_for
 from tests.e2e.axe import assert_accessible
-from tests.e2e.conftest import PHONE
 from tests.factories import BillingAccountFactory, CompanyFactory, MembershipFactory, SubscriptionFactory
 
 PASSWORD = "correct horse battery"
@@ -140,10 +138,6 @@ def assert_shows_employees_of(page: Page, company: str):
                 expect(page.get_by_text(name)).to_have_count(0)
 
 
-class KnownAppBug(UserWarning):
-    """An assertion held back by a reported, not yet fixed, app bug (see the TODO where it is used)."""
-
-
 # The outermost elements that stick out to the right of the viewport, leaving out those clipped by a
 # scrolling ancestor (the phone menu is meant to scroll sideways inside its own row).
 OVERFLOW_JS = """
@@ -155,7 +149,8 @@ OVERFLOW_JS = """
     return false;
   };
   const describe = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
-    + [...e.classList].map((c) => "." + c).join("") + " (right edge " + Math.round(e.getBoundingClientRect().right) + "px)";
+    + [...e.classList].map((c) => "." + c).join("")
+    + " (right edge " + Math.round(e.getBoundingClientRect().right) + "px)";
   const wide = [...document.body.querySelectorAll("*")].filter(
     (e) => e.getBoundingClientRect().right > limit + 0.5 && !clipped(e));
   return {
@@ -167,7 +162,7 @@ OVERFLOW_JS = """
 """
 
 
-def assert_no_horizontal_overflow(page: Page, label: str, *, known_bug: str = ""):
+def assert_no_horizontal_overflow(page: Page, label: str):
     """The page body does not scroll sideways at this viewport width.
 
     Compared with the viewport's own width too: with mobile emulation Chromium widens the layout
@@ -181,18 +176,15 @@ def assert_no_horizontal_overflow(page: Page, label: str, *, known_bug: str = ""
         f"(document scrollWidth {found['scrollWidth']}px, innerWidth {found['innerWidth']}px); "
         f"too wide: {', '.join(found['elements']) or '?'}"
     )
-    if known_bug:
-        if overflow:
-            warnings.warn(f"KNOWN APP BUG, not failing: {known_bug}. {message}", KnownAppBug, stacklevel=2)
-            return
-        pytest.fail(f"{label}: the known bug {known_bug!r} is gone: remove its TODO/known_bug marker", pytrace=False)
     assert not overflow, message
 
 
 # --- tests -----------------------------------------------------------------------------------------
 
 
-def test_sign_in_switch_company_and_language_then_sign_out(page, group_login, celery_worker, browser_problems):
+def test_sign_in_switch_company_and_language_then_sign_out(
+    page, new_page, group_login, celery_worker, browser_problems
+):
     user = group_login
     # The switcher lists the companies by name; the first of them is active after sign-in.
     first, second = sorted(EMPLOYEES)  # "Nordlys Energi ApS", "Nordlys Holding A/S"
@@ -289,13 +281,21 @@ def test_sign_in_switch_company_and_language_then_sign_out(page, group_login, ce
     expect(page).to_have_url(re.compile(r"/login/\?next=(/|%2F)overview(/|%2F)$"))
     expect(page.locator("input[name='password']")).to_be_visible()
 
+    # The language belongs to the login: another browser (no language cookie, English Accept-Language)
+    # shows the sign-in page in English and, once signed in, the portal in Swedish.
+    other_browser = new_page()
+    other_browser.goto(reverse("accounts:login"))
+    expect(other_browser.locator("html")).to_have_attribute("lang", "en")
+    sign_in(other_browser, user, english=False)
+    expect(other_browser.locator("html")).to_have_attribute("lang", "sv")
+
     browser_problems.assert_none()
 
 
 def test_phone_sized_sign_in_shows_menu_and_overview_without_sideways_scrolling(
-    new_page, group_login, celery_worker, browser_problems
+    phone_page, group_login, celery_worker, browser_problems
 ):
-    page = new_page(**PHONE)
+    page = phone_page
     user = group_login
 
     page.goto(reverse("accounts:login"))
