@@ -140,3 +140,23 @@ def test_restricted_login_sees_only_its_accounts_on_the_overview(company):
     response = client.get("/overview/")
     assert response.context["subscription_counts"]["total"] == 2
     assert response.context["account_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("country", "number", "valid"),
+    [("DK", "25800001", True), ("DK", "25800002", False), ("DK", "1234", False),
+     ("SE", "556677-8899", True), ("SE", "5566778898", False)],
+)
+def test_company_registration_number_is_checked(country, number, valid):
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Company
+
+    company = Company(name="X", country=country, registration_number=number, street="s", postal_code="1", city="c")
+    if valid:
+        company.full_clean()
+        assert company.registration_number.isdigit()
+    else:
+        with pytest.raises(ValidationError) as error:
+            company.full_clean()
+        assert "registration_number" in error.value.message_dict
