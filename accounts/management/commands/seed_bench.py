@@ -1,0 +1,66 @@
+"""The large data set the benchmarks use (``manage.py bench`` runs this when the data is missing).
+
+One big Danish company with N subscriptions over 250 billing accounts, 200 small companies with a
+couple of accounts and a few subscriptions each, and the bench logins. Bench rows are recognisable
+("BENCH …" companies, "BENCH-…" account numbers, "…@bench.example" logins) and are deleted and
+written again on every run, so running it twice never fails or duplicates anything.
+"""
+
+import time
+
+from django.contrib.auth.hashers import get_hasher
+from django.core.management.base import BaseCommand, CommandError
+
+from selfcare import bench
+
+
+class Command(BaseCommand):
+    help = "Replace the benchmark data set (bulk inserts) and print the bench logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--subscriptions", type=int, default=bench.DEFAULT_SUBSCRIPTIONS,
+                            help="subscriptions of the big company (default %(default)s)")
+        parser.add_argument("--accounts", type=int, default=bench.DEFAULT_ACCOUNTS,
+                            help="billing accounts of the big company (default %(default)s)")
+        parser.add_argument("--small-companies", type=int, default=bench.DEFAULT_SMALL_COMPANIES,
+                            help="small companies besides the big one (default %(default)s)")
+        parser.add_argument("--restricted-accounts", type=int, default=bench.DEFAULT_RESTRICTED_ACCOUNTS,
+                            help="accounts the restricted login may see (default %(default)s)")
+        parser.add_argument("--seed", type=int, default=bench.DEFAULT_SEED, help="random seed (default %(default)s)")
+        parser.add_argument("--delete", action="store_true", help="only delete the bench data, create nothing")
+
+    def handle(self, *args, **options):
+        if options["delete"]:
+            try:
+                deleted = bench.bench_data_delete()
+            except RuntimeError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(self.style.SUCCESS(f"Deleted the bench data ({sum(deleted.values()):,} rows)."))
+            return
+
+        self.stdout.write(f"Seeding the bench data: {options['subscriptions']:,} subscriptions ...")
+        started = time.perf_counter()
+        try:
+            result = bench.bench_data_seed(
+                subscriptions=options["subscriptions"], accounts=options["accounts"],
+                small_companies=options["small_companies"], restricted_accounts=options["restricted_accounts"],
+                seed=options["seed"], log=self.stdout.write,
+            )
+        except (ValueError, RuntimeError) as error:
+            raise CommandError(str(error)) from None
+        elapsed = time.perf_counter() - started
+        big = result.timings["big_company"]
+        counts = result.counts
+        rate = counts["big_company_subscriptions"] / big if big else 0
+        self.stdout.write(self.style.SUCCESS(
+            f"Bench data ready in {elapsed:.1f} s: {counts['companies']:,} companies, {counts['accounts']:,} "
+            f"accounts, {counts['subscriptions']:,} subscriptions, {counts['logins']:,} logins. "
+            f"The big company's {counts['big_company_subscriptions']:,} subscriptions took {big:.1f} s "
+            f"({rate:,.0f} rows/s)."
+        ))
+        hasher = get_hasher()
+        self.stdout.write(f"Big company: {result.company.name} (CVR {result.company.registration_number})")
+        self.stdout.write(f"Bench logins (password: {bench.BENCH_PASSWORD}, hashed with {hasher.algorithm}):")
+        self.stdout.write(f"  {bench.SUPERUSER_EMAIL:<28} Superuser, all accounts, mobile {bench.SUPERUSER_MOBILE}")
+        self.stdout.write(f"  {bench.RESTRICTED_EMAIL:<28} Read-only, {options['restricted_accounts']} accounts, "
+                          f"mobile {bench.RESTRICTED_MOBILE}")
