@@ -3,6 +3,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
@@ -59,6 +60,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("login")
         verbose_name_plural = _("logins")
         ordering = ["full_name", "email"]
+        # Sign-in and password reset look e-mails up case-insensitively (UPPER(email) = UPPER(%s)).
+        indexes = [models.Index(Upper("email"), name="user_email_upper_idx")]
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>"
