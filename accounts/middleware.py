@@ -62,7 +62,9 @@ class TenantContext:
         user = self.request.user
         if not (user.is_authenticated and user.is_active and user.is_verified()):
             return []
-        return list(Membership.objects.filter(user=user).select_related("company").order_by("company__name", "pk"))
+        return list(
+            Membership.objects.filter(user=user, is_active=True).select_related("company").order_by("company__name", "pk")
+        )
 
     @cached_property
     def membership(self):

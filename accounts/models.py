@@ -5,11 +5,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django_otp.models import SideChannelDevice, ThrottlingMixin, TimestampMixin
 
-from accounts.permissions import ALL_PERMISSIONS, Permission, Role
+from accounts.permissions import ALL_PERMISSIONS, Role
 from accounts.validators import normalise_registration_number, validate_mobile
 
 
@@ -49,6 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Wrong second-factor codes in a row; at the limit the login is refused codes until locked_until.
     second_factor_failures = models.PositiveSmallIntegerField(default=0)
     second_factor_locked_until = models.DateTimeField(null=True, blank=True)
+    # Part of the session hash: bumping it signs the login out of every session
+    # (accounts.services.sessions_end_others keeps the current one).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -76,6 +80,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
 
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash covers the password only; the generation lets a login end its other
+        # sessions without changing the password.
+        return salted_hmac(
+            "accounts.User.session_auth_hash", f"{self.password}:{self.session_generation}",
+            secret=secret, algorithm="sha256",
+        ).hexdigest()
+
 
 class Country(models.TextChoices):
     DENMARK = "DK", _("Denmark")
@@ -98,7 +110,13 @@ class Company(models.Model):
         "self", verbose_name=_("parent company"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="subsidiaries",
     )
-    status_emails = models.BooleanField(_("send status e-mails"), default=True)
+    delivery_street = models.CharField(_("delivery street and number"), max_length=200, blank=True)
+    delivery_postal_code = models.CharField(_("delivery postal code"), max_length=10, blank=True)
+    delivery_city = models.CharField(_("delivery city"), max_length=100, blank=True)
+    status_emails = models.BooleanField(
+        _("send status e-mails"), default=True,
+        help_text=_("E-mail the creator and the contact person when an order or case changes status."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,6 +144,13 @@ class Company(models.Model):
     def address_lines(self):
         return [self.street, f"{self.postal_code} {self.city}"]
 
+    @property
+    def delivery_address_lines(self):
+        """Where orders go: the delivery address when one is set, else the main address."""
+        if self.delivery_street:
+            return [self.delivery_street, f"{self.delivery_postal_code} {self.delivery_city}"]
+        return self.address_lines
+
 
 class Membership(models.Model):
     """A login's access to one company: its role, permissions and account scope."""
@@ -134,7 +159,9 @@ class Membership(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.READ_ONLY)
     permissions = ArrayField(
-        models.CharField(max_length=50, choices=Permission.choices), default=list, blank=True,
+        # No choices here: the catalogue grows with later issues without a migration each time;
+        # clean() checks the codes against it.
+        models.CharField(max_length=50), default=list, blank=True,
         verbose_name=_("permissions"),
     )
     all_accounts = models.BooleanField(_("all account numbers"), default=True)
@@ -142,6 +169,9 @@ class Membership(models.Model):
         "subscriptions.BillingAccount", blank=True, related_name="memberships",
         verbose_name=_("account numbers"),
         help_text=_("Used only when the login does not have access to all account numbers."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("A deactivated login keeps its settings but cannot use this company."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -210,3 +240,126 @@ class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
 
     def masked_number(self):
         return f"{self.number[:3]} •••• {self.number[-2:]}"
+
+
+class AccessApplication(models.Model):
+    """A company's application for access to Selfcare, filled in without a login (seed 002)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting processing")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    country = models.CharField(_("country"), max_length=2, choices=Country.choices, default=Country.DENMARK)
+    registration_number = models.CharField(_("CVR / organisation number"), max_length=12)
+    company_name = models.CharField(_("company name"), max_length=200)
+    applicant_name = models.CharField(_("your name"), max_length=150)
+    email = models.EmailField(_("e-mail"))
+    mobile = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="access_applications",
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("login"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("application for access")
+        verbose_name_plural = _("applications for access")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="application_status_idx")]
+
+    def __str__(self):
+        return f"{self.company_name} ({self.registration_number})"
+
+
+class ActivationToken(models.Model):
+    """A single-use, expiring secret that lets a new login set its password and second factor.
+
+    Two kinds: the activation code in the digital-mailbox letter after an approved application, and
+    the link in a colleague's invitation e-mail. Only a hash is stored.
+    """
+
+    class Kind(models.TextChoices):
+        LETTER_CODE = "letter_code", _("Activation code by digital mail")
+        INVITATION = "invitation", _("Invitation by e-mail")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_tokens")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("activation")
+        verbose_name_plural = _("activations")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.user}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, in which company, with the values before and after."""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("Failed sign-in")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        SECOND_FACTOR_FAILED = "second_factor_failed", _("Wrong second-factor code")
+        SIGN_OUT = "sign_out", _("Signed out")
+        LOGIN_CREATED = "login_created", _("Login created")
+        LOGIN_ACTIVATED = "login_activated", _("Login activated")
+        LOGIN_CHANGED = "login_changed", _("Login changed")
+        ACCESS_CHANGED = "access_changed", _("Role, permissions or account numbers changed")
+        LOGIN_DEACTIVATED = "login_deactivated", _("Login deactivated")
+        LOGIN_REACTIVATED = "login_reactivated", _("Login reactivated")
+        LOGIN_REMOVED = "login_removed", _("Login removed")
+        PROFILE_CHANGED = "profile_changed", _("Own profile changed")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        SECOND_FACTOR_CHANGED = "second_factor_changed", _("Second factor changed")
+        SESSIONS_ENDED = "sessions_ended", _("Other sessions signed out")
+        COMPANY_PROFILE_CHANGED = "company_profile_changed", _("Company profile changed")
+        APPLICATION_RECEIVED = "application_received", _("Application for access received")
+        APPLICATION_APPROVED = "application_approved", _("Application for access approved")
+        APPLICATION_REJECTED = "application_rejected", _("Application for access rejected")
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too: the log must read the same after a login is deleted.
+    actor_label = models.CharField(_("by"), max_length=254, blank=True)
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(_("what"), max_length=30, choices=Action.choices)
+    target_user = models.ForeignKey(
+        User, verbose_name=_("login concerned"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_label = models.CharField(_("concerning"), max_length=254, blank=True)
+    # {"field": [before, after], ...}
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "-created_at"], name="audit_company_time_idx"),
+            models.Index(fields=["company", "action", "-created_at"], name="audit_company_action_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()}"

@@ -21,6 +21,7 @@ class Permission(models.TextChoices):
     CREATE_FAULT_REPORTS = "tickets.create_fault_report", _("Create fault reports")
     MANAGE_GROUPS = "groups.manage", _("Manage groups")
     MANAGE_USERS = "accounts.manage_users", _("Manage users")
+    MANAGE_COMPANY = "accounts.manage_company", _("Manage the company profile and see the audit log")
 
 
 ALL_PERMISSIONS = frozenset(Permission.values)
@@ -37,7 +38,7 @@ class Role(models.TextChoices):
 
 ROLE_PRESETS: dict[str, frozenset[str]] = {
     Role.SUPERUSER: ALL_PERMISSIONS,
-    Role.ADMINISTRATOR: ALL_PERMISSIONS - {Permission.MANAGE_USERS},
+    Role.ADMINISTRATOR: ALL_PERMISSIONS - {Permission.MANAGE_USERS, Permission.MANAGE_COMPANY},
     Role.ORDERER: frozenset(
         {
             Permission.VIEW_SUBSCRIPTIONS,
@@ -52,8 +53,11 @@ ROLE_PRESETS: dict[str, frozenset[str]] = {
 }
 
 ROLE_HELP = {
-    Role.SUPERUSER: _("The company's main administrator: every function, including colleagues' logins."),
-    Role.ADMINISTRATOR: _("Every function except managing colleagues' logins."),
+    Role.SUPERUSER: _(
+        "The company's main administrator: every function, including colleagues' logins, the company "
+        "profile and the audit log. A company always has at least one."
+    ),
+    Role.ADMINISTRATOR: _("Every function except colleagues' logins, the company profile and the audit log."),
     Role.ORDERER: _("Sees subscriptions and invoices, orders products and reports cases and faults."),
     Role.APPROVER: _("Sees subscriptions and invoices and approves colleagues' orders."),
     Role.READ_ONLY: _("Sees subscriptions and invoices, changes nothing."),

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from accounts import views
+from accounts.url_parts import applications, audit, profile, users
+from accounts.views import portal as views
 
 app_name = "accounts"
 
@@ -20,4 +21,4 @@ urlpatterns = [
     path("profile/two-factor/authenticator/confirm/", views.AuthenticatorConfirmView.as_view(), name="authenticator_confirm"),
     path("profile/two-factor/authenticator/remove/", views.AuthenticatorRemoveView.as_view(), name="authenticator_remove"),
     path("users/", views.UserListView.as_view(), name="users"),
-]
+] + applications.urlpatterns + users.urlpatterns + profile.urlpatterns + audit.urlpatterns

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts.views import OverviewView
+from accounts.views.portal import OverviewView
 from selfcare.outbox.views import dev_inbox
 
 urlpatterns = [

@@ -10,7 +10,7 @@ from accounts.permissions import Permission, Role
 from accounts.views_base import PortalTemplateView, TenantListView
 from subscriptions.models import BillingAccount, Subscription
 from tests.conftest import make_member, verified_client
-from tests.factories import BillingAccountFactory, CompanyFactory, SubscriptionFactory
+from tests.factories import BillingAccountFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 

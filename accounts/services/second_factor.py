@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import SMSDevice, User
+from accounts.services.audit import Action, audit_record_for_user_companies
 
 logger = logging.getLogger("selfcare.security")
 
@@ -68,7 +69,7 @@ def second_factor_locked_until(user: User):
 
 
 @transaction.atomic
-def second_factor_verify(*, user: User, method: str, token: str) -> tuple[CodeResult, object | None]:
+def second_factor_verify(*, user: User, method: str, token: str, request=None) -> tuple[CodeResult, object | None]:
     """Check a code against the chosen device only, so a failure never counts against another device.
 
     Returns the result and, on success, the device to pass to ``django_otp.login``.
@@ -92,15 +93,19 @@ def second_factor_verify(*, user: User, method: str, token: str) -> tuple[CodeRe
         user.second_factor_failures = 0
         user.second_factor_locked_until = None
         user.save(update_fields=["second_factor_failures", "second_factor_locked_until"])
+        audit_record_for_user_companies(action=Action.SIGN_IN, user=user, request=request, changes={"method": [None, method]})
         return CodeResult(True), device
 
     user.second_factor_failures += 1
     logger.warning("wrong %s code for user %s (%d in a row)", method, user.pk, user.second_factor_failures)
+    audit_record_for_user_companies(action=Action.SECOND_FACTOR_FAILED, user=user, request=request)
     if user.second_factor_failures >= settings.SECOND_FACTOR_FAILURE_LIMIT:
         user.second_factor_failures = 0
         user.second_factor_locked_until = timezone.now() + timedelta(minutes=settings.SECOND_FACTOR_LOCK_MINUTES)
         user.save(update_fields=["second_factor_failures", "second_factor_locked_until"])
         logger.warning("user %s locked out of the second factor until %s", user.pk, user.second_factor_locked_until)
+        audit_record_for_user_companies(action=Action.LOCKED_OUT, user=user, request=request,
+                                        changes={"second_factor_locked_until": [None, str(user.second_factor_locked_until)]})
         return CodeResult(False, _locked_message(user.second_factor_locked_until)), None
     user.save(update_fields=["second_factor_failures"])
     if method == "sms":

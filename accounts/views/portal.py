@@ -106,7 +106,8 @@ class VerifyView(LoginRequiredMixin, FormView):
 
     def form_valid(self, form):
         result, device = second_factor_verify(
-            user=self.request.user, method=form.cleaned_data["method"], token=form.cleaned_data["token"]
+            user=self.request.user, method=form.cleaned_data["method"], token=form.cleaned_data["token"],
+            request=self.request,
         )
         if not result.ok:
             form.add_error("token", result.message)
