@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Company, Membership, SMSDevice, User
+from accounts.models import AuditEvent, Company, Membership, SMSDevice, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -62,3 +62,24 @@ class SMSDeviceAdmin(admin.ModelAdmin):
     list_display = ["user", "number", "confirmed"]
     search_fields = ["user__email", "number"]
     exclude = ["token", "valid_until", "throttling_failure_timestamp", "throttling_failure_count"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Staff see the whole log, read-only."""
+
+    list_display = ["created_at", "company", "actor_label", "action", "target_label", "ip_address"]
+    list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["actor_label", "target_label", "company__name"]
+    list_select_related = ["company"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

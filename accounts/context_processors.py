@@ -26,4 +26,9 @@ def portal(request):
         for name, label, permissions in MENU
         if permissions is None or any(membership.has_permission(p) for p in permissions)
     ]
-    return {"membership": membership, "memberships": tenant.memberships, "menu": menu}
+    return {
+        "membership": membership,
+        "memberships": tenant.memberships,
+        "menu": menu,
+        "can_manage_company": membership.has_permission(Permission.MANAGE_COMPANY),
+    }

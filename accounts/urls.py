@@ -16,9 +16,4 @@ urlpatterns = [
     path("password-reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("language/", views.LanguageView.as_view(), name="language"),
     path("company/switch/", views.CompanySwitchView.as_view(), name="company_switch"),
-    path("profile/two-factor/", views.TwoFactorView.as_view(), name="two_factor"),
-    path("profile/two-factor/authenticator/start/", views.AuthenticatorStartView.as_view(), name="authenticator_start"),
-    path("profile/two-factor/authenticator/confirm/", views.AuthenticatorConfirmView.as_view(), name="authenticator_confirm"),
-    path("profile/two-factor/authenticator/remove/", views.AuthenticatorRemoveView.as_view(), name="authenticator_remove"),
-    path("users/", views.UserListView.as_view(), name="users"),
 ] + applications.urlpatterns + users.urlpatterns + profile.urlpatterns + audit.urlpatterns

@@ -5,6 +5,7 @@ active membership's scope (``get_queryset`` is final). A class that forgets the 
 a ``queryset`` of its own, is refused when it is defined.
 """
 
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import redirect, render
@@ -79,3 +80,12 @@ class TenantListView(TenantQuerysetMixin, ListView, abstract=True):
 
 class TenantDetailView(TenantQuerysetMixin, DetailView, abstract=True):
     pass
+
+
+class VerifiedLoginMixin(LoginRequiredMixin):
+    """Pages of the login itself (not of a company): signed in with a verified second factor."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.is_verified():
+            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
+        return super().dispatch(request, *args, **kwargs)

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from accounts.views import users
+
+urlpatterns = [
+    path("users/", users.UserListView.as_view(), name="users"),
+]

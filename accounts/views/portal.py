@@ -1,34 +1,27 @@
-import base64
 import logging
 import time
 
-import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.forms import AuthenticatorConfirmForm, CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
+from accounts.forms import CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
 from accounts.middleware import SESSION_COMPANY_KEY, SESSION_EXPIRED_FLAG, SESSION_SIGNED_IN_AT_KEY
-from accounts.models import Membership
 from accounts.permissions import Permission
 from accounts.services import (
-    authenticator_confirm,
     authenticator_for,
-    authenticator_remove,
-    authenticator_start,
     language_set,
     second_factor_locked_until,
     second_factor_verify,
@@ -232,82 +225,3 @@ class LanguageView(View):
             httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         )
         return response
-
-
-class VerifiedLoginMixin(LoginRequiredMixin):
-    """Pages of the login itself (not of a company): signed in with a verified second factor."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not request.user.is_verified():
-            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
-        return super().dispatch(request, *args, **kwargs)
-
-
-class TwoFactorView(VerifiedLoginMixin, TemplateView):
-    """Second factors of the signed-in login: the SMS number and an authenticator app."""
-
-    template_name = "accounts/two_factor.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        pending = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-        context.update(sms_device=sms_device_for(user), authenticator=authenticator_for(user), pending=pending)
-        if pending:
-            qr = segno.make(pending.config_url, error="m")
-            context["qr_data_uri"] = qr.svg_data_uri(scale=5, border=2)
-            context["secret"] = base64.b32encode(pending.bin_key).decode()
-            context["confirm_form"] = kwargs.get("confirm_form") or AuthenticatorConfirmForm()
-        return context
-
-
-class AuthenticatorStartView(VerifiedLoginMixin, View):
-    http_method_names = ["post"]
-
-    def post(self, request):
-        authenticator_start(user=request.user)
-        return redirect("accounts:two_factor")
-
-
-class AuthenticatorConfirmView(VerifiedLoginMixin, View):
-    http_method_names = ["post"]
-
-    def post(self, request):
-        device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
-        if device is None:
-            messages.error(request, _("Start again: the set-up was cancelled or has already been finished."))
-            return redirect("accounts:two_factor")
-        form = AuthenticatorConfirmForm(request.POST)
-        if form.is_valid() and authenticator_confirm(user=request.user, device=device, token=form.cleaned_data["token"]):
-            messages.success(request, _("The authenticator app is ready. You can use it the next time you sign in."))
-            return redirect("accounts:two_factor")
-        if form.is_valid():
-            form.add_error("token", _("The code is wrong. Use the code the app shows right now."))
-        context = TwoFactorView(request=request).get_context_data(confirm_form=form)
-        return render(request, TwoFactorView.template_name, context, status=400)
-
-
-class AuthenticatorRemoveView(VerifiedLoginMixin, View):
-    http_method_names = ["post"]
-
-    def post(self, request):
-        authenticator_remove(user=request.user)
-        messages.success(request, _("The authenticator app has been removed. You will get codes by SMS."))
-        return redirect("accounts:two_factor")
-
-
-class UserListView(PortalTemplateView):
-    """The company's logins (issue 3 adds creating, editing and removing them)."""
-
-    required_permission = Permission.MANAGE_USERS
-    template_name = "accounts/user_list.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["members"] = (
-            Membership.objects.filter(company_id=self.membership.company_id)
-            .select_related("user")
-            .order_by("user__full_name", "user__email")
-        )
-        return context
-
