@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from accounts.views import audit
+
+urlpatterns = [
+    path("company/audit-log/", audit.AuditLogView.as_view(), name="audit_log"),
+]

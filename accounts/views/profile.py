@@ -9,7 +9,8 @@ from django.views.generic import TemplateView
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.forms import AuthenticatorConfirmForm
-from accounts.views_base import VerifiedLoginMixin
+from accounts.permissions import Permission
+from accounts.views_base import PortalTemplateView, VerifiedLoginMixin
 from accounts.services import (
     authenticator_confirm,
     authenticator_for,
@@ -70,3 +71,16 @@ class AuthenticatorRemoveView(VerifiedLoginMixin, View):
         authenticator_remove(user=request.user)
         messages.success(request, _("The authenticator app has been removed. You will get codes by SMS."))
         return redirect("accounts:two_factor")
+
+
+class ProfileView(VerifiedLoginMixin, TemplateView):
+    """My profile. PLACEHOLDER until the profile work lands (issue 3)."""
+
+    template_name = "accounts/two_factor.html"
+
+
+class CompanyProfileView(PortalTemplateView):
+    """The company profile. PLACEHOLDER until the profile work lands (issue 3)."""
+
+    required_permission = Permission.MANAGE_COMPANY
+    template_name = "components/area_index.html"

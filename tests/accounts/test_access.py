@@ -22,8 +22,16 @@ class TestLoginPageAccess(TenantRouteTests):
 
     routes = [
         RouteCheck("accounts:two_factor", None, tenant=False),
+        RouteCheck("accounts:profile", None, tenant=False),
         RouteCheck("accounts:authenticator_start", None, method="post", tenant=False, ok_status=(302,)),
         RouteCheck("accounts:authenticator_confirm", None, method="post", tenant=False, ok_status=(302,),
                    make_data=lambda company, account: {"token": "000000"}),
         RouteCheck("accounts:authenticator_remove", None, method="post", tenant=False, ok_status=(302,)),
+    ]
+
+
+class TestCompanyAdministrationAccess(TenantRouteTests):
+    routes = [
+        RouteCheck("accounts:company_profile", Permission.MANAGE_COMPANY),
+        RouteCheck("accounts:audit_log", Permission.MANAGE_COMPANY),
     ]
