@@ -34,4 +34,5 @@ class TestCompanyAdministrationAccess(TenantRouteTests):
     routes = [
         RouteCheck("accounts:company_profile", Permission.MANAGE_COMPANY),
         RouteCheck("accounts:audit_log", Permission.MANAGE_COMPANY),
+        RouteCheck("accounts:audit_log_export", Permission.MANAGE_COMPANY),
     ]

@@ -1,0 +1,29 @@
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AuditEvent
+
+
+class AuditEventFilterSet(django_filters.FilterSet):
+    """Who, what and when, for the company's audit log (the page and its CSV export)."""
+
+    who = django_filters.CharFilter(
+        label=_("Who"), method="filter_who",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("E-mail of the login")}),
+    )
+    action = django_filters.ChoiceFilter(label=_("What"), choices=AuditEvent.Action.choices, empty_label=_("All"))
+    since = django_filters.DateFilter(
+        label=_("From"), field_name="created_at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = django_filters.DateFilter(
+        label=_("To"), field_name="created_at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = []
+
+    def filter_who(self, queryset, name, value):
+        # The person who acted, or the login concerned ("what happened to Anna?").
+        return queryset.filter(actor_label__icontains=value) | queryset.filter(target_label__icontains=value)
