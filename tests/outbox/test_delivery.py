@@ -76,3 +76,15 @@ def test_a_real_worker_delivers_committed_messages_exactly_once(celery_worker):
     outbox_sweep.delay()
     time.sleep(1.0)  # nothing to observe when nothing happens: give the worker time to (not) act
     assert DevInboxMessage.objects.filter(channel=Channel.SMS, body="Your code is 123456").count() == 1
+
+
+def test_e_mail_reaches_a_real_smtp_server_through_the_worker(celery_worker, smtp_server):
+    from selfcare.outbox.services import outbox_enqueue_email
+
+    with transaction.atomic():
+        message = outbox_enqueue_email(to="anna@example.com", subject="Velkommen", body="Hej Anna, æøå")
+    wait_for(lambda: smtp_server.to("anna@example.com"))
+    received = smtp_server.to("anna@example.com")
+    assert len(received) == 1
+    assert received[0]["Subject"] == "Velkommen" and "Hej Anna, æøå" in smtp_server.body(received[0])
+    assert OutboxMessage.objects.get(pk=message.pk).status == OutboxMessage.Status.SENT
