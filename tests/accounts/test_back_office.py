@@ -44,3 +44,17 @@ def test_customer_logins_never_reach_the_back_office(superuser):
 
 def test_anonymous_is_sent_to_sign_in(client):
     assert_sent_to_sign_in(client, reverse("admin:accounts_user_changelist"))
+
+
+def test_staff_see_the_whole_audit_log_read_only(staff, company, other_company):
+    from accounts.models import AuditEvent
+    from accounts.services.audit import audit_record
+
+    audit_record(action=AuditEvent.Action.COMPANY_PROFILE_CHANGED, company=company, changes={"city": ["A", "B"]})
+    audit_record(action=AuditEvent.Action.COMPANY_PROFILE_CHANGED, company=other_company, changes={"city": ["C", "D"]})
+    client = verified_client(staff)
+    page = client.get(reverse("admin:accounts_auditevent_changelist")).content.decode()
+    assert company.name in page and other_company.name in page
+    event = AuditEvent.objects.first()
+    assert client.post(reverse("admin:accounts_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.count() == 2
