@@ -1,8 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditEvent, Company, Membership, SMSDevice, User
+from accounts.forms_applications import ApplicationApproveForm, ApplicationRejectForm
+from accounts.models import AccessApplication, AuditEvent, Company, Membership, SMSDevice, User
+from accounts.services.applications import (
+    ApplicationRefused,
+    application_approval_refusal,
+    application_approve,
+    application_company_for,
+    application_reject,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -83,3 +95,115 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AccessApplication)
+class AccessApplicationAdmin(admin.ModelAdmin):
+    """Applications for access (seed 002). Staff decide them with the two actions; the rows are read-only.
+
+    Approve asks for the main address of a new company (looked up in the CVR register); reject asks for
+    the reason that is e-mailed to the applicant. Both are intermediate pages of the action, like
+    Django's own "delete selected".
+    """
+
+    list_display = ["created_at", "company_name", "country", "registration_number", "applicant_name", "email",
+                    "mobile", "status", "decided_at", "decided_by"]
+    list_filter = ["status", "country", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["company_name", "registration_number", "applicant_name", "email", "mobile"]
+    list_select_related = ["decided_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AccessApplication._meta.fields]
+    actions = ["approve_applications", "reject_applications"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The actions need the change permission; a single application is only ever viewed, so every
+        # decision goes through the services (audit log, letter, e-mail).
+        return obj is None and super().has_change_permission(request)
+
+    def _intermediate(self, request, template, title, **context):
+        return TemplateResponse(request, template, {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            **context,
+        })
+
+    @admin.action(description=_("Approve the selected application"), permissions=["change"])
+    def approve_applications(self, request, queryset):
+        applications = list(queryset[:2])
+        if len(applications) != 1:
+            self.message_user(request, gettext(
+                "Approve one application at a time: each new company needs its address from the CVR register."
+            ), messages.ERROR)
+            return None
+        application = applications[0]
+        if application.status != AccessApplication.Status.PENDING:
+            self.message_user(request, gettext("The application from %(company)s has already been processed.")
+                              % {"company": application.company_name}, messages.ERROR)
+            return None
+        company = application_company_for(application)
+        refusal = application_approval_refusal(application, company)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return None
+        confirmed = request.POST.get("confirm") == "yes"
+        form = ApplicationApproveForm(request.POST if confirmed else None, country=application.country,
+                                      address_needed=company is None)
+        if confirmed and form.is_valid():
+            try:
+                approval = application_approve(application=application, actor=request.user, request=request,
+                                               **form.cleaned_data)
+            except ApplicationRefused as refused:
+                self.message_user(request, refused.message, messages.ERROR)
+                return None
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return None
+            self.message_user(request, gettext(
+                "Approved: %(email)s is the Superuser of %(company)s. The username and activation code have been "
+                "sent to the digital mailbox of %(number)s."
+            ) % {"email": approval.user.email, "company": approval.company.name,
+                 "number": approval.company.registration_number}, messages.SUCCESS)
+            return None
+        return self._intermediate(
+            request, "accounts/application_approve.html", gettext("Approve the application"),
+            application=application, company=company, form=form,
+        )
+
+    @admin.action(description=_("Reject the selected applications"), permissions=["change"])
+    def reject_applications(self, request, queryset):
+        pending = list(queryset.filter(status=AccessApplication.Status.PENDING))
+        if not pending:
+            self.message_user(request, gettext("None of the selected applications is awaiting processing."),
+                              messages.ERROR)
+            return None
+        confirmed = request.POST.get("confirm") == "yes"
+        form = ApplicationRejectForm(request.POST if confirmed else None)
+        if confirmed and form.is_valid():
+            rejected = 0
+            for application in pending:
+                try:
+                    application_reject(application=application, actor=request.user,
+                                       reason=form.cleaned_data["reason"], request=request)
+                except ApplicationRefused as refused:
+                    self.message_user(request, refused.message, messages.ERROR)
+                else:
+                    rejected += 1
+            if rejected:
+                self.message_user(request, ngettext(
+                    "%(count)d application rejected; the applicant has been told why by e-mail.",
+                    "%(count)d applications rejected; the applicants have been told why by e-mail.",
+                    rejected,
+                ) % {"count": rejected}, messages.SUCCESS)
+            return None
+        return self._intermediate(
+            request, "accounts/application_reject.html", gettext("Reject applications"),
+            applications=pending, form=form,
+        )

@@ -21,6 +21,14 @@ PUBLIC_ROUTES = {
     "accounts:password_reset_complete": "static confirmation",
     "accounts:language": "the cogwheel works before sign-in too",
     "dev_inbox": "404 unless DEBUG (tests/outbox/test_dev_inbox.py)",
+    "accounts:apply": "applying for access needs no login (tests/accounts/test_applications.py)",
+    "accounts:apply_received": "thank-you page; shows only what this session just submitted",
+    "accounts:activate": "letter username + activation code (tests/accounts/test_activation.py)",
+    "accounts:activate_password": "activation step; needs the session's valid activation",
+    "accounts:activate_second_factor": "activation step; needs the session's valid activation and password",
+    "accounts:activate_send_sms": "POST only; SMS to the activating login's own mobile",
+    "accounts:activate_authenticator": "POST only; authenticator key kept in the activation session",
+    "accounts:activate_invitation": "the e-mailed, single-use, expiring invitation link",
 }
 
 # Routes with their own dedicated tests, named here so a reader can find them.

@@ -16,15 +16,18 @@ INVITATION_VALIDITY = timedelta(days=7)
 LETTER_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.strip().upper().replace("-", "").replace(" ", "").encode()).hexdigest()
+def _hash(secret: str, kind: str) -> str:
+    if kind == ActivationToken.Kind.LETTER_CODE:
+        # Typed from a letter: forgive case, spaces and the dash.
+        secret = secret.strip().upper().replace("-", "").replace(" ", "")
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _issue(*, user: User, kind: str, secret: str, validity: timedelta, created_by: User | None) -> str:
     # A new secret replaces any unused one of the same kind: only the latest letter or e-mail works.
     ActivationToken.objects.filter(user=user, kind=kind, used_at__isnull=True).delete()
     ActivationToken.objects.create(
-        user=user, kind=kind, token_hash=_hash(secret), expires_at=timezone.now() + validity, created_by=created_by
+        user=user, kind=kind, token_hash=_hash(secret, kind), expires_at=timezone.now() + validity, created_by=created_by
     )
     return secret
 
@@ -52,7 +55,7 @@ class ActivationInvalid(Exception):
 
 def activation_find(*, secret: str, kind: str, email: str | None = None) -> ActivationToken:
     """The token for this secret (and e-mail, for letter codes), or ActivationInvalid. Reads only."""
-    token = ActivationToken.objects.select_related("user").filter(token_hash=_hash(secret), kind=kind).first()
+    token = ActivationToken.objects.select_related("user").filter(token_hash=_hash(secret, kind), kind=kind).first()
     if token is None or (email is not None and token.user.email.lower() != email.strip().lower()):
         raise ActivationInvalid("unknown")
     if token.used_at is not None:

@@ -1,0 +1,318 @@
+"""Public pages: apply for access, and activate a new login (letter code or invitation link).
+
+Activation runs in steps kept in the session (the token's id, never its secret; the new password only
+as a hash): the code or link → a password → a second factor proven by a code. Nothing is written
+until the last step succeeds, except the SMS code itself.
+"""
+
+import base64
+import logging
+import time
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, TemplateView
+from django_otp import login as otp_login
+
+from accounts.forms import CodeForm
+from accounts.forms_applications import ActivationCodeForm, ActivationPasswordForm, ApplicationForm
+from accounts.middleware import SESSION_SIGNED_IN_AT_KEY
+from accounts.models import ActivationToken
+from accounts.services.activation import ActivationInvalid, activation_find
+from accounts.services.applications import (
+    ACTIVATION_LOCK_SECONDS,
+    SecondFactorWrong,
+    activation_attempt_failed,
+    activation_attempts_locked,
+    activation_attempts_reset,
+    activation_complete,
+    activation_password_hash,
+    activation_token_current,
+    application_submit,
+    authenticator_new_key,
+    authenticator_preview,
+)
+from accounts.services.second_factor import sms_code_send
+
+logger = logging.getLogger("selfcare.security")
+
+SESSION_APPLICATION_KEY = "application_received"
+SESSION_ACTIVATION_KEY = "activation_in_progress"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+# Applying -------------------------------------------------------------------------------------------
+
+class ApplicationCreateView(FormView):
+    form_class = ApplicationForm
+    template_name = "accounts/application_form.html"
+
+    def form_valid(self, form):
+        application, created = application_submit(**form.cleaned_data, request=self.request)
+        self.request.session[SESSION_APPLICATION_KEY] = {
+            "company_name": application.company_name,
+            "email": application.email,
+            "received": application.created_at.isoformat(),
+            "already": not created,
+        }
+        return redirect("accounts:apply_received")
+
+
+class ApplicationReceivedView(TemplateView):
+    template_name = "accounts/application_received.html"
+
+    def get(self, request, *args, **kwargs):
+        received = request.session.get(SESSION_APPLICATION_KEY)
+        if not received:
+            return redirect("accounts:apply")
+        return self.render_to_response(self.get_context_data(
+            application=received, received_at=parse_datetime(received["received"]),
+        ))
+
+
+# Activating -----------------------------------------------------------------------------------------
+
+def _lock_message():
+    minutes = ACTIVATION_LOCK_SECONDS // 60
+    return _("Too many wrong codes. Wait %(minutes)d minutes and try again.") % {"minutes": minutes}
+
+
+def _letter_code_error(reason: str) -> str:
+    if reason == "used":
+        return _("This activation code has already been used. Sign in with your e-mail and password; "
+                 "if you have forgotten the password, reset it.")
+    if reason == "expired":
+        return _("This activation code has expired: codes are valid for 2 days. Contact support, or apply "
+                 "for access again to get a new letter.")
+    if reason == "inactive":
+        return _("This login has been deactivated. Contact support.")
+    return _("The e-mail or the activation code is wrong. Check the letter in your company's digital mailbox.")
+
+
+def _invalid_page(request, *, reason: str, kind: str):
+    """Used and expired: 410 Gone; unknown, tampered or deactivated: 404. Never a 500."""
+    request.session.pop(SESSION_ACTIVATION_KEY, None)
+    status = 410 if reason in ("used", "expired") else 404
+    return render(request, "accounts/activation_invalid.html", {
+        "reason": reason, "invitation": kind == ActivationToken.Kind.INVITATION,
+    }, status=status)
+
+
+def _start(request, token: ActivationToken, password_hash: str | None = None):
+    request.session[SESSION_ACTIVATION_KEY] = {
+        "token_id": token.pk, "kind": token.kind, "password_hash": password_hash, "method": "sms",
+        "authenticator_key": None,
+    }
+
+
+def _send_sms(request, user):
+    result = sms_code_send(user=user)
+    (messages.success if result.ok else messages.error)(request, result.message)
+
+
+class ActivationCodeView(FormView):
+    """Step 1 (letter): the username and the activation code from the digital-mailbox letter."""
+
+    form_class = ActivationCodeForm
+    template_name = "accounts/activation_code.html"
+
+    @method_decorator(sensitive_post_parameters("code"))
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        if activation_attempts_locked(scope="code", identifier=email):
+            form.add_error(None, _lock_message())
+            return self.form_invalid(form)
+        try:
+            token = activation_find(secret=form.cleaned_data["code"], kind=ActivationToken.Kind.LETTER_CODE,
+                                    email=email)
+            if not token.user.is_active:
+                raise ActivationInvalid("inactive")
+        except ActivationInvalid as invalid:
+            if invalid.reason == "unknown":
+                activation_attempt_failed(scope="code", identifier=email)
+                logger.warning("wrong activation code for an e-mail")
+                if activation_attempts_locked(scope="code", identifier=email):
+                    form.add_error(None, _lock_message())
+                    return self.form_invalid(form)
+            form.add_error(None, _letter_code_error(invalid.reason))
+            return self.form_invalid(form)
+        activation_attempts_reset(scope="code", identifier=email)
+        _start(self.request, token)
+        return redirect("accounts:activate_password")
+
+
+class ActivationStepMixin:
+    """A later step: needs an activation in progress whose token is still usable."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.state = request.session.get(SESSION_ACTIVATION_KEY)
+        if not self.state:
+            messages.info(request, _("Start the activation again: enter your username and activation code, "
+                                     "or open the link in your invitation e-mail."))
+            return redirect("accounts:activate")
+        try:
+            self.token = activation_token_current(token_id=self.state.get("token_id"))
+        except ActivationInvalid as invalid:
+            return _invalid_page(request, reason=invalid.reason, kind=self.state.get("kind", ""))
+        self.user = self.token.user
+        return super().dispatch(request, *args, **kwargs)
+
+    def save_state(self, **changes):
+        self.state.update(changes)
+        self.request.session[SESSION_ACTIVATION_KEY] = self.state
+
+
+class PasswordStepMixin:
+    form_class = ActivationPasswordForm
+    template_name = "accounts/activation_password.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.user}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(activation_user=self.user, **kwargs)
+
+
+@method_decorator(sensitive_post_parameters("new_password1", "new_password2"), name="dispatch")
+class ActivationPasswordView(ActivationStepMixin, PasswordStepMixin, FormView):
+    """Step 2: choose a password (kept as a hash in the session until the end)."""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(invitation=self.token.kind == ActivationToken.Kind.INVITATION, **kwargs)
+
+    def form_valid(self, form):
+        self.save_state(password_hash=activation_password_hash(password=form.cleaned_data["new_password1"]),
+                        method="sms")
+        _send_sms(self.request, self.user)
+        return redirect("accounts:activate_second_factor")
+
+
+@method_decorator(sensitive_post_parameters("new_password1", "new_password2"), name="dispatch")
+class ActivationInvitationView(PasswordStepMixin, FormView):
+    """The link in a colleague's invitation e-mail: steps 1 and 2 in one page.
+
+    GET only looks the link up and shows the page; the activation starts on POST.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            self.token = activation_find(secret=kwargs["token"], kind=ActivationToken.Kind.INVITATION)
+            if not self.token.user.is_active:
+                raise ActivationInvalid("inactive")
+        except ActivationInvalid as invalid:
+            return _invalid_page(request, reason=invalid.reason, kind=ActivationToken.Kind.INVITATION)
+        self.user = self.token.user
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(invitation=True, **kwargs)
+
+    def form_valid(self, form):
+        _start(self.request, self.token,
+               password_hash=activation_password_hash(password=form.cleaned_data["new_password1"]))
+        _send_sms(self.request, self.user)
+        return redirect("accounts:activate_second_factor")
+
+
+def _masked(mobile: str) -> str:
+    return f"{mobile[:3]} •••• {mobile[-2:]}" if mobile else ""
+
+
+@method_decorator(sensitive_post_parameters("token"), name="dispatch")
+class ActivationSecondFactorView(ActivationStepMixin, FormView):
+    """Step 3: type back the SMS code (proves the mobile) or a code from a new authenticator app."""
+
+    form_class = CodeForm
+    template_name = "accounts/activation_second_factor.html"
+
+    def get(self, request, *args, **kwargs):
+        if not self.state.get("password_hash"):
+            return redirect("accounts:activate_password")
+        return super().get(request, *args, **kwargs)
+
+    def get_initial(self):
+        totp = self.state.get("method") == "totp" and self.state.get("authenticator_key")
+        return {"method": "totp" if totp else "sms"}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        method = context["form"]["method"].value()
+        locked = activation_attempts_locked(scope="second_factor", identifier=str(self.user.pk))
+        context.update(method=method, activation_user=self.user, masked_mobile=_masked(self.user.mobile),
+                       lock_message=_lock_message() if locked else "")
+        key = self.state.get("authenticator_key")
+        if method == "totp" and key:
+            device = authenticator_preview(user=self.user, key=key)
+            context["qr_data_uri"] = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
+            context["secret"] = base64.b32encode(device.bin_key).decode()
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not self.state.get("password_hash"):
+            return redirect("accounts:activate_password")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        identifier = str(self.user.pk)
+        if activation_attempts_locked(scope="second_factor", identifier=identifier):
+            form.add_error("token", _lock_message())
+            return self.form_invalid(form)
+        method = form.cleaned_data["method"]
+        try:
+            user, device = activation_complete(
+                token=self.token, password_hash=self.state["password_hash"], method=method,
+                code=form.cleaned_data["token"], authenticator_key=self.state.get("authenticator_key") or "",
+                request=self.request,
+            )
+        except SecondFactorWrong:
+            activation_attempt_failed(scope="second_factor", identifier=identifier)
+            if activation_attempts_locked(scope="second_factor", identifier=identifier):
+                form.add_error("token", _lock_message())
+            elif method == "sms":
+                form.add_error("token", _("The code is wrong or has expired. Ask for a new code if it is more "
+                                          "than a few minutes old."))
+            else:
+                form.add_error("token", _("The code is wrong. Use the code the app shows right now."))
+            return self.form_invalid(form)
+        except ActivationInvalid as invalid:
+            return _invalid_page(self.request, reason=invalid.reason, kind=self.token.kind)
+        activation_attempts_reset(scope="second_factor", identifier=identifier)
+        self.request.session.pop(SESSION_ACTIVATION_KEY, None)
+        auth_login(self.request, user, backend=MODEL_BACKEND)  # rotates the session id
+        otp_login(self.request, device)
+        self.request.session[SESSION_SIGNED_IN_AT_KEY] = time.time()
+        messages.success(self.request, _("Your login is ready. Welcome to Selfcare."))
+        return redirect("overview")
+
+
+class ActivationSendSMSView(ActivationStepMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        if not self.state.get("password_hash"):
+            return redirect("accounts:activate_password")
+        self.save_state(method="sms")
+        _send_sms(request, self.user)
+        return redirect("accounts:activate_second_factor")
+
+
+class ActivationAuthenticatorView(ActivationStepMixin, View):
+    """Switch step 3 to an authenticator app: a key kept in the session, written only at the end."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        if not self.state.get("password_hash"):
+            return redirect("accounts:activate_password")
+        self.save_state(method="totp", authenticator_key=self.state.get("authenticator_key") or authenticator_new_key())
+        return redirect("accounts:activate_second_factor")
