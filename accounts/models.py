@@ -51,7 +51,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     second_factor_failures = models.PositiveSmallIntegerField(default=0)
     second_factor_locked_until = models.DateTimeField(null=True, blank=True)
     # Part of the session hash: bumping it signs the login out of every session
-    # (accounts.services.sessions_end_others keeps the current one).
+    # (accounts.services.profile.sessions_end_others keeps the current one).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()

@@ -43,7 +43,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"login{n}@example.com")
     full_name = factory.Faker("name", locale="da_DK")
-    mobile = factory.Sequence(lambda n: f"+45{20000000 + n}")
+    mobile = factory.Sequence(lambda n: f"+45261{n % 100000:05d}")  # a valid Danish mobile range
     language = "en"
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
 

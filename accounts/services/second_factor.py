@@ -69,10 +69,13 @@ def second_factor_locked_until(user: User):
 
 
 @transaction.atomic
-def second_factor_verify(*, user: User, method: str, token: str, request=None) -> tuple[CodeResult, object | None]:
+def second_factor_verify(
+    *, user: User, method: str, token: str, request=None, sign_in: bool = True
+) -> tuple[CodeResult, object | None]:
     """Check a code against the chosen device only, so a failure never counts against another device.
 
-    Returns the result and, on success, the device to pass to ``django_otp.login``.
+    Returns the result and, on success, the device to pass to ``django_otp.login``. ``sign_in=False``
+    for a step-up inside a session (nothing new signs in, so no "signed in" event is recorded).
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     locked_until = second_factor_locked_until(user)
@@ -93,7 +96,10 @@ def second_factor_verify(*, user: User, method: str, token: str, request=None) -
         user.second_factor_failures = 0
         user.second_factor_locked_until = None
         user.save(update_fields=["second_factor_failures", "second_factor_locked_until"])
-        audit_record_for_user_companies(action=Action.SIGN_IN, user=user, request=request, changes={"method": [None, method]})
+        if sign_in:
+            audit_record_for_user_companies(
+                action=Action.SIGN_IN, user=user, request=request, changes={"method": [None, method]}
+            )
         return CodeResult(True), device
 
     user.second_factor_failures += 1
