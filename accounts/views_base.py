@@ -52,6 +52,8 @@ class PortalViewMixin:
             return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
         self.membership = request.tenant.membership
         if self.membership is None:
+            if request.user.is_staff and request.method == "GET":
+                return redirect("admin:index")  # operator staff work in the back office
             return render(request, "accounts/no_company.html", status=403)
         permission = self.permission_for(request.method)
         if permission is not None:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -7,6 +8,8 @@ from selfcare.outbox.views import dev_inbox
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="overview", permanent=False), name="home"),
+    # Browsers ask for /favicon.ico whatever the page says (the back office has no icon link).
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True), name="favicon"),
     path("overview/", OverviewView.as_view(), name="overview"),
     path("", include("accounts.urls")),
     path("subscriptions/", include("subscriptions.urls")),

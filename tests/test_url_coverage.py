@@ -14,6 +14,7 @@ from tests.tenancy import REGISTERED_ROUTE_CHECKS
 # Reachable without signing in, on purpose.
 PUBLIC_ROUTES = {
     "home": "redirects to the overview (which then asks to sign in)",
+    "favicon": "redirects to the static icon",
     "accounts:login": "the sign-in page",
     "accounts:password_reset": "asking for a reset link",
     "accounts:password_reset_done": "static confirmation",

@@ -58,3 +58,8 @@ def test_staff_see_the_whole_audit_log_read_only(staff, company, other_company):
     event = AuditEvent.objects.first()
     assert client.post(reverse("admin:accounts_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.count() == 2
+
+
+def test_staff_without_a_company_are_taken_to_the_back_office(staff):
+    response = verified_client(staff).get("/overview/")
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
