@@ -6,10 +6,17 @@ from django.views.generic import RedirectView
 from accounts.views.portal import OverviewView
 from selfcare.outbox.views import dev_inbox
 
+class FaviconView(RedirectView):
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("img/favicon.svg")  # at request time: the manifest exists only after collectstatic
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="overview", permanent=False), name="home"),
     # Browsers ask for /favicon.ico whatever the page says (the back office has no icon link).
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True), name="favicon"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("overview/", OverviewView.as_view(), name="overview"),
     path("", include("accounts.urls")),
     path("subscriptions/", include("subscriptions.urls")),
