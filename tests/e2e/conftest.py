@@ -97,6 +97,12 @@ class BrowserProblems:
             "(source {source}:{line}, sample {sample!r})".format(**report)
         )
 
+    def allow(self, fragment: str):
+        """Drop problems the test provoked on purpose (e.g. a form answered 400 for bad input)."""
+        expected = [item for item in self.items if fragment in item]
+        assert expected, f"expected a browser message containing {fragment!r}"
+        self.items = [item for item in self.items if fragment not in item]
+
     def assert_none(self):
         if self.items:
             problems, self.items = self.items, []

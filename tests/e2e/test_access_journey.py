@@ -1,0 +1,201 @@
+"""Getting access, end to end in a real browser (issue 3).
+
+A company applies for access; operator staff approve it in the back office; the letter in the
+company's digital mailbox carries the username and a one-time activation code; the new Superuser
+activates (password + SMS code) and signs in; creates a colleague restricted to one account number
+through the wizard; the colleague activates from the invitation e-mail, read from a real SMTP server
+started by the test, and sees only the allowed account's subscriptions.
+
+Every message travels for real: outbox row → Redis → Celery worker → SMS port / digital-mailbox port /
+SMTP. axe-core checks the customer-facing pages on the way.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from accounts.models import AccessApplication, Company, Membership, User
+from selfcare.outbox.models import Channel, DevInboxMessage
+from tests.conftest import wait_for
+from tests.e2e.axe import assert_accessible
+from tests.e2e.test_journey import enter_code, last_sms_id, sign_in, sms_code
+from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory
+
+CVR = "25800044"
+APPLICANT_EMAIL = "karen.holm@vindkraft.example"
+APPLICANT_MOBILE = "+4526155511"
+SUPERUSER_PASSWORD = "vindmøller blæser hele året"
+COLLEAGUE_EMAIL = "jonas.berg@vindkraft.example"
+COLLEAGUE_MOBILE = "+4526155522"
+COLLEAGUE_PASSWORD = "turbiner og kaffe hver dag"
+
+
+def fill_by_name(page: Page, name: str, value: str):
+    page.locator(f"main [name='{name}']").fill(value)
+
+
+def submit_main_form(page: Page):
+    page.locator("main form.card button[type=submit], main form.form button[type=submit]").first.click()
+
+
+def apply_for_access(page: Page):
+    page.goto(reverse("accounts:login"))
+    page.locator(f"main a[href='{reverse('accounts:apply')}']").click()
+    expect(page).to_have_url(re.compile(r"/apply/$"))
+    assert_accessible(page, label="application form")
+    page.locator("main select[name='country']").select_option("DK")
+    fill_by_name(page, "registration_number", "12345678")  # wrong check digit first
+    fill_by_name(page, "company_name", "Vindkraft Nord ApS")
+    fill_by_name(page, "applicant_name", "Karen Holm")
+    fill_by_name(page, "email", APPLICANT_EMAIL)
+    fill_by_name(page, "mobile", "26 15 55 11")
+    submit_main_form(page)
+    expect(page.locator("main .errorlist")).to_be_visible()
+    assert not AccessApplication.objects.exists()  # nothing written on bad input
+    fill_by_name(page, "registration_number", CVR)
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/apply/received/$"))
+    assert_accessible(page, label="application received")
+    return AccessApplication.objects.get(registration_number=CVR)
+
+
+def staff_approve(page: Page, staff, application):
+    sign_in(page, staff, landing=r"/backoffice/$")  # staff without a company land in the back office
+    page.goto(reverse("admin:accounts_accessapplication_changelist"))
+    page.locator(f"input[name='_selected_action'][value='{application.pk}']").check()
+    page.locator("select[name='action']").select_option("approve_applications")
+    page.locator("button[name='index'], input[name='index']").first.click()
+    page.locator("input[name='street']").fill("Havnevej 7")
+    page.locator("input[name='postal_code']").fill("9000")
+    page.locator("input[name='city']").fill("Aalborg")
+    page.locator("input[type=submit][value]").last.click()
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    page.context.close()
+
+
+def letter_for(registration_number: str) -> str:
+    letter = wait_for(lambda: DevInboxMessage.objects.filter(
+        channel=Channel.DIGITAL_MAIL, recipient=registration_number).first())
+    return letter.body
+
+
+def activate_from_letter(page: Page, letter: str):
+    username = re.search(r"[\w.+-]+@[\w.-]+\.example", letter).group(0)
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", letter).group(1)
+    assert username == APPLICANT_EMAIL
+    page.goto(reverse("accounts:activate"))
+    assert_accessible(page, label="activation code page")
+    fill_by_name(page, "email", username)
+    fill_by_name(page, "code", code.lower())  # typed by hand: case does not matter
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/activate/password/$"))
+    fill_by_name(page, "new_password1", SUPERUSER_PASSWORD)
+    fill_by_name(page, "new_password2", SUPERUSER_PASSWORD)
+    before = last_sms_id()
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/activate/second-factor/$"))
+    assert_accessible(page, label="activation second factor")
+    fill_by_name(page, "token", sms_code(APPLICANT_MOBILE, after_id=before - 1))
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/overview/$"))
+    return code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_apply_approve_activate_invite_and_restricted_colleague(new_page, celery_worker, smtp_server, browser_problems):
+    staff = StaffUserFactory(email="olivia@operator.example", full_name="Olivia Operator")
+
+    application = apply_for_access(new_page())
+    assert smtp_server.to(APPLICANT_EMAIL) or wait_for(lambda: smtp_server.to(APPLICANT_EMAIL))  # receipt
+
+    staff_approve(new_page(), staff, application)
+    company = Company.objects.get(registration_number=CVR)
+    superuser = User.objects.get(email=APPLICANT_EMAIL)
+    assert Membership.objects.get(user=superuser, company=company).role == "superuser"
+
+    # The operator's systems bring the company's accounts and subscriptions.
+    north, south = BillingAccountFactory(company=company, number="8800001"), BillingAccountFactory(company=company, number="8800002")
+    SubscriptionFactory(account=north, employee_name="Nora Nordmark")
+    SubscriptionFactory(account=south, employee_name="Sune Sydhavn")
+
+    page = new_page()
+    code = activate_from_letter(page, letter_for(CVR))
+    assert_accessible(page, label="overview of the new Superuser")
+
+    # The letter's code works once.
+    again = new_page()
+    again.goto(reverse("accounts:activate"))
+    fill_by_name(again, "email", APPLICANT_EMAIL)
+    fill_by_name(again, "code", code)
+    submit_main_form(again)
+    expect(again).not_to_have_url(re.compile(r"/activate/password/$"))
+
+    create_restricted_colleague(page, account_number=north.number)
+    browser_problems.allow("status of 400")  # the wizard answered the bad e-mail with 400
+    colleague_activates_and_sees_only(new_page(), smtp_server, allowed="Nora Nordmark", hidden="Sune Sydhavn")
+    browser_problems.allow("status of 410")  # the used invitation link is Gone
+
+
+def wizard_next(page: Page, step: str):
+    page.locator("main form button.button:not([name])").click()
+    expect(page.locator("main input[name='step']")).to_have_value(step)
+
+
+def create_restricted_colleague(page: Page, *, account_number: str):
+    """The Superuser's wizard: details → account numbers (one) → functions (Read-only) → create."""
+    page.goto(reverse("accounts:users"))
+    assert_accessible(page, label="users page")
+    page.locator(f"main a[href='{reverse('accounts:user_create')}']").first.click()
+    expect(page.locator("main input[name='step']")).to_have_value("details")
+    assert_accessible(page, label="wizard step 1")
+    fill_by_name(page, "full_name", "Jonas Berg")
+    fill_by_name(page, "email", "not-an-address")
+    fill_by_name(page, "mobile", COLLEAGUE_MOBILE)
+    page.locator("main form button.button:not([name])").click()
+    expect(page.locator("main .errorlist")).to_be_visible()  # step 1 is checked before step 2
+    fill_by_name(page, "email", COLLEAGUE_EMAIL)
+    wizard_next(page, "accounts")  # one company: the company step is skipped
+    assert_accessible(page, label="wizard account numbers step")
+    page.locator("main input[name='scope'][value='selected']").check()
+    page.locator("main label", has_text=account_number).click()
+    wizard_next(page, "functions")
+    assert_accessible(page, label="wizard functions step")
+    page.locator("main input[name='role'][value='read_only']").check()  # wizard.js ticks the role's functions
+    page.locator("main button[name='action'][value='create']").click()
+    expect(page).to_have_url(re.compile(r"/users/"))
+    assert not User.objects.get(email=COLLEAGUE_EMAIL).has_usable_password()
+    colleague = Membership.objects.get(user__email=COLLEAGUE_EMAIL)
+    assert colleague.role == "read_only" and not colleague.all_accounts
+    assert [account.number for account in colleague.accounts.all()] == [account_number]
+
+
+def colleague_activates_and_sees_only(page: Page, smtp_server, *, allowed: str, hidden: str):
+    """The invitation e-mail, read from the SMTP server, leads to activation and a restricted view."""
+    invitation = wait_for(lambda: smtp_server.to(COLLEAGUE_EMAIL))[-1]
+    link = re.search(r"https?://[^/\s]+(/activate/invitation/[^\s]+/)", smtp_server.body(invitation)).group(1)
+    page.goto(link)
+    assert_accessible(page, label="invitation landing page")
+    fill_by_name(page, "new_password1", COLLEAGUE_PASSWORD)
+    fill_by_name(page, "new_password2", COLLEAGUE_PASSWORD)
+    before = last_sms_id()
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/activate/second-factor/$"))
+    fill_by_name(page, "token", sms_code(COLLEAGUE_MOBILE, after_id=before))
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/overview/$"))
+
+    page.goto(reverse("subscriptions:list"))
+    expect(page.get_by_role("link", name=allowed)).to_be_visible()
+    expect(page.get_by_text(hidden)).to_have_count(0)
+    assert_accessible(page, label="restricted colleague's subscriptions")
+    from subscriptions.models import Subscription
+
+    foreign = Subscription.objects.get(employee_name=hidden)
+    response = page.request.get(reverse("subscriptions:detail", args=[foreign.pk]))
+    assert response.status == 404  # outside the account scope: as if it did not exist
+    # The invitation link works once.
+    page.context.clear_cookies()
+    page.goto(link)
+    expect(page.locator("main input[name='new_password1']")).to_have_count(0)
