@@ -20,7 +20,7 @@ from accounts.models import AccessApplication, Company, Membership, User
 from selfcare.outbox.models import Channel, DevInboxMessage
 from tests.conftest import wait_for
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_journey import enter_code, last_sms_id, sign_in, sms_code
+from tests.e2e.test_journey import last_sms_id, sign_in, sms_code
 from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory
 
 CVR = "25800044"
