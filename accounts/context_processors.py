@@ -3,15 +3,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
 
-# The top menu: (url name, label, permissions any of which shows it; None for every member).
+# The top menu: (url name, label, permissions any of which shows it (None: every member), the view
+# names it is "current" for, by prefix).
 MENU = [
-    ("overview", _("Overview"), None),
-    ("subscriptions:list", _("Subscriptions"), (Permission.VIEW_SUBSCRIPTIONS,)),
-    ("orders:index", _("Products and orders"), (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS)),
-    ("invoices:index", _("Invoices"), (Permission.VIEW_INVOICES,)),
-    ("tickets:index", _("Support"), (Permission.CREATE_SUPPORT_CASES, Permission.CREATE_FAULT_REPORTS)),
-    ("groups:index", _("Groups"), (Permission.MANAGE_GROUPS,)),
-    ("accounts:users", _("Users"), (Permission.MANAGE_USERS,)),
+    ("overview", _("Overview"), None, "overview"),
+    ("subscriptions:list", _("Subscriptions"), (Permission.VIEW_SUBSCRIPTIONS,), "subscriptions:"),
+    ("orders:index", _("Products and orders"), (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), "orders:"),
+    ("invoices:index", _("Invoices"), (Permission.VIEW_INVOICES,), "invoices:"),
+    ("tickets:index", _("Support"), (Permission.CREATE_SUPPORT_CASES, Permission.CREATE_FAULT_REPORTS), "tickets:"),
+    ("groups:index", _("Groups"), (Permission.MANAGE_GROUPS,), "groups:"),
+    ("accounts:users", _("Users"), (Permission.MANAGE_USERS,), "accounts:user"),
 ]
 
 
@@ -22,8 +23,8 @@ def portal(request):
         return {"membership": None, "menu": []}
     current = request.resolver_match.view_name if request.resolver_match else ""
     menu = [
-        {"url": reverse(name), "label": label, "active": current.split(":")[0] == name.split(":")[0]}
-        for name, label, permissions in MENU
+        {"url": reverse(name), "label": label, "active": current.startswith(section)}
+        for name, label, permissions, section in MENU
         if permissions is None or any(membership.has_permission(p) for p in permissions)
     ]
     return {

@@ -160,3 +160,11 @@ def test_company_registration_number_is_checked(country, number, valid):
         with pytest.raises(ValidationError) as error:
             company.full_clean()
         assert "registration_number" in error.value.message_dict
+
+
+def test_menu_marks_only_the_current_area(superuser):
+    client = verified_client(superuser)
+    users_page = client.get("/users/").content.decode()
+    assert 'href="/users/" aria-current="page"' in users_page
+    profile_page = client.get(reverse("accounts:profile")).content.decode()
+    assert 'aria-current="page"' not in profile_page.split("</nav>", 1)[0]
