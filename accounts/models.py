@@ -253,7 +253,7 @@ class AccessApplication(models.Model):
     country = models.CharField(_("country"), max_length=2, choices=Country.choices, default=Country.DENMARK)
     registration_number = models.CharField(_("CVR / organisation number"), max_length=12)
     company_name = models.CharField(_("company name"), max_length=200)
-    applicant_name = models.CharField(_("your name"), max_length=150)
+    applicant_name = models.CharField(_("applicant"), max_length=150)
     email = models.EmailField(_("e-mail"))
     mobile = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)

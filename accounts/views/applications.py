@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
@@ -81,7 +82,11 @@ class ApplicationReceivedView(TemplateView):
 
 def _lock_message():
     minutes = ACTIVATION_LOCK_SECONDS // 60
-    return _("Too many wrong codes. Wait %(minutes)d minutes and try again.") % {"minutes": minutes}
+    return ngettext(
+        "Too many wrong codes. Wait %(minutes)d minute and try again.",
+        "Too many wrong codes. Wait %(minutes)d minutes and try again.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _letter_code_error(reason: str) -> str:

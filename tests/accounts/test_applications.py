@@ -248,7 +248,7 @@ def test_approve_creates_company_superuser_and_sends_the_letter(staff_client, st
     letter = OutboxMessage.objects.get(channel=Channel.DIGITAL_MAIL)
     assert letter.recipient == company.registration_number
     assert "mette@havblik.dk" in letter.body
-    assert "2 days" in letter.body
+    assert "2 dage" in letter.body  # in the Danish company's language
     assert "http://testserver/activate/" in letter.body
     code = LETTER_CODE.search(letter.body).group()
     token = activation_find(secret=code, kind=ActivationToken.Kind.LETTER_CODE, email="mette@havblik.dk")
