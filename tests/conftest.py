@@ -160,3 +160,14 @@ def smtp_server(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield inbox
     controller.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A route check that applies to none of a class's routes is not a test: deselect it, don't skip it."""
+    empty = [
+        item for item in items
+        if any("got empty parameter set" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skip"))
+    ]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if item not in empty]
