@@ -91,3 +91,30 @@ class VerifiedLoginMixin(LoginRequiredMixin):
         if request.user.is_authenticated and not request.user.is_verified():
             return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
         return super().dispatch(request, *args, **kwargs)
+
+
+class SecondFactorChoiceMixin:
+    """Forms that take a code from SMS or the authenticator app (sign-in, step-up): which one is
+    offered first, and what the page needs to offer the other. ``next_url()`` is the view's."""
+
+    def get_initial(self):
+        from accounts.services import authenticator_for
+
+        method = self.request.GET.get("method")
+        if method not in ("sms", "totp"):
+            method = "totp" if authenticator_for(self.request.user) is not None else "sms"
+        return {**super().get_initial(), "method": method}
+
+    def get_context_data(self, **kwargs):
+        from accounts.services import authenticator_for, second_factor_locked_until, sms_device_for
+
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context.update(
+            method=context["form"]["method"].value(),
+            has_app=authenticator_for(user) is not None,
+            sms_device=sms_device_for(user),
+            locked_until=second_factor_locked_until(user),
+            next=self.next_url(),
+        )
+        return context

@@ -23,12 +23,10 @@ from accounts.permissions import Permission
 from accounts.services import (
     authenticator_for,
     language_set,
-    second_factor_locked_until,
     second_factor_verify,
     sms_code_send,
-    sms_device_for,
 )
-from accounts.views_base import PortalTemplateView, PortalViewMixin
+from accounts.views_base import PortalTemplateView, PortalViewMixin, SecondFactorChoiceMixin
 from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger("selfcare.security")
@@ -63,7 +61,7 @@ class SignInView(auth_views.LoginView):
         return redirect(f"{reverse('accounts:verify')}?next={next_url}")
 
 
-class VerifyView(LoginRequiredMixin, FormView):
+class VerifyView(LoginRequiredMixin, SecondFactorChoiceMixin, FormView):
     """Step two: a code from SMS or from the authenticator app. Nothing else is reachable before it."""
 
     form_class = CodeForm
@@ -75,27 +73,8 @@ class VerifyView(LoginRequiredMixin, FormView):
             return redirect(_safe_next(request))
         return super().dispatch(request, *args, **kwargs)
 
-    def get_initial(self):
-        has_app = authenticator_for(self.request.user) is not None
-        method = self.request.GET.get("method")
-        if method not in ("sms", "totp"):
-            method = "totp" if has_app else "sms"
-        return {"method": method}
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        form = context["form"]
-        method = form["method"].value()
-        sms_device = sms_device_for(user)
-        context.update(
-            method=method,
-            has_app=authenticator_for(user) is not None,
-            sms_device=sms_device,
-            locked_until=second_factor_locked_until(user),
-            next=_safe_next(self.request),
-        )
-        return context
+    def next_url(self):
+        return _safe_next(self.request)
 
     def form_valid(self, form):
         result, device = second_factor_verify(

@@ -40,7 +40,6 @@ from accounts.permissions import Permission
 from accounts.services import (
     authenticator_for,
     authenticator_start,
-    second_factor_locked_until,
     sms_code_send,
     sms_device_for,
 )
@@ -60,7 +59,7 @@ from accounts.services.profile import (
     reauth_check,
     sessions_end_others,
 )
-from accounts.views_base import PortalTemplateView, VerifiedLoginMixin
+from accounts.views_base import PortalTemplateView, SecondFactorChoiceMixin, VerifiedLoginMixin
 
 # Step-up ---------------------------------------------------------------------------------------
 
@@ -133,30 +132,14 @@ def _changed(request, message: str) -> None:
 
 
 @method_decorator(sensitive_post_parameters("password", "token"), name="dispatch")
-class ReauthView(VerifiedLoginMixin, FormView):
+class ReauthView(VerifiedLoginMixin, SecondFactorChoiceMixin, FormView):
     """The step-up: the password and a fresh code (SMS to the current mobile, or the authenticator app)."""
 
     form_class = ReauthForm
     template_name = "accounts/reauth.html"
 
-    def get_initial(self):
-        has_app = authenticator_for(self.request.user) is not None
-        method = self.request.GET.get("method")
-        if method not in ("sms", "totp"):
-            method = "totp" if has_app else "sms"
-        return {"method": method}
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        context.update(
-            method=context["form"]["method"].value(),
-            has_app=authenticator_for(user) is not None,
-            sms_device=sms_device_for(user) if user.mobile else None,
-            locked_until=second_factor_locked_until(user),
-            next=_safe_next(self.request),
-        )
-        return context
+    def next_url(self):
+        return _safe_next(self.request)
 
     def form_valid(self, form):
         field, result = reauth_check(
