@@ -51,11 +51,28 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 # Applying -------------------------------------------------------------------------------------------
 
+# The form is public: an address may send a few applications an hour, not a flood.
+APPLICATIONS_PER_ADDRESS_PER_HOUR = 5
+
+
+def _application_allowed(request) -> bool:
+    from axes.helpers import get_client_ip_address
+    from django.core.cache import cache
+
+    key = f"apply:{get_client_ip_address(request)}"
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key) <= APPLICATIONS_PER_ADDRESS_PER_HOUR
+
+
 class ApplicationCreateView(FormView):
     form_class = ApplicationForm
     template_name = "accounts/application_form.html"
 
     def form_valid(self, form):
+        if not _application_allowed(self.request):
+            form.add_error(None, _("We have received several applications from your network in the last hour. "
+                                   "Please try again later, or contact support."))
+            return self.form_invalid(form)
         application, created = application_submit(**form.cleaned_data, request=self.request)
         self.request.session[SESSION_APPLICATION_KEY] = {
             "company_name": application.company_name,

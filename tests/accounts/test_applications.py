@@ -436,3 +436,15 @@ def test_changelist_lists_applications(staff_client):
     make_application(company_name="Havblik ApS")
     page = staff_client.get(reverse(CHANGELIST)).content.decode()
     assert "Havblik ApS" in page and "approve_applications" in page and "reject_applications" in page
+
+
+def test_one_address_cannot_flood_the_public_form(client):
+    from accounts.views.applications import APPLICATIONS_PER_ADDRESS_PER_HOUR
+
+    for index in range(APPLICATIONS_PER_ADDRESS_PER_HOUR):
+        client.post(reverse("accounts:apply"), form_data(email=f"applicant{index}@example.com"))
+    assert AccessApplication.objects.count() == APPLICATIONS_PER_ADDRESS_PER_HOUR
+    response = client.post(reverse("accounts:apply"), form_data(email="one-too-many@example.com"))
+    assert response.status_code == 200
+    assert "several applications from your network" in response.content.decode()
+    assert AccessApplication.objects.count() == APPLICATIONS_PER_ADDRESS_PER_HOUR
