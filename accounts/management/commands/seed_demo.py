@@ -6,7 +6,7 @@ import random
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Company, Membership, User
+from accounts.models import AccessApplication, Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
 from subscriptions.models import BillingAccount, Subscription
 
@@ -72,11 +72,18 @@ class Command(BaseCommand):
                 if created and restricted_to:
                     membership.accounts.set(BillingAccount.objects.filter(company=company).order_by("number")[:restricted_to])
 
+        # A company waiting for access, for staff to approve in the back office.
+        AccessApplication.objects.get_or_create(
+            country="DK", registration_number="25800044", email="karen@vindkraft.example",
+            defaults=dict(company_name="Vindkraft Nord ApS", applicant_name="Karen Holm", mobile="+4526155511"),
+        )
+
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of these (password: %s):" % DEMO_PASSWORD))
         for email, name, _mobile, _language, grants in [(*STAFF, [])] + LOGINS:
             roles = ", ".join(f"{companies[c].name}: {Role(r).label}" for c, r, _ in grants) or "operator staff (back office)"
             self.stdout.write(f"  {email:<30} {roles}")
         self.stdout.write("The SMS code arrives on the developer inbox page: /dev/inbox/")
+        self.stdout.write("An application for access from Vindkraft Nord ApS waits in the back office (staff login).")
 
     def _user(self, email, name, mobile, language):
         user = User.objects.filter(email=email).first()
