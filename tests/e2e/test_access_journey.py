@@ -123,6 +123,7 @@ def test_apply_approve_activate_invite_and_restricted_colleague(new_page, celery
     page = new_page()
     code = activate_from_letter(page, letter_for(CVR))
     assert_accessible(page, label="overview of the new Superuser")
+    sign_out_and_in_again(page, APPLICANT_EMAIL, SUPERUSER_PASSWORD, APPLICANT_MOBILE)
 
     # The letter's code works once.
     again = new_page()
@@ -136,6 +137,21 @@ def test_apply_approve_activate_invite_and_restricted_colleague(new_page, celery
     browser_problems.allow("status of 400")  # the wizard answered the bad e-mail with 400
     colleague_activates_and_sees_only(new_page(), smtp_server, allowed="Nora Nordmark", hidden="Sune Sydhavn")
     browser_problems.allow("status of 410")  # the used invitation link is Gone
+
+
+def sign_out_and_in_again(page: Page, email: str, password: str, mobile: str):
+    """The activated login signs in like any other: password, then a code by SMS."""
+    page.locator("header details.language-menu > summary").click()  # the cogwheel menu holds "sign out"
+    page.locator("header form[action$='/logout/'] button").click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+    fill_by_name(page, "username", email)
+    fill_by_name(page, "password", password)
+    before = last_sms_id()
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/login/verify/"))
+    fill_by_name(page, "token", sms_code(mobile, after_id=before))
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/overview/$"))
 
 
 def wizard_next(page: Page, step: str):
