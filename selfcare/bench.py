@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Company, Membership, User
+from accounts.models import AuditEvent, Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
 from accounts.tenancy import TenantModel
 from subscriptions.models import BillingAccount, Subscription
@@ -59,6 +59,8 @@ DEFAULT_ACCOUNTS = 250
 DEFAULT_SMALL_COMPANIES = 200
 DEFAULT_RESTRICTED_ACCOUNTS = 3
 DEFAULT_SEED = 2026
+DEFAULT_COLLEAGUES = 300
+DEFAULT_AUDIT_EVENTS = 100_000
 BATCH_SIZE = 5_000
 
 FIRST_NAMES = [
@@ -170,6 +172,8 @@ def bench_data_delete() -> dict[str, int]:
                 labels = ", ".join(model._meta.label for model in blocked)
                 raise RuntimeError(f"bench rows of {labels} are protected by rows outside the bench data")
             pending = blocked
+    # The audit log keeps its rows when a company goes (SET_NULL): bench events are removed explicitly.
+    add(AuditEvent.objects.filter(company_id__in=company_ids).delete()[1])
     add(bench_users().delete()[1])
     add(Company.objects.filter(pk__in=company_ids).delete()[1])
     return {label: count for label, count in deleted.items() if count}
@@ -235,6 +239,8 @@ def bench_data_seed(
     accounts: int = DEFAULT_ACCOUNTS,
     small_companies: int = DEFAULT_SMALL_COMPANIES,
     restricted_accounts: int = DEFAULT_RESTRICTED_ACCOUNTS,
+    colleagues: int = DEFAULT_COLLEAGUES,
+    audit_events: int = DEFAULT_AUDIT_EVENTS,
     seed: int = DEFAULT_SEED,
     log: Callable[[str], None] = lambda message: None,
 ) -> SeedResult:
@@ -342,17 +348,60 @@ def bench_data_seed(
         restricted_membership.accounts.set(big_accounts[:restricted_accounts])
         done("logins", f"{2 + len(owners)} logins")
 
+        # The big company's colleagues (the users page) and years of its audit log (the log page).
+        phase("colleagues")
+        roles = [Role.ADMINISTRATOR, Role.ORDERER, Role.APPROVER, Role.READ_ONLY]
+        colleague_users = User.objects.bulk_create(
+            [
+                User(email=f"colleague-{index:04d}@{BENCH_EMAIL_DOMAIN}", full_name=f"Bench Kollega {index:04d}",
+                     mobile=f"+45261{index:05d}", language="da", password=password)
+                for index in range(1, colleagues + 1)
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        colleague_memberships = Membership.objects.bulk_create(
+            [
+                Membership(user=user, company=company, role=roles[index % len(roles)],
+                           permissions=sorted(ROLE_PRESETS[roles[index % len(roles)]]), all_accounts=index % 3 != 0)
+                for index, user in enumerate(colleague_users)
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        Through = Membership.accounts.through
+        Through.objects.bulk_create(
+            [
+                Through(membership_id=membership.pk, billingaccount_id=big_accounts[(index + offset) % len(big_accounts)].pk)
+                for index, membership in enumerate(colleague_memberships) if not membership.all_accounts
+                for offset in (0, 1)
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        actions = [AuditEvent.Action.SIGN_IN] * 6 + [AuditEvent.Action.SIGN_IN_FAILED, AuditEvent.Action.ACCESS_CHANGED,
+                                                     AuditEvent.Action.SIGN_OUT, AuditEvent.Action.PROFILE_CHANGED]
+        now = time.time()
+        logged = _bulk_insert(AuditEvent, (
+            AuditEvent(
+                created_at=datetime.fromtimestamp(now - rng.random() * 2 * 365 * 86400, tz=UTC),
+                actor_id=(actor := rng.choice(colleague_users or [superuser])).pk, actor_label=actor.email,
+                company=company, action=rng.choice(actions), target_user_id=actor.pk, target_label=actor.email,
+                changes={}, ip_address="192.0.2.10",
+            )
+            for _index in range(audit_events)
+        ))
+        done("colleagues", f"{len(colleague_users)} colleagues and {logged:,} audit events in the big company")
+
     counts = {
         "companies": 1 + len(small),
         "accounts": accounts + len(rows),
         "subscriptions": created + len(small_subscriptions),
         "big_company_subscriptions": created,
-        "logins": 2 + len(owners),
+        "logins": 2 + len(owners) + len(colleague_users),
+        "audit_events": logged,
     }
     # Fresh statistics (and, outside a transaction, the visibility map for index-only scans), as a
     # long-running database would have them; otherwise the first plans are made on stale estimates.
     phase("analyze")
-    tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User)]
+    tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User, AuditEvent)]
     with connection.cursor() as cursor:
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
         for table in tables:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db.models import F
 from stdnum.dk import cvr
 
-from accounts.models import Company, Membership, User
+from accounts.models import AuditEvent, Company, Membership, User
 from accounts.permissions import Role
 from selfcare import bench
 from subscriptions.models import BillingAccount, Subscription
@@ -107,23 +107,26 @@ def test_seed_bench_again_replaces_and_leaves_other_data_alone():
 
 
 def test_seed_bench_options_and_delete():
-    seed(subscriptions=40, accounts=10, small_companies=4, restricted_accounts=2)
+    seed(subscriptions=40, accounts=10, small_companies=4, restricted_accounts=2, colleagues=7, audit_events=90)
     counts = bench_counts()
     assert counts["companies"] == 5
     assert Subscription.objects.filter(company=bench.big_company()).count() == 40
     assert BillingAccount.objects.filter(company=bench.big_company()).count() == 10
-    assert counts["logins"] == 2 + 4
-    assert counts["restricted_accounts"] == 2
+    assert counts["logins"] == 2 + 4 + 7
+    assert Membership.objects.get(user__email=bench.RESTRICTED_EMAIL).accounts.count() == 2
+    assert counts["restricted_accounts"] == 2 + 3 * 2  # and every third colleague sees two accounts
+    assert AuditEvent.objects.filter(company=bench.big_company()).count() == 90
 
     keep = SubscriptionFactory()
     call_command("seed_bench", delete=True, stdout=StringIO())
     assert bench_counts() == dict.fromkeys(counts, 0)
+    assert not AuditEvent.objects.exists()  # the log's bench rows go with their company
     assert Subscription.objects.filter(pk=keep.pk).exists()
 
 
 def test_bench_command_smoke(tmp_path):
     """A tiny run of manage.py bench: every scenario gets its expected responses and the JSON is written."""
-    seed(subscriptions=60, accounts=10, small_companies=2)
+    seed(subscriptions=60, accounts=10, small_companies=2, colleagues=5, audit_events=30)
     output_path = tmp_path / "bench.json"
     out = StringIO()
     call_command("bench", iterations=2, warmup=1, output=str(output_path), stdout=out)
@@ -132,7 +135,7 @@ def test_bench_command_smoke(tmp_path):
     scenarios = {scenario["key"]: scenario for scenario in results["scenarios"]}
     assert set(scenarios) == {
         "reference", "reference_signed_in", "overview_superuser", "overview_restricted", "login_flow",
-        "subscriptions_superuser", "subscriptions_restricted",
+        "subscriptions_superuser", "subscriptions_restricted", "users_superuser", "audit_superuser", "audit_filtered",
     }
     assert scenarios["reference"]["ratio_to_reference"] == 1.0
     assert scenarios["reference"]["queries_per_iteration"]["max"] >= 1

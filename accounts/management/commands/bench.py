@@ -29,6 +29,7 @@ from selfcare.bench_urls import REFERENCE_PATH
 
 SCENARIOS = [
     "reference", "reference_signed_in", "overview_superuser", "overview_restricted", "login_flow",
+    "users_superuser", "audit_superuser", "audit_filtered",
     "subscriptions_superuser", "subscriptions_restricted",
 ]
 
@@ -196,6 +197,13 @@ class Command(BaseCommand):
                            get(superuser_client, subscriptions), iterations, warmup),
             bench.Scenario("subscriptions_restricted", "subscription list p.1, restricted",
                            get(restricted_client, subscriptions), iterations, warmup),
+            bench.Scenario("users_superuser", "users page p.1, Superuser",
+                           get(superuser_client, reverse("accounts:users")), iterations, warmup),
+            bench.Scenario("audit_superuser", "audit log p.1, Superuser",
+                           get(superuser_client, reverse("accounts:audit_log")), iterations, warmup),
+            bench.Scenario("audit_filtered", "audit log filtered (what + who)",
+                           get(superuser_client, reverse("accounts:audit_log") + "?action=access_changed&who=colleague-00"),
+                           iterations, warmup),
         ]
         wanted = set(options["scenarios"] or SCENARIOS) | {"reference"}
         scenarios = [scenario for scenario in scenarios if scenario.key in wanted]

@@ -26,6 +26,10 @@ class Command(BaseCommand):
                             help="small companies besides the big one (default %(default)s)")
         parser.add_argument("--restricted-accounts", type=int, default=bench.DEFAULT_RESTRICTED_ACCOUNTS,
                             help="accounts the restricted login may see (default %(default)s)")
+        parser.add_argument("--colleagues", type=int, default=bench.DEFAULT_COLLEAGUES,
+                            help="more logins of the big company, for the users page (default %(default)s)")
+        parser.add_argument("--audit-events", type=int, default=bench.DEFAULT_AUDIT_EVENTS,
+                            help="audit events of the big company, for the log page (default %(default)s)")
         parser.add_argument("--seed", type=int, default=bench.DEFAULT_SEED, help="random seed (default %(default)s)")
         parser.add_argument("--delete", action="store_true", help="only delete the bench data, create nothing")
 
@@ -44,6 +48,7 @@ class Command(BaseCommand):
             result = bench.bench_data_seed(
                 subscriptions=options["subscriptions"], accounts=options["accounts"],
                 small_companies=options["small_companies"], restricted_accounts=options["restricted_accounts"],
+                colleagues=options["colleagues"], audit_events=options["audit_events"],
                 seed=options["seed"], log=self.stdout.write,
             )
         except (ValueError, RuntimeError) as error:
@@ -54,7 +59,8 @@ class Command(BaseCommand):
         rate = counts["big_company_subscriptions"] / big if big else 0
         self.stdout.write(self.style.SUCCESS(
             f"Bench data ready in {elapsed:.1f} s: {counts['companies']:,} companies, {counts['accounts']:,} "
-            f"accounts, {counts['subscriptions']:,} subscriptions, {counts['logins']:,} logins. "
+            f"accounts, {counts['subscriptions']:,} subscriptions, {counts['logins']:,} logins, "
+            f"{counts['audit_events']:,} audit events. "
             f"The big company's {counts['big_company_subscriptions']:,} subscriptions took {big:.1f} s "
             f"({rate:,.0f} rows/s)."
         ))
