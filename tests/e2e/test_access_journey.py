@@ -97,7 +97,7 @@ def activate_from_letter(page: Page, letter: str):
     submit_main_form(page)
     expect(page).to_have_url(re.compile(r"/activate/second-factor/$"))
     assert_accessible(page, label="activation second factor")
-    fill_by_name(page, "token", sms_code(APPLICANT_MOBILE, after_id=before - 1))
+    fill_by_name(page, "token", sms_code(APPLICANT_MOBILE, after_id=before))
     submit_main_form(page)
     expect(page).to_have_url(re.compile(r"/overview/$"))
     return code
@@ -139,6 +139,16 @@ def test_apply_approve_activate_invite_and_restricted_colleague(new_page, celery
     browser_problems.allow("status of 410")  # the used invitation link is Gone
 
 
+def submit_and_confirm_sms_code(page: Page, mobile: str, code_page: str):
+    """Submit the form, land on the code page, type the code the SMS port received, reach the overview."""
+    before = last_sms_id()
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(code_page))
+    fill_by_name(page, "token", sms_code(mobile, after_id=before))
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/overview/$"))
+
+
 def sign_out_and_in_again(page: Page, email: str, password: str, mobile: str):
     """The activated login signs in like any other: password, then a code by SMS."""
     page.locator("header details.language-menu > summary").click()  # the cogwheel menu holds "sign out"
@@ -146,12 +156,7 @@ def sign_out_and_in_again(page: Page, email: str, password: str, mobile: str):
     expect(page).to_have_url(re.compile(r"/login/"))
     fill_by_name(page, "username", email)
     fill_by_name(page, "password", password)
-    before = last_sms_id()
-    submit_main_form(page)
-    expect(page).to_have_url(re.compile(r"/login/verify/"))
-    fill_by_name(page, "token", sms_code(mobile, after_id=before))
-    submit_main_form(page)
-    expect(page).to_have_url(re.compile(r"/overview/$"))
+    submit_and_confirm_sms_code(page, mobile, r"/login/verify/")
 
 
 def wizard_next(page: Page, step: str):
@@ -195,12 +200,7 @@ def colleague_activates_and_sees_only(page: Page, smtp_server, *, allowed: str, 
     assert_accessible(page, label="invitation landing page")
     fill_by_name(page, "new_password1", COLLEAGUE_PASSWORD)
     fill_by_name(page, "new_password2", COLLEAGUE_PASSWORD)
-    before = last_sms_id()
-    submit_main_form(page)
-    expect(page).to_have_url(re.compile(r"/activate/second-factor/$"))
-    fill_by_name(page, "token", sms_code(COLLEAGUE_MOBILE, after_id=before))
-    submit_main_form(page)
-    expect(page).to_have_url(re.compile(r"/overview/$"))
+    submit_and_confirm_sms_code(page, COLLEAGUE_MOBILE, r"/activate/second-factor/$")
 
     page.goto(reverse("subscriptions:list"))
     expect(page.get_by_role("link", name=allowed)).to_be_visible()
