@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms_applications import ApplicationApproveForm, ApplicationRejectForm
+from accounts.forms.applications import ApplicationApproveForm, ApplicationRejectForm
 from accounts.models import AccessApplication, AuditEvent, Company, Membership, SMSDevice, User
 from accounts.services.applications import (
     ApplicationRefused,

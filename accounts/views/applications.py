@@ -22,8 +22,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 from django_otp import login as otp_login
 
-from accounts.forms import CodeForm
-from accounts.forms_applications import ActivationCodeForm, ActivationPasswordForm, ApplicationForm
+from accounts.forms.sign_in import CodeForm
+from accounts.forms.applications import ActivationCodeForm, ActivationPasswordForm, ApplicationForm
 from accounts.middleware import SESSION_SIGNED_IN_AT_KEY
 from accounts.models import ActivationToken
 from accounts.services.activation import ActivationInvalid, activation_find

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 from django_otp import login as otp_login
 
-from accounts.forms import CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
+from accounts.forms.sign_in import CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
 from accounts.middleware import SESSION_COMPANY_KEY, SESSION_EXPIRED_FLAG, SESSION_SIGNED_IN_AT_KEY
 from accounts.permissions import Permission
 from accounts.services import (

@@ -25,8 +25,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.forms import AuthenticatorConfirmForm
-from accounts.forms_profile import (
+from accounts.forms.sign_in import AuthenticatorConfirmForm
+from accounts.forms.profile import (
     CompanyProfileForm,
     EmailChangeForm,
     EmailConfirmForm,

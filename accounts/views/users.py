@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
-from accounts.forms_users import (
+from accounts.forms.users import (
     SCOPE_ALL,
     AccountScopeForm,
     CompanyChoiceForm,

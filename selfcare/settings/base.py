@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "csp",
+    "selfcare.apps.SelfcareConfig",
     "selfcare.outbox",
     "accounts",
     "subscriptions",

@@ -10,7 +10,7 @@ from stdnum.dk import cvr
 
 from accounts.models import AuditEvent, Company, Membership, User
 from accounts.permissions import Role
-from selfcare import bench
+from selfcare.bench import data as bench
 from subscriptions.models import BillingAccount, Subscription
 from tests.factories import BillingAccountFactory, CompanyFactory, SubscriptionFactory, UserFactory
 

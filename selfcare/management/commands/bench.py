@@ -3,7 +3,7 @@
 Every request goes through the full middleware stack with Django's test ``Client`` (no network, no
 web server): warm-up iterations first, then timed ones (time.perf_counter around each request) with
 the SQL queries counted (CaptureQueriesContext). The reference scenario is a bare view with one
-trivial query, served under a bench-only URLconf (selfcare.bench_urls); the "x ref" column is each
+trivial query, served under a bench-only URLconf (selfcare.bench.urls); the "x ref" column is each
 scenario's median over the reference median.
 
 Results go to the terminal and, with machine information, to bench-results/bench.json.
@@ -24,8 +24,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import SMSDevice
 from accounts.services import sms_device_for
-from selfcare import bench
-from selfcare.bench_urls import REFERENCE_PATH
+from selfcare.bench import data as bench_data
+from selfcare.bench import measure
+from selfcare.bench.urls import REFERENCE_PATH
 
 SCENARIOS = [
     "reference", "reference_signed_in", "overview_superuser", "overview_restricted", "login_flow",
@@ -55,7 +56,7 @@ class Command(BaseCommand):
                                  "the password with the real hasher")
         parser.add_argument("--subscriptions", type=int, default=None,
                             help="subscriptions of the big company; seeds again when the data has another "
-                                 f"count (default: use what is there, or seed {bench.DEFAULT_SUBSCRIPTIONS:,})")
+                                 f"count (default: use what is there, or seed {bench_data.DEFAULT_SUBSCRIPTIONS:,})")
         parser.add_argument("--reseed", action="store_true", help="run seed_bench first in any case")
         parser.add_argument("--scenario", action="append", choices=SCENARIOS, dest="scenarios",
                             help="run only this scenario (repeatable; the reference always runs)")
@@ -82,27 +83,27 @@ class Command(BaseCommand):
         )
         if settings.DEBUG:
             self.stdout.write("DEBUG is on (query logging, debug templates); DJANGO_DEBUG=0 measures without it.")
-        load = bench.load_average()
+        load = measure.load_average()
         if load is not None and load[0] > (os.cpu_count() or 1) / 2:
             self.stdout.write(self.style.WARNING(
                 f"The machine is busy (load average {load[0]:.1f} on {os.cpu_count()} CPUs): expect noisy figures."
             ))
 
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
-        started_at = bench.utc_now()
+        started_at = measure.utc_now()
         # "user … signed in" for every login flow would bury the output; warnings still show.
         security_log = logging.getLogger("selfcare.security")
         log_level = security_log.level
         security_log.setLevel(max(log_level, logging.WARNING))
         try:
-            with override_settings(ALLOWED_HOSTS=hosts, ROOT_URLCONF="selfcare.bench_urls"):
+            with override_settings(ALLOWED_HOSTS=hosts, ROOT_URLCONF="selfcare.bench.urls"):
                 results = self._run(status, options)
         finally:
             security_log.setLevel(log_level)
 
         reference = results[0]
         self.stdout.write("")
-        self.stdout.write(bench.format_table(results, reference))
+        self.stdout.write(measure.format_table(results, reference))
         self.stdout.write(
             "Times per iteration, around the test Client calls (whole handler and middleware, no network); queries\n"
             "and requests per iteration; x ref = median / reference median. The login flow is GET /login/,\n"
@@ -111,8 +112,8 @@ class Command(BaseCommand):
 
         payload = {
             "started_at": started_at,
-            "finished_at": bench.utc_now(),
-            "machine": bench.machine_info(),
+            "finished_at": measure.utc_now(),
+            "machine": measure.machine_info(),
             "settings": {"module": settings_module, "debug": settings.DEBUG, "password_hasher": hasher_label,
                          "session_engine": settings.SESSION_ENGINE},
             "data": {"company": status.company.name, "subscriptions": status.subscriptions,
@@ -123,23 +124,23 @@ class Command(BaseCommand):
             "reference_median_ms": round(reference.median_ms, 3),
             "scenarios": [result.as_dict(reference.median_ms) for result in results],
         }
-        bench.write_json(options["output"], payload)
+        measure.write_json(options["output"], payload)
         self.stdout.write(self.style.SUCCESS(f"Results written to {options['output']}"))
 
     # ----------------------------------------------------------------------------------------------
 
     def _ensure_data(self, options):
         self.seed_seconds = None
-        status = bench.bench_data_status()
+        status = bench_data.bench_data_status()
         wanted = options["subscriptions"]
         if options["reseed"] or status is None or (wanted is not None and status.subscriptions != wanted):
             reason = "as asked" if options["reseed"] else ("no bench data yet" if status is None else
                                                            f"it has {status.subscriptions:,} subscriptions")
             self.stdout.write(f"Running seed_bench ({reason}) ...")
             started = time.perf_counter()
-            call_command("seed_bench", subscriptions=wanted or bench.DEFAULT_SUBSCRIPTIONS, stdout=self.stdout)
+            call_command("seed_bench", subscriptions=wanted or bench_data.DEFAULT_SUBSCRIPTIONS, stdout=self.stdout)
             self.seed_seconds = round(time.perf_counter() - started, 2)
-            status = bench.bench_data_status()
+            status = bench_data.bench_data_status()
             if status is None:
                 raise CommandError("seed_bench did not produce the bench data")
         return status
@@ -163,45 +164,45 @@ class Command(BaseCommand):
             def iteration(probe):
                 response = probe.request(client, "get", url)
                 if contains is not None and contains not in response.content:
-                    raise bench.BenchError(f"GET {url}: the page does not show {contains!r}")
+                    raise measure.BenchError(f"GET {url}: the page does not show {contains!r}")
             return iteration
 
         def login_flow(probe):
             client = Client()
             probe.request(client, "get", login)
             response = probe.request(client, "post", login,
-                                     {"username": superuser.email, "password": bench.BENCH_PASSWORD}, expect=302)
+                                     {"username": superuser.email, "password": bench_data.BENCH_PASSWORD}, expect=302)
             next_url = response["Location"]
             if not next_url.startswith(verify):
-                raise bench.BenchError(f"POST {login}: sent to {next_url}, not to the code step")
+                raise measure.BenchError(f"POST {login}: sent to {next_url}, not to the code step")
             # Harness work, not timed or counted: the code the SMS would carry.
             token = SMSDevice.objects.filter(pk=superuser_device.pk).values_list("token", flat=True).get()
             if not token:
-                raise bench.BenchError("no SMS code was generated by the password step")
+                raise measure.BenchError("no SMS code was generated by the password step")
             response = probe.request(client, "post", next_url, {"token": token, "method": "sms"}, expect=302)
             if response["Location"] != overview:
-                raise bench.BenchError(f"POST {verify}: sent to {response['Location']}, not to {overview}")
+                raise measure.BenchError(f"POST {verify}: sent to {response['Location']}, not to {overview}")
 
         scenarios = [
-            bench.Scenario("reference", "reference: bare view, SELECT 1 (anonymous)",
+            measure.Scenario("reference", "reference: bare view, SELECT 1 (anonymous)",
                            get(anonymous, REFERENCE_PATH), iterations, warmup),
-            bench.Scenario("reference_signed_in", "reference: bare view, SELECT 1 (signed in)",
+            measure.Scenario("reference_signed_in", "reference: bare view, SELECT 1 (signed in)",
                            get(superuser_client, REFERENCE_PATH), iterations, warmup),
-            bench.Scenario("overview_superuser", "overview, Superuser (all accounts)",
+            measure.Scenario("overview_superuser", "overview, Superuser (all accounts)",
                            get(superuser_client, overview, contains=company_name), iterations, warmup),
-            bench.Scenario("overview_restricted", f"overview, restricted ({status.restricted_accounts} accounts)",
+            measure.Scenario("overview_restricted", f"overview, restricted ({status.restricted_accounts} accounts)",
                            get(restricted_client, overview, contains=company_name), iterations, warmup),
-            bench.Scenario("login_flow", "login flow: password + SMS code", login_flow, login_iterations,
+            measure.Scenario("login_flow", "login flow: password + SMS code", login_flow, login_iterations,
                            min(warmup, 2)),
-            bench.Scenario("subscriptions_superuser", "subscription list p.1, Superuser",
+            measure.Scenario("subscriptions_superuser", "subscription list p.1, Superuser",
                            get(superuser_client, subscriptions), iterations, warmup),
-            bench.Scenario("subscriptions_restricted", "subscription list p.1, restricted",
+            measure.Scenario("subscriptions_restricted", "subscription list p.1, restricted",
                            get(restricted_client, subscriptions), iterations, warmup),
-            bench.Scenario("users_superuser", "users page p.1, Superuser",
+            measure.Scenario("users_superuser", "users page p.1, Superuser",
                            get(superuser_client, reverse("accounts:users")), iterations, warmup),
-            bench.Scenario("audit_superuser", "audit log p.1, Superuser",
+            measure.Scenario("audit_superuser", "audit log p.1, Superuser",
                            get(superuser_client, reverse("accounts:audit_log")), iterations, warmup),
-            bench.Scenario("audit_filtered", "audit log filtered (what + who)",
+            measure.Scenario("audit_filtered", "audit log filtered (what + who)",
                            get(superuser_client, reverse("accounts:audit_log") + "?action=access_changed&who=colleague-00"),
                            iterations, warmup),
         ]
@@ -218,8 +219,8 @@ class Command(BaseCommand):
                 self.stdout.flush()
                 started = time.perf_counter()
                 try:
-                    result = bench.run_scenario(scenario)
-                except bench.BenchError as error:
+                    result = measure.run_scenario(scenario)
+                except measure.BenchError as error:
                     raise CommandError(
                         f"{scenario.label}: {error}. Is the bench data intact? Try `manage.py bench --reseed`."
                     ) from None
@@ -234,4 +235,4 @@ class Command(BaseCommand):
         still gets their task finds nothing to send)."""
         from selfcare.outbox.models import OutboxMessage
 
-        OutboxMessage.objects.filter(recipient=bench.SUPERUSER_MOBILE, created_at__gte=since).delete()
+        OutboxMessage.objects.filter(recipient=bench_data.SUPERUSER_MOBILE, created_at__gte=since).delete()

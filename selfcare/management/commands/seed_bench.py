@@ -11,7 +11,7 @@ import time
 from django.contrib.auth.hashers import get_hasher
 from django.core.management.base import BaseCommand, CommandError
 
-from selfcare import bench
+from selfcare.bench import data as bench
 
 
 class Command(BaseCommand):

@@ -1,9 +1,8 @@
+"""Signing in and out, password reset, language and company switch."""
+
 from django.urls import path
 
-from accounts.url_parts import applications, audit, profile, users
 from accounts.views import portal as views
-
-app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
@@ -16,4 +15,4 @@ urlpatterns = [
     path("password-reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("language/", views.LanguageView.as_view(), name="language"),
     path("company/switch/", views.CompanySwitchView.as_view(), name="company_switch"),
-] + applications.urlpatterns + users.urlpatterns + profile.urlpatterns + audit.urlpatterns
+]

@@ -1,0 +1,1 @@
+"""Forms of the accounts app, one module per area (sign_in, applications, users, profile)."""
