@@ -125,13 +125,16 @@ def test_apply_approve_activate_invite_and_restricted_colleague(new_page, celery
     assert_accessible(page, label="overview of the new Superuser")
     sign_out_and_in_again(page, APPLICANT_EMAIL, SUPERUSER_PASSWORD, APPLICANT_MOBILE)
 
-    # The letter's code works once.
+    # The letter's code works once: the login is active, so the page says so and offers nothing.
     again = new_page()
     again.goto(reverse("accounts:activate"))
     fill_by_name(again, "email", APPLICANT_EMAIL)
     fill_by_name(again, "code", code)
     submit_main_form(again)
     expect(again).not_to_have_url(re.compile(r"/activate/password/$"))
+    expect(again.get_by_text("This login has already been activated.")).to_be_visible()
+    expect(again.locator("main input[name='new_password1'], main input[name='code']")).to_have_count(0)
+    browser_problems.allow("status of 410")  # the used code's page is Gone
 
     create_restricted_colleague(page, account_number=north.number)
     browser_problems.allow("status of 400")  # the wizard answered the bad e-mail with 400
