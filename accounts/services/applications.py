@@ -102,7 +102,11 @@ def application_submit(*, country: str, registration_number: str, company_name: 
         },
     )
     # The receipt is in the language the applicant used the form in.
-    body = render_to_string("accounts/email/application_received.txt", {"application": application})
+    body = render_to_string("accounts/email/application_received.txt", {
+        "application": application,
+        "has_login": application_company_has_login(country=application.country,
+                                                   registration_number=application.registration_number),
+    })
     outbox_enqueue_email(to=application.email, subject=_("We have received your application for Selfcare"), body=body)
     return application, True
 
@@ -111,6 +115,20 @@ def application_submit(*, country: str, registration_number: str, company_name: 
 
 def _active_superusers(company: Company):
     return Membership.objects.filter(company=company, role=Role.SUPERUSER, is_active=True, user__is_active=True)
+
+
+def _active_superusers_of(*, country: str, registration_number: str):
+    return Membership.objects.filter(company__country=country, company__registration_number=registration_number,
+                                     role=Role.SUPERUSER, is_active=True, user__is_active=True)
+
+
+def application_company_has_login(*, country: str, registration_number: str) -> bool:
+    """Whether the company with this registration number already has an active Superuser. Reads only.
+
+    Registration numbers are public, so the receipt page may say this much (and explain the lost
+    administrator's route); it shows nothing else about the company or its logins.
+    """
+    return _active_superusers_of(country=country, registration_number=registration_number).exists()
 
 
 def application_company_for(application: AccessApplication) -> Company | None:

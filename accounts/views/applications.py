@@ -13,7 +13,6 @@ import time
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -40,6 +39,7 @@ from accounts.services.applications import (
     activation_complete,
     activation_password_hash,
     activation_token_current,
+    application_company_has_login,
     application_submit,
 )
 from accounts.services.second_factor import sms_code_send
@@ -75,12 +75,15 @@ class ApplicationCreateView(FormView):
             form.add_error(None, _("We have received several applications from your network in the last hour. "
                                    "Please try again later, or contact support."))
             return self.form_invalid(form)
-        application, created = application_submit(**form.cleaned_data, request=self.request)
+        _application, created = application_submit(**form.cleaned_data, request=self.request)
+        typed = form.cleaned_data
+        # Only what the applicant typed: a repeat must not show the stored application's name or time.
         self.request.session[SESSION_APPLICATION_KEY] = {
-            "company_name": application.company_name,
-            "email": application.email,
-            "received": application.created_at.isoformat(),
+            "company_name": typed["company_name"].strip(),
+            "email": typed["email"],
             "already": not created,
+            "has_login": application_company_has_login(
+                country=typed["country"], registration_number=typed["registration_number"]),
         }
         return redirect("accounts:apply_received")
 
@@ -92,9 +95,7 @@ class ApplicationReceivedView(TemplateView):
         received = request.session.get(SESSION_APPLICATION_KEY)
         if not received:
             return redirect("accounts:apply")
-        return self.render_to_response(self.get_context_data(
-            application=received, received_at=parse_datetime(received["received"]),
-        ))
+        return self.render_to_response(self.get_context_data(application=received))
 
 
 # Activating -----------------------------------------------------------------------------------------

@@ -64,9 +64,11 @@ def apply_for_access(page: Page):
 def staff_approve(page: Page, staff, application):
     sign_in(page, staff, landing=r"/backoffice/$")  # staff without a company land in the back office
     page.goto(reverse("admin:accounts_accessapplication_changelist"))
-    page.locator(f"input[name='_selected_action'][value='{application.pk}']").check()
-    page.locator("select[name='action']").select_option("approve_applications")
-    page.locator("button[name='index'], input[name='index']").first.click()
+    # The application's own page carries Approve and Reject; Approve opens the address step.
+    page.locator(f"#result_list a[href*='/accessapplication/{application.pk}/change/']").click()
+    expect(page).to_have_url(re.compile(rf"/accessapplication/{application.pk}/change/$"))
+    page.get_by_role("link", name="Approve…").click()
+    expect(page).to_have_url(re.compile(rf"/accessapplication/{application.pk}/approve/$"))
     page.locator("input[name='street']").fill("Havnevej 7")
     page.locator("input[name='postal_code']").fill("9000")
     page.locator("input[name='city']").fill("Aalborg")
