@@ -132,21 +132,19 @@ class AccessApplicationAdmin(admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         # Before the default ones: their "<path:object_id>/" would take these paths too.
         return [
-            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view),
-                 name="%s_%s_approve" % info),
-            path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view),
-                 name="%s_%s_reject" % info),
+            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name=f"{prefix}_approve"),
+            path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view), name=f"{prefix}_reject"),
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        application = self.get_object(request, unquote(object_id))
-        decidable = (application is not None and application.status == AccessApplication.Status.PENDING
-                     and self.has_change_permission(request))
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "decidable": decidable})
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Approve and Reject show on a pending application, for staff who may decide.
+        context["decidable"] = (obj is not None and obj.status == AccessApplication.Status.PENDING
+                                and self.has_change_permission(request))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # The application's own page -----------------------------------------------------------------
 
@@ -158,16 +156,19 @@ class AccessApplicationAdmin(admin.ModelAdmin):
             raise Http404
         return application
 
+    def _url(self, name: str, *args) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}", args=args)
+
     def approve_view(self, request, object_id):
         application = self._application_to_decide(request, object_id)
-        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[application.pk])
+        change_url = self._url("change", application.pk)
         response = self._approve_step(request, application, confirmed=request.method == "POST",
                                       cancel_url=change_url)
         return response or HttpResponseRedirect(change_url)
 
     def reject_view(self, request, object_id):
         application = self._application_to_decide(request, object_id)
-        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[application.pk])
+        change_url = self._url("change", application.pk)
         response = self._reject_step(request, [application], confirmed=request.method == "POST",
                                      cancel_url=change_url)
         return response or HttpResponseRedirect(change_url)
@@ -183,13 +184,13 @@ class AccessApplicationAdmin(admin.ModelAdmin):
             ), messages.ERROR)
             return None
         return self._approve_step(request, applications[0], confirmed=request.POST.get("confirm") == "yes",
-                                  cancel_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+                                  cancel_url=self._url("changelist"),
                                   action="approve_applications")
 
     @admin.action(description=_("Reject the selected applications"), permissions=["change"])
     def reject_applications(self, request, queryset):
         return self._reject_step(request, list(queryset), confirmed=request.POST.get("confirm") == "yes",
-                                 cancel_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+                                 cancel_url=self._url("changelist"),
                                  action="reject_applications")
 
     # The steps both share ---------------------------------------------------------------------------

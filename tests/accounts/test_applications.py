@@ -205,10 +205,10 @@ def test_double_submit_keeps_one_pending_application(client):
 
 def test_a_repeat_shows_only_what_the_applicant_typed(client):
     """Issue 6: a repeat with a known CVR and e-mail must not reveal the stored name or when it came in."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     stored = make_application(company_name="Havblik Stored Name ApS")
-    AccessApplication.objects.filter(pk=stored.pk).update(created_at=datetime(2024, 3, 17, 14, 37, tzinfo=timezone.utc))
+    AccessApplication.objects.filter(pk=stored.pk).update(created_at=datetime(2024, 3, 17, 14, 37, tzinfo=UTC))
     probe = form_data(registration_number=stored.registration_number, email=stored.email, company_name="Probe ApS")
     response = client.post(reverse("accounts:apply"), probe)
     page = client.get(response["Location"]).content.decode()
