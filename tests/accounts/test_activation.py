@@ -582,3 +582,44 @@ def test_invitation_for_a_deactivated_login_is_refused(client, invited):
     user.is_active = False
     user.save()
     assert client.get(invitation_url(secret)).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_routes_at_the_same_moment_activate_once(two_ways_in):
+    """Two connections: the letter's activation holds its transaction open while the link's arrives; the
+    link waits for it and is then refused, so the login gets one password, not the last one."""
+    import threading
+
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from accounts.models import User
+    from accounts.services.activation import ActivationInvalid, activation_find, activation_use
+
+    user, code, secret = two_ways_in
+    letter = activation_find(secret=code, kind=ActivationToken.Kind.LETTER_CODE, email=user.email)
+    link = activation_find(secret=secret, kind=ActivationToken.Kind.INVITATION)
+    locked = threading.Event()
+
+    def owner():
+        try:
+            with transaction.atomic():
+                activation_use(token=letter)
+                User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD))
+                locked.set()
+                time.sleep(1)  # the link's use starts meanwhile and must wait
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=owner)
+    holder.start()
+    try:
+        assert locked.wait(15)
+        with pytest.raises(ActivationInvalid) as refused:
+            activation_use(token=link)
+        assert refused.value.reason == "active"
+    finally:
+        holder.join(15)
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert not ActivationToken.objects.filter(user=user, used_at__isnull=True).exists()
