@@ -249,7 +249,7 @@ class ChangeRequest(TenantModel):
         REMOVE_ADD_ON = "remove_add_on", _("Remove add-on service")
         CHANGE_SIM = "change_sim", _("Change SIM card")
         MOVE_ACCOUNT = "move_account", _("Move to another account")
-        CANCEL = "cancel", _("Cancel")
+        CANCEL = "cancel", _("Cancel the subscription")
         TRANSFER = "transfer", _("Transfer to the employee")
 
     class Status(models.TextChoices):
