@@ -33,10 +33,14 @@ OVERFLOW_JS = """
     + " (right edge " + Math.round(e.getBoundingClientRect().right) + "px)";
   const wide = [...document.body.querySelectorAll("*")].filter(
     (e) => e.getBoundingClientRect().right > limit + 0.5 && !clipped(e));
+  // Text too long for its box (an e-mail address that does not wrap) overflows without widening it.
+  const spilling = [...document.body.querySelectorAll("*")].filter((e) => e.children.length === 0
+    && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible" && !clipped(e));
   return {
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
-    elements: wide.filter((e) => !wide.includes(e.parentElement)).map(describe),
+    elements: wide.filter((e) => !wide.includes(e.parentElement)).map(describe)
+      .concat(spilling.map((e) => "the text of " + describe(e))),
   };
 }
 """

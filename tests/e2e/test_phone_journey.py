@@ -140,6 +140,17 @@ def test_phone_journey_every_page_fits_and_every_menu_item_is_reachable(
     expect(items.first).to_be_hidden()
     expect(cog).to_be_focused()
 
+    # The login wizard: on each new step the focus is on the step's heading, not the top of the page.
+    page.goto(reverse("accounts:user_create"))
+    expect(page.locator("main h2")).to_be_focused()
+    page.locator("main [name='full_name']").fill("Jonas Berg")
+    page.locator("main [name='email']").fill("jonas.berg@nordlys.example")
+    page.locator("main [name='mobile']").fill("+4526155522")
+    page.locator("main form.form button[type=submit]").first.click()
+    expect(page.locator("main h2")).to_contain_text("Step 2")
+    expect(page.locator("main h2")).to_be_focused()
+    assert_no_horizontal_overflow(page, "the wizard's second step")
+
     # A colleague's page, the subscriptions and the audit log.
     active_company = page.locator("header select[name='company']").input_value()
     page.goto(reverse("accounts:user_edit", args=[colleague_pages[int(active_company)]]))
@@ -187,3 +198,20 @@ def test_phone_journey_every_page_fits_and_every_menu_item_is_reachable(
     assert_no_horizontal_overflow(page, "sign-in page after signing out")
 
     browser_problems.assert_none()
+
+
+def test_without_javascript_the_phone_menu_is_listed_and_reachable(new_page, group_login, celery_worker):
+    page = new_page(**PHONE_375, java_script_enabled=False)
+    sign_in(page, group_login)
+    expect(page.locator("header button[aria-controls='site-menu']")).to_be_hidden()
+    links = main_menu(page).get_by_role("link")
+    expect(links).to_have_text(MENU_ITEMS)
+    for index, name in enumerate(MENU_ITEMS):
+        assert_reachable(links.nth(index), f"{name} in the main menu without JavaScript")
+    assert_no_horizontal_overflow(page, "overview without JavaScript")
+    screenshot(page, "375-overview-without-javascript")
+    # The cogwheel is a plain <details>: it opens and its items are on screen.
+    settings_menu_toggle(page).click()
+    items = cogwheel_items(page)
+    for index in range(items.count()):
+        assert_reachable(items.nth(index), f"cogwheel item {index + 1} without JavaScript")
