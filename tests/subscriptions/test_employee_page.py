@@ -41,7 +41,7 @@ def test_the_page_shows_the_plan_add_ons_sim_cards_and_usage(line, admin):
     assert "8945010000000000125" in body and "Physical SIM card" in body
     assert "12.5 of 50 GB (25 %)" in body  # the chart's text; 12,800 MB is 12.5 GB
     assert 'width="25"' in body  # the bar
-    assert "<td>95 min</td>" in body and "No limit" in body  # the table beside it
+    assert "95 min" in body and 'data-label="Used"' in body and "No limit" in body  # the table beside it
     assert "Afd. 3" in body
 
 
