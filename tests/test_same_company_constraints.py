@@ -1,0 +1,80 @@
+"""The database itself refuses a tenant-owned row that points at another company's row (accounts/tenancy.py).
+
+These tests go around the ORM on purpose: raw SQL, as a bulk path or a slip in the back office would.
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from accounts.models import Membership
+from subscriptions.models import Subscription
+from tests.conftest import make_member
+from tests.factories import BillingAccountFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _refused(sql, params):
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_a_subscription_cannot_be_inserted_on_another_companys_account(company, other_company):
+    foreign_account = BillingAccountFactory(company=other_company)
+    _refused(
+        "INSERT INTO subscriptions_subscription (company_id, account_id, type, number, employee_name, employee_email,"
+        " price_plan, status, invoice_note, created_at) VALUES (%s, %s, 'mobile', '+4520112233', 'Eva', '', '',"
+        " 'active', '', now())",
+        [company.pk, foreign_account.pk],
+    )
+    assert not Subscription.objects.exists()
+
+
+def test_a_subscription_cannot_be_moved_to_another_companys_account(company, other_company):
+    subscription = SubscriptionFactory(company=company, account=BillingAccountFactory(company=company))
+    foreign_account = BillingAccountFactory(company=other_company)
+    _refused("UPDATE subscriptions_subscription SET account_id = %s WHERE id = %s", [foreign_account.pk, subscription.pk])
+    # Nor can the account be moved away from under its subscriptions, nor the subscription from its account.
+    _refused("UPDATE subscriptions_billingaccount SET company_id = %s WHERE id = %s",
+             [other_company.pk, subscription.account_id])
+    _refused("UPDATE subscriptions_subscription SET company_id = %s WHERE id = %s", [other_company.pk, subscription.pk])
+    subscription.refresh_from_db()
+    assert subscription.account.company == company
+
+
+def test_the_back_office_gets_a_message_not_an_error(company, other_company):
+    subscription = SubscriptionFactory.build(company=company, account=BillingAccountFactory(company=other_company))
+    with pytest.raises(ValidationError) as refused:
+        subscription.full_clean()
+    assert "account" in refused.value.message_dict
+
+
+def test_a_membership_cannot_be_linked_to_another_companys_account(company, other_company):
+    membership = make_member(company, accounts=[BillingAccountFactory(company=company)])
+    foreign_account = BillingAccountFactory(company=other_company)
+    through = Membership.accounts.through._meta.db_table
+    _refused(f"INSERT INTO {through} (membership_id, billingaccount_id) VALUES (%s, %s)",
+             [membership.pk, foreign_account.pk])
+    # Naming the account's company in the row changes nothing: the company comes from the membership.
+    _refused(f"INSERT INTO {through} (membership_id, billingaccount_id, company_id) VALUES (%s, %s, %s)",
+             [membership.pk, foreign_account.pk, other_company.pk])
+    _refused(f"UPDATE {through} SET billingaccount_id = %s WHERE membership_id = %s", [foreign_account.pk, membership.pk])
+    # Through the ORM too (the M2M manager knows nothing of the company column).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        membership.accounts.add(foreign_account)
+    # An account that a membership of its company has chosen cannot move to another company.
+    _refused("UPDATE subscriptions_billingaccount SET company_id = %s WHERE id = %s",
+             [other_company.pk, membership.accounts.get().pk])
+    assert [account.company_id for account in membership.accounts.all()] == [company.pk]
+
+
+def test_links_within_the_company_still_work_through_the_orm(company):
+    accounts = BillingAccountFactory.create_batch(2, company=company)
+    membership = make_member(company, accounts=accounts[:1])
+    membership.accounts.add(accounts[1])
+    membership.accounts.set(accounts[1:])
+    assert list(membership.accounts.all()) == accounts[1:]
+    membership.delete()
+    for account in accounts:
+        account.delete()
