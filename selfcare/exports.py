@@ -20,6 +20,8 @@ What it guarantees, so no list has to remember it:
 - times are shown in the reader's time zone (the active one), dates and times as real date cells in .xlsx;
 - nothing sits in memory: CSV streams row by row; .xlsx is written by openpyxl's write-only workbook
   to a temporary file that the response then streams.
+
+``export_write`` writes the same file to a file object, for an export that runs as a background job.
 """
 
 import csv
@@ -99,6 +101,18 @@ def export_response(*, export_format: str, columns: list[Column], rows: Iterable
     if export_format == "xlsx":
         return xlsx_response(columns=columns, rows=rows, filename=f"{filename}.xlsx", sheet_title=sheet_title)
     raise ValueError(f"unknown export format {export_format!r}")
+
+
+def export_write(file, *, export_format: str, columns: list[Column], rows: Iterable, sheet_title: str = "") -> None:
+    """The same file written to a binary file object instead of a response: for an export that runs
+    as a background job (``selfcare.jobs``, ``progress.store_result``)."""
+    if export_format == "csv":
+        for line in csv_lines(columns=columns, rows=rows):
+            file.write(line.encode("utf-8"))
+    elif export_format == "xlsx":
+        xlsx_write(file, columns=columns, rows=rows, sheet_title=sheet_title)
+    else:
+        raise ValueError(f"unknown export format {export_format!r}")
 
 
 # CSV --------------------------------------------------------------------------------------------

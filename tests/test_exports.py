@@ -88,3 +88,20 @@ def test_xlsx_keeps_numbers_and_dates_and_never_writes_a_formula():
         assert (cell.value, cell.data_type, cell.quotePrefix) == (text.replace("\r", "\n"), "s", True)
     assert rows[7][0].value == "Ærø, Øster & Åse" and not rows[7][0].quotePrefix
     assert all(cell.data_type != "f" for row in rows for cell in row)
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_a_background_job_writes_the_same_file(export_format):
+    from selfcare.exports import export_write
+
+    with translation.override("da"):
+        response = export_response(export_format=export_format, columns=COLUMNS, rows=iter(ROWS), filename="list")
+        file = io.BytesIO()
+        export_write(file, export_format=export_format, columns=COLUMNS, rows=iter(ROWS))
+    streamed = b"".join(response.streaming_content)
+    if export_format == "csv":
+        assert file.getvalue() == streamed
+    else:
+        read = [[cell.value for cell in row] for row in load_workbook(file).worksheets[0].iter_rows()]
+        assert read == [[cell.value for cell in row]
+                        for row in load_workbook(io.BytesIO(streamed)).worksheets[0].iter_rows()]
