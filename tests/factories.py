@@ -79,6 +79,14 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(BillingAccountFactory)
     company = factory.SelfAttribute("account.company")
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        # SubscriptionFactory(company=c) makes its account in c too: the database refuses a
+        # subscription on another company's account.
+        if "company" in params and "account" not in params:
+            params = {"account__company": params["company"], **params}
+        return super()._generate(strategy, params)
     type = Subscription.Type.MOBILE
     number = factory.Sequence(lambda n: f"+45 4{n:07d}")
     employee_name = factory.Faker("name", locale="da_DK")
