@@ -161,7 +161,9 @@ def _with_timezone(lines, zone):
 
 
 def csv_response(*, columns: list[Column], rows: Iterable, filename: str) -> StreamingHttpResponse:
-    lines = _with_timezone(csv_lines(columns=columns, rows=rows), timezone.get_current_timezone())
+    # The body is produced after the view has returned: fix the language and time zone now.
+    lines = _with_timezone(csv_lines(columns=columns, rows=rows, language=translation.get_language()),
+                           timezone.get_current_timezone())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response

@@ -105,3 +105,12 @@ def test_a_background_job_writes_the_same_file(export_format):
         read = [[cell.value for cell in row] for row in load_workbook(file).worksheets[0].iter_rows()]
         assert read == [[cell.value for cell in row]
                         for row in load_workbook(io.BytesIO(streamed)).worksheets[0].iter_rows()]
+
+
+def test_the_streamed_csv_keeps_the_readers_language_after_the_view_has_returned():
+    with translation.override("da"):
+        response = export_response(export_format="csv", columns=[Column("Amount", lambda row: row)],
+                                   rows=iter([Decimal("-1.5")]), filename="list")
+    with translation.override("en"):  # the server iterates the body later, in whatever state
+        content = b"".join(response.streaming_content).decode("utf-8")
+    assert content == "\ufeffAmount\r\n-1,5\r\n"
