@@ -78,3 +78,47 @@ def test_links_within_the_company_still_work_through_the_orm(company):
     membership.delete()
     for account in accounts:
         account.delete()
+
+
+def _company_field(model):
+    from accounts.models import Company
+
+    try:
+        field = model._meta.get_field("company")
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist: not a tenant row
+        return None
+    return field if getattr(field, "related_model", None) is Company and field.concrete else None
+
+
+def test_every_reference_between_rows_of_a_company_is_guarded_by_the_database():
+    """A new model that refers to another company-owned row without a same-company constraint fails here
+    (add accounts.tenancy.same_company_reference / same_company_link to its migration)."""
+    from django.apps import apps
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT c.conrelid::regclass::text, array_agg(a.attname::text ORDER BY k.ord)
+            FROM pg_constraint c
+            CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+            WHERE c.contype = 'f'
+            GROUP BY c.oid, c.conrelid
+        """)
+        foreign_keys = {(table.strip('"'), tuple(columns)) for table, columns in cursor.fetchall()}
+    expected = set()
+    for model in apps.get_models():
+        if _company_field(model) is None:
+            continue
+        for field in model._meta.get_fields():
+            target = getattr(field, "related_model", None)
+            if target is None or field.name == "company" or _company_field(target) is None:
+                continue
+            if field.many_to_many and field.concrete:
+                through = field.remote_field.through._meta
+                column = field.m2m_reverse_name()
+                expected.add((through.db_table, (column, "company_id")))
+            elif field.many_to_one and field.concrete:
+                expected.add((model._meta.db_table, (field.column, "company_id")))
+    assert ("subscriptions_subscription", ("account_id", "company_id")) in expected  # the walk finds them
+    assert ("accounts_membership_accounts", ("billingaccount_id", "company_id")) in expected
+    assert expected - foreign_keys == set()
