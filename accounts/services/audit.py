@@ -196,13 +196,13 @@ def _change_fields():
         return (lambda: _field_label(Company, name), show)
 
     return {
+        "email": (lambda: gettext("E-mail"), str),
+        "full_name": (lambda: gettext("Name"), str),
+        "mobile": (lambda: gettext("Mobile"), str),
         "role": (lambda: gettext("Role"), _role),
         "permissions": (lambda: gettext("Functions"), _permissions),
         "all_accounts": None,  # with "accounts": one line, see _account_scope_line
         "accounts": None,
-        "email": (lambda: gettext("E-mail"), str),
-        "full_name": (lambda: gettext("Name"), str),
-        "mobile": (lambda: gettext("Mobile"), str),
         "active": (lambda: gettext("Active"), _yes_no),
         "login_active": (lambda: gettext("Login active"), _yes_no),
         "invitation": (lambda: gettext("Invitation"), _invitation),
@@ -243,8 +243,8 @@ def audit_change_lines(changes: dict) -> list[ChangeLine]:
         label, show = fields.get(key, (lambda key=key: key, str))
         lines.append(ChangeLine(
             label=str(label()),
-            before=None if before is None else str(show(before)),
-            after=None if after is None else str(show(after)),
+            before=None if before in (None, "") else str(show(before)),
+            after=None if after in (None, "") else str(show(after)),
         ))
     return lines
 
