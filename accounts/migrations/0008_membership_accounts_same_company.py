@@ -8,7 +8,7 @@ from accounts.tenancy import same_company_link, tenant_key
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0007_application_labels"),
-        ("subscriptions", "0002_same_company_references"),
+        ("subscriptions", "0003_same_company_references"),
     ]
 
     operations = [
