@@ -20,15 +20,23 @@ def _refused(sql, params):
         cursor.execute(sql, params)
 
 
+def _raw_insert_sql(obj, **columns):
+    """INSERT for an unsaved instance's values, with some columns replaced: around the ORM."""
+    fields = [field for field in obj._meta.concrete_fields if not field.primary_key]
+    values = {field.column: field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields}
+    values.update(columns)
+    names = ", ".join(f'"{name}"' for name in values)
+    return f'INSERT INTO "{obj._meta.db_table}" ({names}) VALUES ({", ".join(["%s"] * len(values))})', list(values.values())
+
+
 def test_a_subscription_cannot_be_inserted_on_another_companys_account(company, other_company):
-    foreign_account = BillingAccountFactory(company=other_company)
-    _refused(
-        "INSERT INTO subscriptions_subscription (company_id, account_id, type, number, employee_name, employee_email,"
-        " price_plan, status, invoice_note, created_at) VALUES (%s, %s, 'mobile', '+4520112233', 'Eva', '', '',"
-        " 'active', '', now())",
-        [company.pk, foreign_account.pk],
-    )
+    own_account, foreign_account = BillingAccountFactory(company=company), BillingAccountFactory(company=other_company)
+    subscription = SubscriptionFactory.build(company=company, account=own_account)
+    _refused(*_raw_insert_sql(subscription, account_id=foreign_account.pk))
     assert not Subscription.objects.exists()
+    with connection.cursor() as cursor:  # the same row on its own company's account goes in
+        cursor.execute(*_raw_insert_sql(subscription))
+    assert Subscription.objects.get().account == own_account
 
 
 def test_a_subscription_cannot_be_moved_to_another_companys_account(company, other_company):
@@ -122,3 +130,16 @@ def test_every_reference_between_rows_of_a_company_is_guarded_by_the_database():
     assert ("subscriptions_subscription", ("account_id", "company_id")) in expected  # the walk finds them
     assert ("accounts_membership_accounts", ("billingaccount_id", "company_id")) in expected
     assert expected - foreign_keys == set()
+
+
+def test_a_sim_card_cannot_be_put_in_another_companys_subscription(company, other_company):
+    from tests.factories import SimCardFactory
+
+    spare = SimCardFactory(company=company)
+    foreign = SubscriptionFactory(company=other_company)
+    _refused("UPDATE subscriptions_simcard SET subscription_id = %s WHERE id = %s", [foreign.pk, spare.pk])
+    own = SubscriptionFactory(company=company)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE subscriptions_simcard SET subscription_id = %s WHERE id = %s", [own.pk, spare.pk])
+    spare.refresh_from_db()
+    assert spare.subscription == own
