@@ -352,3 +352,67 @@ def change_requests_pending_ids(*, older_than_minutes: int = 2) -> list[int]:
         ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING, created_at__lt=cutoff)
         .order_by("created_at").values_list("pk", flat=True)[:500]
     )
+
+
+def invoice_note_set(*, membership, subscription_id: int, invoice_note: str) -> Subscription:
+    """The invoice note is the portal's own: changed at once, with its history entry."""
+    if not membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS):
+        raise PermissionDenied
+    with transaction.atomic():
+        subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
+        if subscription.status == Subscription.Status.TERMINATED:
+            raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
+        before = subscription.invoice_note
+        if before == invoice_note:
+            return subscription
+        subscription.invoice_note = invoice_note
+        subscription.save(update_fields=["invoice_note"])
+        SubscriptionEvent.objects.create(
+            company_id=subscription.company_id, subscription=subscription, actor_id=membership.user_id,
+            actor_label=_actor_label(membership.user), action="invoice_note",
+            before={"invoice_note": before}, after={"invoice_note": invoice_note},
+        )
+    return subscription
+
+
+def change_allowed(*, subscription: Subscription, membership, action: str) -> bool:
+    """Whether the employee page offers this change (the service checks again when it is asked for)."""
+    if not membership.has_permission(ACTION_PERMISSIONS[action]):
+        return False
+    if subscription.status == Subscription.Status.TERMINATED:
+        return False
+    if action == Action.BLOCK:
+        return subscription.status == Subscription.Status.ACTIVE
+    if action == Action.UNBLOCK:
+        return subscription.status == Subscription.Status.BLOCKED
+    return True
+
+
+# PUK codes are shown on purpose only: each look-up is audited, and a login may look up this many an hour.
+PUK_LOOKUPS_PER_HOUR = 10
+
+
+def puk_reveal(*, membership, subscription_id: int, request=None) -> tuple[SimCard, str, str]:
+    """The PUK codes of the subscription's SIM card in use, for a login with "View PUK codes"; recorded
+    in the company's audit log (without the codes) and limited per login per hour."""
+    from django.core.cache import cache
+
+    from accounts.models import AuditEvent
+    from accounts.services.audit import audit_record
+
+    if not membership.has_permission(Permission.VIEW_PUK):
+        raise PermissionDenied
+    subscription = Subscription.objects.for_membership(membership).get(pk=subscription_id)
+    sim = subscription.sim_cards.filter(status=SimCard.Status.ACTIVE).first()
+    if sim is None:
+        raise ChangeRefused(_("The subscription has no SIM card in use, so there are no PUK codes to show."))
+    key = f"puk-lookups:{membership.user_id}:{timezone.now():%Y%m%d%H}"
+    cache.add(key, 0, timeout=3600)
+    if cache.incr(key) > PUK_LOOKUPS_PER_HOUR:
+        raise ChangeRefused(_("You have looked up %(count)s PUK codes this hour. Try again next hour, or ask "
+                              "customer service.") % {"count": PUK_LOOKUPS_PER_HOUR})
+    with transaction.atomic():
+        audit_record(action=AuditEvent.Action.PUK_VIEWED, actor=membership.user, company=membership.company,
+                     changes={"number": [None, subscription.number], "iccid": [None, sim.iccid]}, request=request)
+    puk1, puk2 = sim.puk_codes()
+    return sim, puk1, puk2

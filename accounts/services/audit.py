@@ -191,6 +191,7 @@ def _field_label(model, name):
 # up (raw) rather than disappearing; give it a label here when you add it.
 def _change_fields():
     from accounts.models import AccessApplication, Company
+    from subscriptions.models import SimCard, Subscription
 
     def company_field(name, show=str):
         return (lambda: _field_label(Company, name), show)
@@ -219,6 +220,8 @@ def _change_fields():
         **{name: company_field(name) for name in (
             "street", "postal_code", "city", "delivery_street", "delivery_postal_code", "delivery_city")},
         "status_emails": company_field("status_emails", _yes_no),
+        "number": (lambda: _field_label(Subscription, "number"), str),
+        "iccid": (lambda: _field_label(SimCard, "iccid"), str),
     }
 
 

@@ -254,3 +254,26 @@ def test_danish_csv_uses_semicolons_and_danish_labels(superuser, company):
     assert content.startswith("\ufeffTidspunkt;Udført af;Hændelse;")
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff")), delimiter=";"))
     assert rows[1][4] == "Rolle: Kun læseadgang → Tilpasset"
+
+
+def test_every_change_the_code_records_has_a_label():
+    """A key written as ``changes={"key": ...}`` anywhere in the code is shown with a label, never raw."""
+    import ast
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from accounts.services.audit import _change_fields
+    from accounts.services.profile import COMPANY_PROFILE_FIELDS
+
+    keys = set(COMPANY_PROFILE_FIELDS) | {"email", "full_name", "mobile", "role", "permissions", "all_accounts",
+                                          "accounts", "login_active"}  # audit_diff keys (users, profile)
+    root = Path(settings.BASE_DIR)
+    for path in root.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "changes" and isinstance(node.value, ast.Dict):
+                keys |= {key.value for key in node.value.keys if isinstance(key, ast.Constant)}
+    assert {"method", "invitation", "number", "iccid"} <= keys  # the scan finds them
+    assert keys - set(_change_fields()) == set()

@@ -7,7 +7,7 @@ from accounts.tenancy import same_company_link, tenant_key
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_application_labels"),
+        ("accounts", "0008_audit_puk_viewed"),
         ("subscriptions", "0003_same_company_references"),
     ]
 
