@@ -100,6 +100,14 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     # Created even by .build(): the catalogue plan is shared, and bulk_create needs it saved.
     plan = factory.LazyFunction(lambda: PricePlanFactory.create())
 
+    @classmethod
+    def _generate(cls, strategy, params):
+        # SubscriptionFactory(company=c) makes its account in c too: the database refuses a
+        # subscription on another company's account.
+        if "company" in params and "account" not in params:
+            params = {"account__company": params["company"], **params}
+        return super()._generate(strategy, params)
+
 
 class StaffUserFactory(UserFactory):
     is_staff = True

@@ -1,0 +1,20 @@
+"""A membership's chosen account numbers belong to the membership's company: the database refuses others."""
+
+from django.db import migrations
+
+from accounts.tenancy import same_company_link, tenant_key
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0008_audit_puk_viewed"),
+        ("subscriptions", "0003_same_company_references"),
+    ]
+
+    operations = [
+        *tenant_key("accounts_membership"),
+        *same_company_link(
+            table="accounts_membership_accounts", owner_column="membership_id", owner_table="accounts_membership",
+            references=[("billingaccount_id", "subscriptions_billingaccount")],
+        ),
+    ]
