@@ -1,11 +1,12 @@
 from django.urls import path
 
+from selfcare.lists import list_urls
 from subscriptions import views
 
 app_name = "subscriptions"
 
 urlpatterns = [
-    path("", views.SubscriptionListView.as_view(), name="list"),
+    *list_urls("", views.SubscriptionListView, name="list"),
     path("<int:pk>/", views.SubscriptionDetailView.as_view(), name="detail"),
     path("<int:pk>/changes/", views.SubscriptionChangesView.as_view(), name="changes"),
     path("<int:pk>/change/<slug:action>/", views.SubscriptionChangeView.as_view(), name="change"),

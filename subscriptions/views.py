@@ -1,15 +1,19 @@
 import segno
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Permission
-from accounts.views_base import TenantDetailView, TenantListView
+from accounts.views_base import TenantDetailView
+from selfcare.lists import FilteredListView, ListColumn
+from subscriptions.filtersets import SubscriptionFilterSet
 from subscriptions.forms import CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
 from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
 from subscriptions.services import (
@@ -23,31 +27,39 @@ from subscriptions.services import (
 )
 
 
-class SubscriptionListView(TenantListView):
-    """The employees' subscriptions, alphabetically, with a search box (issue for filters/export extends it)."""
+class SubscriptionListView(FilteredListView):
+    """Every subscription the login may see, alphabetically by employee: search, filters, sort, export."""
 
     required_permission = Permission.VIEW_SUBSCRIPTIONS
     model = Subscription
-    template_name = "subscriptions/subscription_list.html"
+    filterset_class = SubscriptionFilterSet
+    search_fields = ["employee_name", "number", "employee_email"]
+    search_label = gettext_lazy("Search by name, number, e-mail or subscription id")
+    title = gettext_lazy("Subscriptions")
+    empty_message = gettext_lazy("No subscriptions yet.")
+    export_name = "subscriptions"
+    default_sort = "employee"
+    columns = [
+        ListColumn("employee", gettext_lazy("Employee"), lambda s: s.employee_name, sort=("employee_name", "number"),
+                   link=lambda s: reverse("subscriptions:detail", args=[s.pk])),
+        ListColumn("type", gettext_lazy("Type"), lambda s: s.get_type_display(), sort=("type", "employee_name")),
+        ListColumn("email", gettext_lazy("E-mail"), lambda s: s.employee_email, sort=("employee_email",)),
+        ListColumn("number", gettext_lazy("Number"), lambda s: s.number, sort=("number",)),
+        ListColumn("plan", gettext_lazy("Price plan"), lambda s: s.plan.name if s.plan else "",
+                   sort=(Coalesce("plan__name", Value("")), "employee_name")),
+        ListColumn("account", gettext_lazy("Account"), lambda s: s.account.number,
+                   sort=("account__number", "employee_name")),
+        ListColumn("status", gettext_lazy("Status"), lambda s: s.get_status_display(),
+                   sort=("status", "employee_name")),
+        ListColumn("id", gettext_lazy("Subscription id"), lambda s: s.pk, export=True),
+    ]
 
-    def get_queryset(self):
-        queryset = super().get_queryset().select_related("account").order_by("employee_name", "number", "pk")
-        self.search = self.request.GET.get("q", "").strip()[:100]
-        if self.search:
-            queryset = queryset.filter(
-                Q(employee_name__icontains=self.search)
-                | Q(number__icontains=self.search)
-                | Q(employee_email__icontains=self.search)
-            )
-        return queryset
+    def scoped_queryset(self):
+        return super().scoped_queryset().select_related("account", "plan")
 
-    def get_template_names(self):
-        if self.request.htmx:
-            return [f"{self.template_name}#subscription-table"]
-        return [self.template_name]
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(search=self.search, **kwargs)
+    def search_condition(self, search):
+        # A subscription id is found by its whole number, not by a part of it.
+        return Q(pk=int(search)) if search.isdigit() and len(search) < 10 else Q()
 
 
 HISTORY_SHOWN = 20

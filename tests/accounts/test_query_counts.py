@@ -54,8 +54,19 @@ def captured(client, url, **extra):
 
 
 def detail_links(response) -> int:
-    return response.content.decode().count('href="/subscriptions/') - response.content.decode().count(
-        'href="/subscriptions/"')
+    import re
+
+    return len(re.findall(r'href="/subscriptions/\d+/"', response.content.decode()))
+
+
+def paging_link(response, rel: str) -> str:
+    """The list's own link to another page (keyset paging: a signed cursor, not a page number)."""
+    import html
+    import re
+
+    match = re.search(rf'<a href="([^"]+)"[^>]*>{rel}</a>', response.content.decode())
+    assert match, f"no {rel} link"
+    return html.unescape(match.group(1))
 
 
 PAGES = [
@@ -93,12 +104,15 @@ def test_query_count_does_not_grow_with_subscriptions(url_name, extra, restricte
 
 @pytest.mark.parametrize("restricted", [False, True], ids=["all-accounts", "restricted"])
 def test_subscription_list_later_pages_and_search_match_the_first(restricted):
-    """Page 2 and a search cost what page 1 costs (the paginator counts once, rows come with their account)."""
+    """The next page, the last page and a search cost what page 1 costs (keyset paging counts once, rows
+    come with their account and plan)."""
     client, _visible = signed_in(LARGE, restricted)
     url = reverse("subscriptions:list")
-    _response, first = captured(client, url)
-    response, second = captured(client, f"{url}?page=2")
+    first_page, first = captured(client, url)
+    response, second = captured(client, paging_link(first_page, "Next"))
     assert detail_links(response) == PAGE_SIZE
     assert len(second) == len(first)
+    response, last = captured(client, paging_link(first_page, "Last"))
+    assert detail_links(response) >= 1 and len(last) == len(first)
     _response, searched = captured(client, f"{url}?q=a")
     assert len(searched) == len(first)

@@ -1,0 +1,311 @@
+"""The list machinery: every list page is configuration of this one implementation.
+
+In the way of NetBox's generic ``ObjectListView``, a list states what it shows and gets the rest::
+
+    class SubscriptionListView(FilteredListView):
+        required_permission = Permission.VIEW_SUBSCRIPTIONS
+        model = Subscription                      # rows come from the membership's scope, always
+        filterset_class = SubscriptionFilterSet   # django-filter; its form is the filter bar
+        search_fields = ["employee_name", "number", "employee_email"]
+        columns = [ListColumn("employee", _("Employee"), sort=("employee_name", "number"), ...), ...]
+        default_sort = "employee"
+        export_name = "subscriptions"
+
+and the URLconf gets both routes from ``list_urls``. What every list then does, the same way:
+
+- **search** (``q``: any part of any of ``search_fields``), **filters** (the filterset, validated: a bad
+  value is a field error on the form, not a crash) and **sorting** by a column heading (``sort=key`` or
+  ``sort=-key``; an unknown column is said so and the default sort is used);
+- **keyset paging**: the next and previous pages are found from a signed cursor holding the boundary
+  row's sort values (``after`` / ``before``), never with OFFSET, so the last page costs what the first
+  does; a tampered or stale cursor is said so and the first page is shown;
+- **the count** of matching rows, and the **URL keeps the whole state** (search, filters, sort, cursor):
+  back button, bookmarks and shared links work, and so does the page without JavaScript (a plain GET form);
+- **the htmx fragment**: with ``HX-Request`` only the results (count, table, paging, export links) are
+  rendered, and the form pushes the URL;
+- **exports**: exactly the filtered, sorted rows (all of them, not a page) as a streamed CSV or a real
+  .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators).
+
+Templates: the page extends ``components/list_page.html`` (or includes ``components/list_results.html``
+where the results go); cells are plain values, links, or a small template per column.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core import signing
+from django.db.models import F, Q
+from django.http import Http404, QueryDict
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.views_base import TenantListView
+from selfcare.exports import EXPORT_FORMATS, Column, export_response
+
+SEARCH_MAX_LENGTH = 100
+CURSOR_SALT = "selfcare.lists.cursor"
+# Parameters that describe a position in the list; changing what the list shows resets them.
+POSITION_PARAMS = ("after", "before", "last")
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """A column of a list and of its export.
+
+    ``sort``: what the rows are ordered by when this column is the sort (field names or expressions,
+    never NULL: wrap a nullable one in Coalesce); empty when the column cannot be sorted.
+    ``value``: the cell's value for a row (shown, and exported); ``link``: the URL the cell links to;
+    ``template``: a template rendering the cell instead (it gets ``row`` and ``column``).
+    """
+
+    key: str
+    label: Any
+    value: Callable[[Any], Any]
+    sort: tuple = ()
+    link: Callable[[Any], str] | None = None
+    template: str | None = None
+    export: bool = True
+    export_value: Callable[[Any], Any] | None = None
+
+    @property
+    def sortable(self) -> bool:
+        return bool(self.sort)
+
+    def export_column(self) -> Column:
+        return Column(self.label, self.export_value or self.value)
+
+
+@dataclass
+class ListPage:
+    """One page of rows, with what the template needs to move on from it."""
+
+    rows: list
+    count: int
+    has_next: bool
+    has_previous: bool
+    first_cursor: str | None = None
+    last_cursor: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+class FilteredListView(TenantListView, abstract=True):
+    """A list page; see the module's docstring. Subclasses set the class attributes below."""
+
+    columns: list[ListColumn] = []
+    default_sort: str = ""
+    filterset_class = None
+    search_fields: list[str] = []
+    search_label = ""
+    export_name = ""
+    paginate_by = 50
+    template_name = "components/list_page.html"
+    results_template_name = "components/list_results.html"
+    title = ""
+    empty_message = ""
+
+    # Set per request.
+    export_format: str | None = None
+
+    # --- the rows --------------------------------------------------------------------------------
+
+    def scoped_queryset(self):
+        """The membership's rows (``TenantListView``'s scope); extend to add select_related etc."""
+        return super().get_queryset()
+
+    def get_queryset(self):
+        queryset = self.scoped_queryset()
+        self.filterset = None
+        if self.filterset_class is not None:
+            self.filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+            queryset = self.filterset.qs
+        self.search = " ".join(self.request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+        if self.search and self.search_fields:
+            condition = self.search_condition(self.search)
+            for name in self.search_fields:
+                condition |= Q(**{f"{name}__icontains": self.search})
+            queryset = queryset.filter(condition)
+        return queryset
+
+    def search_condition(self, search: str) -> Q:
+        """More rows the search finds besides ``search_fields``' substrings (e.g. an exact id)."""
+        return Q()
+
+    def sort_column(self) -> tuple[ListColumn, bool]:
+        """The column to sort by and whether ascending; an unknown one is said, and the default used."""
+        wanted = self.request.GET.get("sort", "") or self.default_sort
+        key, ascending = (wanted[1:], False) if wanted.startswith("-") else (wanted, True)
+        by_key = {column.key: column for column in self.columns if column.sortable}
+        if key not in by_key:
+            self.notices.append(_("The list cannot be sorted by “%(sort)s”, so it is in its usual order.")
+                                % {"sort": wanted[:40]})
+            default = self.default_sort
+            key, ascending = (default[1:], False) if default.startswith("-") else (default, True)
+        return by_key[key], ascending
+
+    def _ordered(self, queryset, column: ListColumn, ascending: bool):
+        """The queryset with the sort values annotated as _s0, _s1, ... and ordered by them and pk."""
+        names = []
+        for index, expression in enumerate(column.sort):
+            name = f"_s{index}"
+            queryset = queryset.annotate(**{name: F(expression) if isinstance(expression, str) else expression})
+            names.append(name)
+        names.append("pk")
+        self._sort_names = names
+        self._ascending = ascending
+        return queryset.order_by(*[name if ascending else f"-{name}" for name in names])
+
+    def _cursor(self, row) -> str:
+        values = [getattr(row, name) if name != "pk" else row.pk for name in self._sort_names]
+        return signing.dumps([value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+                              for value in values], salt=CURSOR_SALT, compress=True)
+
+    def _read_cursor(self, token: str) -> list | None:
+        try:
+            values = signing.loads(token, salt=CURSOR_SALT)
+        except signing.BadSignature:
+            values = None
+        if not isinstance(values, list) or len(values) != len(self._sort_names):
+            self.notices.append(_("The link to this page was out of date or had been changed, so the list starts "
+                                  "from the beginning."))
+            return None
+        return values
+
+    def _beyond(self, values: list, forward: bool) -> Q:
+        """Rows after (forward) or before the cursor's row in the list's order: the keyset condition."""
+        condition = Q()
+        for index, name in enumerate(self._sort_names):
+            ahead = forward == self._ascending
+            step = Q(**{f"{name}__{'gt' if ahead else 'lt'}": values[index]})
+            for earlier in range(index):
+                step &= Q(**{self._sort_names[earlier]: values[earlier]})
+            condition |= step
+        return condition
+
+    def page(self, queryset) -> ListPage:
+        size = self.paginate_by
+        column, ascending = self.sort_column()
+        self.sort_key, self.sort_ascending = column.key, ascending
+        ordered = self._ordered(queryset, column, ascending)
+        count = queryset.count()
+        params = self.request.GET
+        reverse = [f"-{name}" if ascending else name for name in self._sort_names]
+        if "last" in params:
+            rows = list(ordered.order_by(*reverse)[:size])[::-1]
+            page = ListPage(rows, count, has_next=False, has_previous=count > size)
+        elif params.get("before") and (values := self._read_cursor(params["before"])) is not None:
+            rows = list(ordered.filter(self._beyond(values, forward=False)).order_by(*reverse)[:size + 1])
+            page = ListPage(rows[:size][::-1], count, has_next=True, has_previous=len(rows) > size)
+        elif params.get("after") and (values := self._read_cursor(params["after"])) is not None:
+            rows = list(ordered.filter(self._beyond(values, forward=True))[:size + 1])
+            page = ListPage(rows[:size], count, has_next=len(rows) > size, has_previous=True)
+        else:
+            rows = list(ordered[:size + 1])
+            page = ListPage(rows[:size], count, has_next=len(rows) > size, has_previous=False)
+        if page.rows:
+            page.first_cursor, page.last_cursor = self._cursor(page.rows[0]), self._cursor(page.rows[-1])
+        page.notices = self.notices
+        return page
+
+    def _filters_applied(self) -> bool:
+        if self.filterset is None or not self.filterset.is_bound:
+            return False
+        cleaned = getattr(self.filterset.form, "cleaned_data", {})
+        return any(not _no_value(value) for value in cleaned.values())
+
+    # --- URLs that keep the state ------------------------------------------------------------------
+
+    def query(self, **changes) -> str:
+        """The current query string with ``changes`` (None removes a key); always starts with ``?``."""
+        query = QueryDict(mutable=True)
+        for key, values in self.request.GET.lists():
+            query.setlist(key, values)
+        for key, value in changes.items():
+            query.pop(key, None)
+            if value is not None:
+                query[key] = value
+        encoded = query.urlencode()
+        return f"?{encoded}" if encoded else "?"
+
+    def _without_position(self, **changes) -> str:
+        return self.query(**{**{name: None for name in POSITION_PARAMS}, **changes})
+
+    # --- the view ---------------------------------------------------------------------------------
+
+    def get(self, request, *args, **kwargs):
+        self.notices = []
+        self.export_format = kwargs.get("export_format")
+        if self.export_format is not None:
+            if self.export_format not in EXPORT_FORMATS or not self.export_name:
+                raise Http404
+            return self.export(self.get_queryset())
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data())
+
+    def export(self, queryset):
+        column, ascending = self.sort_column()
+        rows = self._ordered(queryset, column, ascending).iterator(chunk_size=2000)
+        columns = [column.export_column() for column in self.columns if column.export]
+        filename = f"{self.export_name}-{timezone.localdate():%Y-%m-%d}"
+        return export_response(export_format=self.export_format, columns=columns, rows=rows, filename=filename,
+                               sheet_title=str(self.title))
+
+    def get_template_names(self):
+        if self.request.htmx and not self.request.htmx.boosted:
+            return [self.results_template_name]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        page = self.page(self.object_list)
+        headers = []
+        for column in self.columns:
+            header = {"column": column, "sorted": None, "url": None}
+            if column.sortable:
+                current = column.key == self.sort_key
+                header["sorted"] = ("ascending" if self.sort_ascending else "descending") if current else None
+                next_sort = f"-{column.key}" if current and self.sort_ascending else column.key
+                header["url"] = self._without_position(sort=next_sort)
+            headers.append(header)
+        paging = {
+            "first": self._without_position() if page.has_previous else None,
+            "previous": self.query(after=None, last=None, before=page.first_cursor) if page.has_previous else None,
+            "next": self.query(before=None, last=None, after=page.last_cursor) if page.has_next else None,
+            "last": self._without_position(last="1") if page.has_next else None,
+        }
+        exports = []
+        if self.export_name:
+            view_name = self.request.resolver_match.view_name
+            for export_format in EXPORT_FORMATS:
+                url = reverse(f"{view_name}_export", kwargs={**self.kwargs, "export_format": export_format})
+                exports.append({"format": export_format, "url": url + self._without_position()})
+        return {
+            "view": self,
+            "title": self.title,
+            "list_page": page,
+            "headers": headers,
+            "columns": self.columns,
+            "paging": paging,
+            "exports": exports,
+            "search": self.search,
+            "search_label": self.search_label,
+            "has_search": bool(self.search_fields),
+            "filter_form": self.filterset.form if self.filterset is not None else None,
+            "filtered": bool(self.search) or self._filters_applied(),
+            "empty_message": self.empty_message,
+            "list_url": self.request.path,
+            **kwargs,
+        }
+
+
+def _no_value(value) -> bool:
+    return value in (None, "", [], ()) or (hasattr(value, "exists") and not value.exists())
+
+
+def list_urls(route: str, view: type[FilteredListView], name: str) -> list:
+    """The list's page and its export (``<name>_export``, ``…/export.csv`` or ``…/export.xlsx``)."""
+    prefix = route if not route or route.endswith("/") else f"{route}/"
+    return [
+        path(prefix, view.as_view(), name=name),
+        path(f"{prefix}export.<str:export_format>", view.as_view(), name=f"{name}_export"),
+    ]

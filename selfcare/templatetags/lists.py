@@ -1,0 +1,19 @@
+"""Cells of the list machinery (selfcare.lists): a column's value, linked or from its template."""
+
+from django import template
+from django.template.loader import render_to_string
+from django.utils.formats import localize
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def list_cell(context, column, row):
+    if column.template:
+        return render_to_string(column.template, {"row": row, "column": column}, request=context.get("request"))
+    value = column.value(row)
+    text = "–" if value in (None, "") else localize(value)
+    if column.link is not None:
+        return format_html('<a href="{}">{}</a>', column.link(row), text)
+    return format_html("{}", text)
