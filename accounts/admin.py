@@ -15,6 +15,7 @@ from accounts.services.applications import (
     application_company_for,
     application_reject,
 )
+from accounts.templatetags.portal import phone
 
 
 class MembershipInline(admin.TabularInline):
@@ -27,7 +28,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "mobile", "is_staff", "is_active", "last_login"]
+    list_display = ["email", "full_name", "mobile_display", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active", "language"]
     search_fields = ["email", "full_name", "mobile"]
     inlines = [MembershipInline]
@@ -41,6 +42,10 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "mobile", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
 
+    @admin.display(description=_("mobile"), ordering="mobile")
+    def mobile_display(self, user):
+        return phone(user.mobile)
+
 
 class SubsidiaryInline(admin.TabularInline):
     model = Company
@@ -53,11 +58,15 @@ class SubsidiaryInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "country", "registration_number", "city", "parent"]
+    list_display = ["name", "country", "registration_display", "city", "parent"]
     list_filter = ["country"]
     search_fields = ["name", "registration_number"]
     autocomplete_fields = ["parent"]
     inlines = [SubsidiaryInline]
+
+    @admin.display(description=_("CVR / organisation number"), ordering="registration_number")
+    def registration_display(self, company):
+        return company.registration
 
 
 @admin.register(Membership)
@@ -71,9 +80,13 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(SMSDevice)
 class SMSDeviceAdmin(admin.ModelAdmin):
-    list_display = ["user", "number", "confirmed"]
+    list_display = ["user", "number_display", "confirmed"]
     search_fields = ["user__email", "number"]
     exclude = ["token", "valid_until", "throttling_failure_timestamp", "throttling_failure_count"]
+
+    @admin.display(description=_("mobile"), ordering="number")
+    def number_display(self, device):
+        return phone(device.number)
 
 
 @admin.register(AuditEvent)
@@ -106,14 +119,22 @@ class AccessApplicationAdmin(admin.ModelAdmin):
     Django's own "delete selected".
     """
 
-    list_display = ["created_at", "company_name", "country", "registration_number", "applicant_name", "email",
-                    "mobile", "status", "decided_at", "decided_by"]
+    list_display = ["created_at", "company_name", "country", "registration_display", "applicant_name", "email",
+                    "mobile_display", "status", "decided_at", "decided_by"]
     list_filter = ["status", "country", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["company_name", "registration_number", "applicant_name", "email", "mobile"]
     list_select_related = ["decided_by"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AccessApplication._meta.fields]
     actions = ["approve_applications", "reject_applications"]
+
+    @admin.display(description=_("CVR / organisation number"), ordering="registration_number")
+    def registration_display(self, application):
+        return application.registration
+
+    @admin.display(description=_("mobile"), ordering="mobile")
+    def mobile_display(self, application):
+        return phone(application.mobile)
 
     def has_add_permission(self, request):
         return False
@@ -170,7 +191,7 @@ class AccessApplicationAdmin(admin.ModelAdmin):
                 "Approved: %(email)s is the Superuser of %(company)s. The username and activation code have been "
                 "sent to the digital mailbox of %(number)s."
             ) % {"email": approval.user.email, "company": approval.company.name,
-                 "number": approval.company.registration_number}, messages.SUCCESS)
+                 "number": approval.company.registration}, messages.SUCCESS)
             return None
         return self._intermediate(
             request, "accounts/application_approve.html", gettext("Approve the application"),

@@ -1,0 +1,124 @@
+"""One name and one format for the same thing: phone numbers, registration numbers, the portal's words."""
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse
+
+from accounts.models import AccessApplication
+from accounts.permissions import Role
+from accounts.services.applications import application_submit
+from accounts.templatetags.portal import phone
+from selfcare.outbox.models import OutboxMessage
+from tests.conftest import make_member, verified_client
+from tests.factories import CompanyFactory, StaffUserFactory, SubscriptionFactory
+
+# Phone numbers --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    ("+4520112233", "+45 20 11 22 33"),     # how logins' mobiles are stored
+    ("+45 23930894", "+45 23 93 08 94"),    # how subscriptions' numbers came from the seed data
+    ("+46701234567", "+46 70 123 45 67"),   # Swedish numbers in the Swedish grouping
+    ("+45 20 11 22 33", "+45 20 11 22 33"),
+])
+def test_every_phone_number_reads_the_same_way(stored, shown):
+    assert phone(stored) == shown
+
+
+@pytest.mark.parametrize("value", ["FIB-00001234", "ETH-12", "20112233", "+4511", "", "not a number"])
+def test_what_is_not_a_phone_number_is_shown_as_it_is(value):
+    assert phone(value) == value
+
+
+def test_the_filter_is_the_template_filter():
+    rendered = Template("{% load portal %}{{ n|phone }}|{{ missing|phone }}").render(Context({"n": "+4520112233"}))
+    assert rendered == "+45 20 11 22 33|"
+
+
+@pytest.mark.django_db
+def test_users_page_user_page_and_profile_show_the_formatted_mobile(company):
+    boss = make_member(company, Role.SUPERUSER, mobile="+4520112233").user
+    colleague = make_member(company, Role.READ_ONLY, mobile="+4522334455")
+    client = verified_client(boss)
+
+    users = client.get(reverse("accounts:users")).content.decode()
+    assert "+45 20 11 22 33" in users and "+45 22 33 44 55" in users
+    assert "+4522334455" not in users
+
+    user_page = client.get(reverse("accounts:user_edit", args=[colleague.pk])).content.decode()
+    assert "+45 22 33 44 55" in user_page and "+4522334455" not in user_page
+
+    profile = client.get(reverse("accounts:profile")).content.decode()
+    assert "+45 20 11 22 33" in profile and "+4520112233" not in profile
+
+
+@pytest.mark.django_db
+def test_subscriptions_list_and_detail_show_the_formatted_number(company, superuser, account):
+    subscription = SubscriptionFactory(account=account, number="+45 23930894", employee_name="Anna Abonnent")
+    client = verified_client(superuser)
+
+    listing = client.get(reverse("subscriptions:list")).content.decode()
+    assert "+45 23 93 08 94" in listing and "+45 23930894" not in listing
+
+    detail = client.get(reverse("subscriptions:detail", args=[subscription.pk])).content.decode()
+    assert "+45 23 93 08 94" in detail and "+45 23930894" not in detail
+
+
+@pytest.mark.django_db
+def test_the_back_office_lists_show_formatted_numbers(company, account):
+    SubscriptionFactory(account=account, number="+45 23930894")
+    make_member(company, Role.READ_ONLY, mobile="+4522334455")
+    client = verified_client(StaffUserFactory())
+    logins = client.get(reverse("admin:accounts_user_changelist")).content.decode()
+    assert "+45 22 33 44 55" in logins
+    subscriptions = client.get(reverse("admin:subscriptions_subscription_changelist")).content.decode()
+    assert "+45 23 93 08 94" in subscriptions
+
+
+# Registration numbers ---------------------------------------------------------------------------------
+
+DANISH = {"country": "DK", "registration_number": "25800036"}
+SWEDISH = {"country": "SE", "registration_number": "5566778899"}
+
+
+@pytest.mark.parametrize(("fields", "label", "shown"), [
+    (DANISH, "CVR", "CVR 25800036"),
+    (SWEDISH, "Org.nr", "Org.nr 556677-8899"),
+])
+@pytest.mark.django_db
+def test_label_and_format_follow_the_companys_country(fields, label, shown):
+    company = CompanyFactory(**fields)
+    assert company.registration_label == label
+    assert company.registration == shown
+    assert AccessApplication(**fields).registration == shown
+
+
+@pytest.mark.parametrize(("fields", "shown", "wrong"), [
+    (DANISH, "CVR 25800036", "Org.nr"),
+    (SWEDISH, "Org.nr 556677-8899", "5566778899"),
+])
+@pytest.mark.django_db
+def test_overview_company_profile_and_back_office_show_the_countrys_label(fields, shown, wrong):
+    company = CompanyFactory(**fields)
+    client = verified_client(make_member(company, Role.SUPERUSER).user)
+    label, number = shown.split(" ")
+
+    overview = client.get(reverse("overview")).content.decode()
+    assert shown in overview and wrong not in overview
+    assert "CVR / organisation number" not in overview
+
+    profile = client.get(reverse("accounts:company_profile")).content.decode()
+    assert f"<dt>{label}</dt><dd>{number}</dd>" in profile and wrong not in profile
+
+    back_office = verified_client(StaffUserFactory()).get(reverse("admin:accounts_company_changelist"))
+    assert shown in back_office.content.decode()
+
+
+@pytest.mark.parametrize(("fields", "shown"), [(DANISH, "CVR 25800036"), (SWEDISH, "Org.nr 556677-8899")])
+@pytest.mark.django_db
+def test_the_receipt_e_mail_names_the_number_the_countrys_way(fields, shown):
+    application, _created = application_submit(
+        company_name="Fjällvind AB", applicant_name="Sara Berg", email="sara@fjallvind.example",
+        mobile="+46701234567", **fields,
+    )
+    assert f"{application.company_name} ({shown})" in OutboxMessage.objects.get().body
