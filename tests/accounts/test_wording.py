@@ -1,6 +1,12 @@
 """One name and one format for the same thing: phone numbers, registration numbers, the portal's words."""
 
+import gettext
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.urls import reverse
 
@@ -122,3 +128,73 @@ def test_the_receipt_e_mail_names_the_number_the_countrys_way(fields, shown):
         mobile="+46701234567", **fields,
     )
     assert f"{application.company_name} ({shown})" in OutboxMessage.objects.get().body
+
+
+# One word for one thing ---------------------------------------------------------------------------------
+
+LOCALE = Path(settings.BASE_DIR) / "locale"
+# What the login is given, in the words of the seeds: TDC's "rettigheder", Tele2's "behörigheter".
+PERMISSIONS = {"da": "Rettigheder", "sv": "Behörigheter", "en": "Permissions"}
+
+
+def compiled(language) -> dict:
+    """msgid → msgstr of the committed, compiled catalogue (what the site really shows)."""
+    with open(LOCALE / language / "LC_MESSAGES" / "django.mo", "rb") as mo_file:
+        catalog = gettext.GNUTranslations(mo_file)._catalog
+    return {key: value for key, value in catalog.items() if key}
+
+
+def translations(language) -> list[str]:
+    return list(compiled(language).values())
+
+
+def source_texts() -> list[str]:
+    """Every English msgid, singular and plural (the en catalogue compiles to nothing: msgid = msgstr)."""
+    po_file = LOCALE / "en" / "LC_MESSAGES" / "django.po"
+    text = subprocess.run(["msgcat", "--no-wrap", str(po_file)], capture_output=True, text=True, check=True).stdout
+    return [match for match in re.findall(r'^msgid(?:_plural)? "(.*)"$', text, re.M) if match]
+
+
+@pytest.mark.parametrize("language", ["da", "sv"])
+def test_sms_is_always_spelled_sms_in_capitals(language):
+    # "sms", "Sms", "sms-kode", "sms:et": anything but the capitals.
+    other_spellings = [text for text in translations(language) if re.search(r"\b(?!SMS)(?i:sms)", text)]
+    assert other_spellings == []
+    assert compiled(language)["SMS device"].startswith("SMS-")
+
+
+def test_activate_is_spelled_without_the_accent():
+    accented = [text for text in translations("da") if re.search(r"ivér\b", text, re.I)]
+    assert accented == []
+    assert compiled("da")["Activate your login"] == "Aktiver dit login"
+
+
+@pytest.mark.parametrize("language", ["da", "sv"])
+def test_permissions_have_one_name(language):
+    catalogue = compiled(language)
+    assert catalogue["Permissions"] == PERMISSIONS[language]
+    assert [text for text in catalogue.values() if re.search(r"\b[Ff]unktion", text)] == []
+
+
+def test_the_english_texts_say_permissions_too():
+    texts = source_texts()
+    assert "Permissions" in texts and len(texts) > 100
+    assert [text for text in texts if re.search(r"\bfunctions?\b", text, re.I)] == []
+
+
+@pytest.mark.parametrize("language", ["da", "sv"])
+@pytest.mark.django_db
+def test_wizard_user_page_and_profile_use_the_same_word(language, company):
+    boss = make_member(company, Role.SUPERUSER, language=language).user
+    colleague = make_member(company, Role.READ_ONLY)
+    client = verified_client(boss)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    word = PERMISSIONS[language]
+    pages = {
+        "wizard": client.get(reverse("accounts:user_create")).content.decode(),
+        "user page": client.get(reverse("accounts:user_edit", args=[colleague.pk])).content.decode(),
+        "profile": client.get(reverse("accounts:profile")).content.decode(),
+    }
+    for name, page in pages.items():
+        assert word in page, name
+        assert "unktion" not in page, name
