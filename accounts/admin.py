@@ -5,9 +5,10 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.forms.applications import ApplicationApproveForm, ApplicationRejectForm
-from accounts.models import AccessApplication, AuditEvent, Company, Membership, SMSDevice, User
+from accounts.models import AccessApplication, AuditEvent, AuthenticatorApp, Company, Membership, SMSDevice, User
 from accounts.services.applications import (
     ApplicationRefused,
     application_approval_refusal,
@@ -87,6 +88,47 @@ class SMSDeviceAdmin(admin.ModelAdmin):
     @admin.display(description=_("mobile"), ordering="number")
     def number_display(self, device):
         return phone(device.number)
+
+
+# django-otp's own admin has English-only labels and shows the secret key: replaced by the one below.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(AuthenticatorApp)
+class AuthenticatorAppAdmin(admin.ModelAdmin):
+    """Which logins use an authenticator app; staff remove a lost one (the login then gets codes by SMS)."""
+
+    list_display = ["login", "app_name", "created", "last_used", "is_confirmed"]
+    search_fields = ["user__email", "user__full_name"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ["login", "app_name", "created", "last_used", "is_confirmed"]
+
+    @admin.display(description=_("login"), ordering="user__email")
+    def login(self, device):
+        return device.user
+
+    @admin.display(description=_("name"), ordering="name")
+    def app_name(self, device):
+        return device.name
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, device):
+        return device.created_at
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, device):
+        return device.last_used_at
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
+    def is_confirmed(self, device):
+        return device.confirmed
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)

@@ -9,6 +9,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django_otp.models import SideChannelDevice, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.dk import cvr
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.se import orgnr
@@ -238,6 +239,15 @@ class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
     """
 
     number = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
+    # django-otp's fields, again with labels the back office can translate (the package has none).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("login"), on_delete=models.CASCADE,
+        help_text=_("The login that signs in with codes sent to this mobile."),
+    )
+    name = models.CharField(_("name"), max_length=64)
+    confirmed = models.BooleanField(_("confirmed"), default=True, help_text=_("Only a confirmed device is used."))
+    created_at = models.DateTimeField(_("created"), null=True, blank=True, auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta(SideChannelDevice.Meta):
         verbose_name = _("SMS device")
@@ -277,6 +287,15 @@ class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
 
     def masked_number(self):
         return f"{self.number[:3]} •••• {self.number[-2:]}"
+
+
+class AuthenticatorApp(TOTPDevice):
+    """django-otp's authenticator-app device under a name the back office can translate."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
 
 
 class AccessApplication(RegistrationNumberDisplay, models.Model):

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
 from django.template import Context, Template
+from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import AccessApplication
 from accounts.permissions import Role
@@ -198,3 +202,67 @@ def test_wizard_user_page_and_profile_use_the_same_word(language, company):
     for name, page in pages.items():
         assert word in page, name
         assert "unktion" not in page, name
+
+
+# The back office in the staff's language -----------------------------------------------------------------
+
+BACK_OFFICE = {
+    "da": {
+        "names": ["Logins og virksomheder", "Ansøgninger om adgang", "Logbog", "Virksomheder", "SMS-enheder",
+                  "Godkendelsesapps", "Udgående beskeder", "Abonnementer", "Spærrede logins", "Loginforsøg"],
+        "actions": ["Godkend den valgte ansøgning", "Afvis de valgte ansøgninger"],
+        "field": "Forkerte koder til anden faktor i træk",
+    },
+    "sv": {
+        "names": ["Inloggningar och företag", "Ansökningar om åtkomst", "Händelselogg", "Företag", "SMS-enheter",
+                  "Autentiseringsappar", "Utgående meddelanden", "Abonnemang", "Utelåsta inloggningar",
+                  "Inloggningsförsök"],
+        "actions": ["Godkänn den valda ansökan", "Avslå de valda ansökningarna"],
+        "field": "Felaktiga koder för andra faktorn i rad",
+    },
+}
+# Names that are the same word in Danish or Swedish.
+SAME_IN_EVERY_LANGUAGE = {"login", "logins", "e-mail", "status", "Status", "type"}
+
+
+@pytest.mark.parametrize("language", ["da", "sv"])
+@pytest.mark.django_db
+def test_the_back_office_speaks_the_staff_members_language(language):
+    staff = StaffUserFactory(language=language)
+    client = verified_client(staff)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    expected = BACK_OFFICE[language]
+
+    index = client.get(reverse("admin:index")).content.decode()
+    for name in expected["names"]:
+        assert f">{name}<" in index, name
+    for english in ("Access attempts", "TOTP devices", "Otp_Totp", ">Axes<", "Sms-enheds"):
+        assert english not in index
+
+    AccessApplication.objects.create(company_name="Havblik ApS", applicant_name="Mette Holm", email="m@havblik.dk",
+                                     mobile="+4520123456", **DANISH)  # the action menu needs a row
+    applications = client.get(reverse("admin:accounts_accessapplication_changelist")).content.decode()
+    for action in expected["actions"]:
+        assert action in applications
+    assert expected["field"] in client.get(reverse("admin:accounts_user_change", args=[staff.pk])).content.decode()
+
+
+@pytest.mark.parametrize("language", ["da", "sv"])
+@pytest.mark.django_db
+def test_every_back_office_model_and_column_has_a_translated_name(language):
+    request = RequestFactory().get("/")
+    request.user = StaffUserFactory()
+    untranslated = []
+    for model, model_admin in admin.site._registry.items():
+        texts = [model._meta.verbose_name, model._meta.verbose_name_plural] + [
+            label_for_field(name, model, model_admin)
+            for name in model_admin.get_list_display(request) if name != "__str__"
+        ]
+        for text in texts:
+            with translation.override("en"):
+                english = str(text)
+            with translation.override(language):
+                translated = str(text)
+            if translated == english and english not in SAME_IN_EVERY_LANGUAGE:
+                untranslated.append(f"{model._meta.label}: {english}")
+    assert untranslated == []
