@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "csp",
     "selfcare.apps.SelfcareConfig",
     "selfcare.outbox",
+    "selfcare.jobs",
     "accounts",
     "subscriptions",
     "orders",
@@ -197,8 +198,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files only permission-checked views serve (job results; later invoice PDFs and attachments):
+# outside MEDIA_ROOT and any public path.
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", BASE_DIR / "var" / "private"))
+PRIVATE_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_ROOT}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": PRIVATE_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
@@ -229,6 +235,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Re-queues outbox rows whose task was lost (broker restart, crash between commit and publish).
     "outbox-sweep": {"task": "selfcare.outbox.tasks.outbox_sweep", "schedule": 60.0},
+    # Marks running jobs whose worker died as failed, so their page stops waiting.
+    "jobs-sweep-interrupted": {"task": "selfcare.jobs.tasks.jobs_sweep_interrupted", "schedule": 300.0},
 }
 
 LOGGING = {
