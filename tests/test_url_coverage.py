@@ -28,7 +28,6 @@ PUBLIC_ROUTES = {
     "accounts:activate_password": "activation step; needs the session's valid activation",
     "accounts:activate_second_factor": "activation step; needs the session's valid activation and password",
     "accounts:activate_send_sms": "POST only; SMS to the activating login's own mobile",
-    "accounts:activate_authenticator": "POST only; authenticator key kept in the activation session",
     "accounts:activate_invitation": "the e-mailed, single-use, expiring invitation link",
 }
 
