@@ -162,7 +162,8 @@ def source_texts() -> list[str]:
 @pytest.mark.parametrize("language", ["da", "sv"])
 def test_sms_is_always_spelled_sms_in_capitals(language):
     # "sms", "Sms", "sms-kode", "sms:et": anything but the capitals.
-    other_spellings = [text for text in translations(language) if re.search(r"\b(?!SMS)(?i:sms)", text)]
+    other_spellings = [text for text in translations(language)
+                       if re.search(r"\b(?!SMS)(?i:sms)", re.sub(r"%\(\w+\)", "", text))]  # not placeholders
     assert other_spellings == []
     assert compiled(language)["SMS device"].startswith("SMS-")
 
