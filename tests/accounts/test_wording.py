@@ -73,6 +73,9 @@ def test_subscriptions_list_and_detail_show_the_formatted_number(company, superu
     detail = client.get(reverse("subscriptions:detail", args=[subscription.pk])).content.decode()
     assert "+45 23 93 08 94" in detail and "+45 23930894" not in detail
 
+    account_page = client.get(reverse("subscriptions:account_detail", args=[account.pk])).content.decode()
+    assert "+45 23 93 08 94" in account_page and "+45 23930894" not in account_page
+
 
 @pytest.mark.django_db
 def test_the_back_office_lists_show_formatted_numbers(company, account):
