@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Permission
+from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import TenantDetailView
 from selfcare.lists import FilteredListView, ListColumn
 from subscriptions.filtersets import SubscriptionFilterSet
@@ -44,7 +45,7 @@ class SubscriptionListView(FilteredListView):
                    link=lambda s: reverse("subscriptions:detail", args=[s.pk])),
         ListColumn("type", gettext_lazy("Type"), lambda s: s.get_type_display(), sort=("type", "employee_name")),
         ListColumn("email", gettext_lazy("E-mail"), lambda s: s.employee_email, sort=("employee_email",)),
-        ListColumn("number", gettext_lazy("Number"), lambda s: s.number, sort=("number",)),
+        ListColumn("number", gettext_lazy("Number"), lambda s: format_phone(s.number), sort=("number",)),
         ListColumn("plan", gettext_lazy("Price plan"), lambda s: s.plan.name if s.plan else "",
                    sort=(Coalesce("plan__name", Value("")), "employee_name")),
         ListColumn("account", gettext_lazy("Account"), lambda s: s.account.number,
