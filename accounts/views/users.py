@@ -492,6 +492,7 @@ class UserDetailsView(MembershipMixin, View):
                 )
             except ValidationError as refusal:
                 messages.error(request, _refusal_text(refusal))
+                return self.back()
             else:
                 if done["name"]:
                     messages.success(request, _("The name has been saved."))
