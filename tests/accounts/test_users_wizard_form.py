@@ -104,11 +104,8 @@ def test_the_danish_account_step_names_the_company_without_a_wrong_genitive(boss
     assert "Ingen kontonumre" in html
 
 
-def test_the_role_picker_keeps_hand_ticked_functions_until_confirmed():
-    """static/js/wizard.js: a role change ticks its preset only while nothing was ticked by hand;
-    otherwise a note says the ticks are kept, and "Use this role" replaces them."""
-    script = open("static/js/wizard.js", encoding="utf-8").read()
-    assert "handTicked" in script and "showNote()" in script and "preventDefault" in script
+# The role picker keeping hand-ticked functions (static/js/wizard.js) is proven in a real browser:
+# tests/e2e/test_consent_journey.py moves through the roles with the arrow keys.
 
 
 # Your own page -----------------------------------------------------------------------------------
