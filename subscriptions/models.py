@@ -249,7 +249,7 @@ class ChangeRequest(TenantModel):
         REMOVE_ADD_ON = "remove_add_on", _("Remove add-on service")
         CHANGE_SIM = "change_sim", _("Change SIM card")
         MOVE_ACCOUNT = "move_account", _("Move to another account")
-        CANCEL = "cancel", _("Cancel")
+        CANCEL = "cancel", _("Cancel the subscription")
         TRANSFER = "transfer", _("Transfer to the employee")
 
     class Status(models.TextChoices):
@@ -335,8 +335,47 @@ class SubscriptionEvent(TenantModel):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
 
+    def summary(self) -> str:
+        """What changed, in the reader's language ("Price plan: Mobil Basis 10 GB → Mobil Fri 50 GB")."""
+        if self.action == "failed":
+            action = dict(ChangeRequest.Action.choices).get(self.after.get("action"), "")
+            failure = dict(ChangeRequest.Failure.choices).get(self.after.get("failure"), "")
+            return f"{action}: {failure}"
+        parts = []
+        for key, after in self.after.items():
+            label = EVENT_FIELD_LABELS.get(key, key)
+            before = self.before.get(key)
+            if before in (None, "", []):
+                parts.append(f"{label}: {_event_value(key, after)}")
+            else:
+                parts.append(f"{label}: {_event_value(key, before)} → {_event_value(key, after)}")
+        return "; ".join(parts)
+
     class Meta:
         verbose_name = _("subscription event")
         verbose_name_plural = _("subscription events")
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["subscription", "-at"], name="subscription_event_idx")]
+
+
+EVENT_FIELD_LABELS = {
+    "status": _("Status"),
+    "block_reason": _("Reason"),
+    "plan": _("Price plan"),
+    "add_ons": _("Add-on services"),
+    "iccid": _("SIM card"),
+    "account": _("Account"),
+    "invoice_note": _("Invoice note"),
+}
+
+
+def _event_value(key, value) -> str:
+    from subscriptions.services import BlockReason
+
+    if key == "status":
+        return str(dict(Subscription.Status.choices).get(value, value))
+    if key == "block_reason":
+        return str(dict(BlockReason.CHOICES).get(value, value)) if value else "–"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "–"
+    return str(value) if value not in (None, "") else "–"

@@ -352,3 +352,37 @@ def change_requests_pending_ids(*, older_than_minutes: int = 2) -> list[int]:
         ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING, created_at__lt=cutoff)
         .order_by("created_at").values_list("pk", flat=True)[:500]
     )
+
+
+def invoice_note_set(*, membership, subscription_id: int, invoice_note: str) -> Subscription:
+    """The invoice note is the portal's own: changed at once, with its history entry."""
+    if not membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS):
+        raise PermissionDenied
+    with transaction.atomic():
+        subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
+        if subscription.status == Subscription.Status.TERMINATED:
+            raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
+        before = subscription.invoice_note
+        if before == invoice_note:
+            return subscription
+        subscription.invoice_note = invoice_note
+        subscription.save(update_fields=["invoice_note"])
+        SubscriptionEvent.objects.create(
+            company_id=subscription.company_id, subscription=subscription, actor_id=membership.user_id,
+            actor_label=_actor_label(membership.user), action="invoice_note",
+            before={"invoice_note": before}, after={"invoice_note": invoice_note},
+        )
+    return subscription
+
+
+def change_allowed(*, subscription: Subscription, membership, action: str) -> bool:
+    """Whether the employee page offers this change (the service checks again when it is asked for)."""
+    if not membership.has_permission(ACTION_PERMISSIONS[action]):
+        return False
+    if subscription.status == Subscription.Status.TERMINATED:
+        return False
+    if action == Action.BLOCK:
+        return subscription.status == Subscription.Status.ACTIVE
+    if action == Action.UNBLOCK:
+        return subscription.status == Subscription.Status.BLOCKED
+    return True

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
             name='ChangeRequest',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('block', 'Block'), ('unblock', 'Unblock'), ('change_plan', 'Change price plan'), ('add_add_on', 'Add add-on service'), ('remove_add_on', 'Remove add-on service'), ('change_sim', 'Change SIM card'), ('move_account', 'Move to another account'), ('cancel', 'Cancel'), ('transfer', 'Transfer to the employee')], max_length=20, verbose_name='change')),
+                ('action', models.CharField(choices=[('block', 'Block'), ('unblock', 'Unblock'), ('change_plan', 'Change price plan'), ('add_add_on', 'Add add-on service'), ('remove_add_on', 'Remove add-on service'), ('change_sim', 'Change SIM card'), ('move_account', 'Move to another account'), ('cancel', 'Cancel the subscription'), ('transfer', 'Transfer to the employee')], max_length=20, verbose_name='change')),
                 ('params', models.JSONField(blank=True, default=dict, verbose_name='details')),
                 ('effective_date', models.DateField(blank=True, null=True, verbose_name='takes effect')),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent to the operator'), ('scheduled', 'Scheduled'), ('completed', 'Done'), ('failed', 'Failed')], default='pending', max_length=10, verbose_name='status')),
@@ -155,7 +155,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField(auto_now_add=True, verbose_name='when')),
                 ('actor_label', models.CharField(blank=True, max_length=200, verbose_name='by')),
-                ('action', models.CharField(choices=[('block', 'Block'), ('unblock', 'Unblock'), ('change_plan', 'Change price plan'), ('add_add_on', 'Add add-on service'), ('remove_add_on', 'Remove add-on service'), ('change_sim', 'Change SIM card'), ('move_account', 'Move to another account'), ('cancel', 'Cancel'), ('transfer', 'Transfer to the employee'), ('invoice_note', 'Invoice note'), ('requested', 'Requested'), ('failed', 'Failed')], max_length=20, verbose_name='change')),
+                ('action', models.CharField(choices=[('block', 'Block'), ('unblock', 'Unblock'), ('change_plan', 'Change price plan'), ('add_add_on', 'Add add-on service'), ('remove_add_on', 'Remove add-on service'), ('change_sim', 'Change SIM card'), ('move_account', 'Move to another account'), ('cancel', 'Cancel the subscription'), ('transfer', 'Transfer to the employee'), ('invoice_note', 'Invoice note'), ('requested', 'Requested'), ('failed', 'Failed')], max_length=20, verbose_name='change')),
                 ('before', models.JSONField(blank=True, default=dict)),
                 ('after', models.JSONField(blank=True, default=dict)),
                 ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
