@@ -1,7 +1,5 @@
 """The company profile: main and delivery address and status e-mails of the active company only."""
 
-import time
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -10,8 +8,7 @@ from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.models import AuditEvent, Company, Membership
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role
 from accounts.services.profile import company_profile_update, postal_code_normalise
-from accounts.views.profile import REAUTH_SESSION_KEY
-from tests.conftest import make_member, verified_client
+from tests.conftest import make_member, stepped_up, verified_client
 from tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +23,6 @@ VALID = {
 
 def post(client, **changes):
     return client.post(reverse("accounts:company_profile"), {**VALID, **changes})
-
-
-def stepped_up(client):
-    """Saving the company profile needs a recent "confirm it is you" (issue 6, item 8)."""
-    session = client.session
-    session[REAUTH_SESSION_KEY] = time.time()
-    session.save()
-    return client
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from accounts.services.audit import audit_record_for_user_companies
 from accounts.services.profile import profile_update
 from accounts.services.users import Access, AccessRefused, login_access_change, login_create
 from selfcare.outbox.models import OutboxMessage
-from tests.accounts.test_users_views import CREATE, USERS, messages_of, run_wizard, stepped_up
-from tests.conftest import make_member, verified_client
+from tests.accounts.test_users_views import CREATE, USERS, messages_of, run_wizard
+from tests.conftest import make_member, stepped_up, verified_client
 from tests.factories import BillingAccountFactory, CompanyFactory, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

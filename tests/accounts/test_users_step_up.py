@@ -14,8 +14,8 @@ from accounts.permissions import ROLE_PRESETS, Role
 from accounts.views.profile import REAUTH_VALID_SECONDS
 from accounts.views_base import PortalViewMixin
 from selfcare.outbox.models import OutboxMessage
-from tests.accounts.test_users_views import CREATE, DETAILS, stepped_up
-from tests.conftest import PASSWORD, make_member, verified_client
+from tests.accounts.test_users_views import CREATE, DETAILS
+from tests.conftest import PASSWORD, make_member, stepped_up, verified_client
 
 pytestmark = pytest.mark.django_db
 

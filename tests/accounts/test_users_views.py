@@ -12,10 +12,9 @@ from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.models import ActivationToken, AuditEvent, Membership, User
 from accounts.permissions import ALL_PERMISSIONS, ROLE_PRESETS, Permission, Role
 from accounts.services.activation import activation_find, activation_issue_invitation
-from accounts.views.profile import REAUTH_SESSION_KEY
 from accounts.views.users import WIZARD_SESSION_KEY
 from selfcare.outbox.models import OutboxMessage
-from tests.conftest import english_client, make_member, verified_client
+from tests.conftest import english_client, make_member, stepped_up, verified_client
 from tests.factories import BillingAccountFactory, CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +27,6 @@ DETAILS = {"full_name": "Nina Ny", "email": "nina@example.com", "mobile": "20 12
 @pytest.fixture
 def boss(company):
     return make_member(company, Role.SUPERUSER, full_name="Bo Chef")
-
-
-def stepped_up(client):
-    """As right after "confirm it is you": the sensitive pages of the users area need it (issue 6, item 8)."""
-    session = client.session
-    session[REAUTH_SESSION_KEY] = time.time()
-    session.save()
-    return client
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from accounts.models import AuditEvent, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
 from accounts.services.profile import email_change_confirm, mobile_change_confirm
 from selfcare.outbox.models import OutboxMessage
-from tests.accounts.test_users_views import CREATE, DETAILS, run_wizard, start, step, stepped_up
-from tests.conftest import make_member, verified_client
+from tests.accounts.test_users_views import CREATE, DETAILS, run_wizard, start, step
+from tests.conftest import make_member, stepped_up, verified_client
 from tests.factories import BillingAccountFactory
 
 pytestmark = pytest.mark.django_db
