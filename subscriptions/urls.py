@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/change/<slug:action>/", views.SubscriptionChangeView.as_view(), name="change"),
     path("<int:pk>/changes/<int:change_pk>/retry/", views.ChangeRetryView.as_view(), name="change_retry"),
     path("<int:pk>/invoice-note/", views.InvoiceNoteView.as_view(), name="invoice_note"),
+    path("<int:pk>/puk/", views.PukView.as_view(), name="puk"),
     path("<int:pk>/sim/<int:sim_pk>/esim-qr.svg", views.EsimQrView.as_view(), name="esim_qr"),
 ]

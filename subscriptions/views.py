@@ -18,6 +18,7 @@ from subscriptions.services import (
     change_request_create,
     change_request_retry,
     invoice_note_set,
+    puk_reveal,
 )
 
 
@@ -227,4 +228,31 @@ class EsimQrView(SubscriptionPageMixin, TenantDetailView):
         response = HttpResponse(svg, content_type="image/svg+xml")
         response["Cache-Control"] = "private, no-store"
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response
+
+
+class PukView(SubscriptionPageMixin, TenantDetailView):
+    """POST: show the PUK codes of the SIM card in use (a deliberate click; audited; limited per hour)."""
+
+    required_permission = Permission.VIEW_PUK
+    template_name = "subscriptions/subscription_detail.html#puk"
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        context = {"subscription": subscription, "can_view_puk": True}
+        try:
+            sim, puk1, puk2 = puk_reveal(membership=self.membership, subscription_id=subscription.pk, request=request)
+        except ValidationError as refusal:
+            context["puk_error"] = " ".join(refusal.messages)
+        else:
+            context.update(puk_sim=sim, puk1=puk1, puk2=puk2)
+        if not request.htmx:
+            context = {**self.page_context(subscription), **context}
+            response = render(request, "subscriptions/subscription_detail.html", context)
+        else:
+            response = render(request, self.template_name, context)
+        response["Cache-Control"] = "private, no-store"
         return response

@@ -27,6 +27,12 @@ def esim_in(company, account):
     return {"pk": subscription.pk, "sim_pk": sim.pk}
 
 
+def sim_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    SimCardFactory(company=company, subscription=subscription, status=SimCard.Status.ACTIVE)
+    return {"pk": subscription.pk}
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS),
@@ -40,5 +46,6 @@ class TestSubscriptionAccess(TenantRouteTests):
         RouteCheck("subscriptions:invoice_note", Permission.MANAGE_SUBSCRIPTIONS, method="post",
                    make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
                    ok_status=(302,)),
+        RouteCheck("subscriptions:puk", Permission.VIEW_PUK, method="post", make_object=sim_in),
         RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]

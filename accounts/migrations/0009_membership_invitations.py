@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_application_labels'),
+        ('accounts', '0008_audit_puk_viewed'),
         ('subscriptions', '0001_initial'),
     ]
 
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('sign_in', 'Signed in'), ('sign_in_failed', 'Failed sign-in'), ('locked_out', 'Locked out'), ('second_factor_failed', 'Wrong second-factor code'), ('sign_out', 'Signed out'), ('login_created', 'Login created'), ('login_activated', 'Login activated'), ('login_changed', 'Login changed'), ('access_changed', 'Role, permissions or account numbers changed'), ('login_deactivated', 'Login deactivated'), ('login_reactivated', 'Login reactivated'), ('login_removed', 'Login removed'), ('profile_changed', 'Own profile changed'), ('password_changed', 'Password changed'), ('second_factor_changed', 'Second factor changed'), ('sessions_ended', 'Other sessions signed out'), ('company_profile_changed', 'Company profile changed'), ('application_received', 'Application for access received'), ('application_approved', 'Application for access approved'), ('application_rejected', 'Application for access rejected'), ('invitation_sent', 'Invited to the company'), ('invitation_accepted', 'Invitation accepted'), ('invitation_declined', 'Invitation declined'), ('invitation_withdrawn', 'Invitation withdrawn')], max_length=30, verbose_name='what'),
+            field=models.CharField(choices=[('sign_in', 'Signed in'), ('sign_in_failed', 'Failed sign-in'), ('locked_out', 'Locked out'), ('second_factor_failed', 'Wrong second-factor code'), ('sign_out', 'Signed out'), ('login_created', 'Login created'), ('login_activated', 'Login activated'), ('login_changed', 'Login changed'), ('access_changed', 'Role, permissions or account numbers changed'), ('login_deactivated', 'Login deactivated'), ('login_reactivated', 'Login reactivated'), ('login_removed', 'Login removed'), ('profile_changed', 'Own profile changed'), ('password_changed', 'Password changed'), ('second_factor_changed', 'Second factor changed'), ('sessions_ended', 'Other sessions signed out'), ('company_profile_changed', 'Company profile changed'), ('application_received', 'Application for access received'), ('application_approved', 'Application for access approved'), ('application_rejected', 'Application for access rejected'), ('puk_viewed', 'PUK codes shown'), ('invitation_sent', 'Invited to the company'), ('invitation_accepted', 'Invitation accepted'), ('invitation_declined', 'Invitation declined'), ('invitation_withdrawn', 'Invitation withdrawn')], max_length=30, verbose_name='what'),
         ),
         migrations.CreateModel(
             name='MembershipInvitation',
