@@ -1,9 +1,10 @@
 from django.urls import path
 
 from accounts.views import users
+from selfcare.lists import list_urls
 
 urlpatterns = [
-    path("users/", users.UserListView.as_view(), name="users"),
+    *list_urls("users/", users.UserListView, name="users"),
     path("users/new/", users.UserCreateView.as_view(), name="user_create"),
     path("users/<int:pk>/", users.UserEditView.as_view(), name="user_edit"),
     path("users/<int:pk>/details/", users.UserDetailsView.as_view(), name="user_details"),

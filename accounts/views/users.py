@@ -6,17 +6,20 @@ accounts.services.users; the views only turn refusals into messages.
 
 import secrets
 import time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import ListView, TemplateView
+from django.views.generic import TemplateView
 
 from accounts.forms.users import (
     SCOPE_ALL,
@@ -29,8 +32,6 @@ from accounts.forms.users import (
 )
 from accounts.permissions import ROLE_PRESETS, Permission, Role
 from accounts.selectors import (
-    DEFAULT_MEMBERSHIP_SORT,
-    MEMBERSHIP_SORTS,
     access_invitation_for_login,
     access_membership,
     access_membership_invitation,
@@ -57,7 +58,9 @@ from accounts.services.users import (
     membership_invitation_decline,
     membership_invitation_withdraw,
 )
+from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import PortalViewMixin, VerifiedLoginMixin
+from selfcare.lists import FilteredListView, ListColumn
 
 
 def _site_url(request) -> str:
@@ -71,55 +74,59 @@ def _refusal_text(error: ValidationError) -> str:
 
 # The list --------------------------------------------------------------------------------------
 
-class UserListView(PortalViewMixin, ListView):
-    """Every login of the active company: search and sort in the database, 50 a page, live search."""
+def _cell(template):
+    return "accounts/cells/" + template
+
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # sorts logins that never signed in first (or last)
+
+
+class UserListView(FilteredListView):
+    """Every login of the active company, on the list machinery: search, sort, paging, live search,
+    export; below it the invitations awaiting an answer."""
 
     required_permission = Permission.MANAGE_USERS
     template_name = "accounts/user_list.html"
-    paginate_by = 50
-    context_object_name = "members"
-    COLUMNS = [
-        ("name", gettext_lazy("Name")),
-        ("email", gettext_lazy("E-mail")),
-        ("role", gettext_lazy("Role")),
-        ("last_login", gettext_lazy("Last sign-in")),
+    title = gettext_lazy("Users")
+    search_fields = ["user__full_name", "user__email", "user__mobile"]
+    search_label = gettext_lazy("Search by name, e-mail or mobile")
+    empty_message = gettext_lazy("No logins yet.")
+    export_name = "users"
+    default_sort = "name"
+    columns = [
+        ListColumn("name", gettext_lazy("Name"), lambda m: m.user.full_name or m.user.email,
+                   sort=("user_name_lower", "user_email_lower"), template=_cell("user_name.html")),
+        ListColumn("email", gettext_lazy("E-mail"), lambda m: m.user.email, sort=("user_email_lower",)),
+        ListColumn("mobile", gettext_lazy("Mobile"), lambda m: format_phone(m.user.mobile)),
+        ListColumn("role", gettext_lazy("Role"), lambda m: m.get_role_display(), sort=("role_rank", "user_name_lower")),
+        ListColumn("accounts", gettext_lazy("Account numbers"), lambda m: _scope_text(m),
+                   template=_cell("user_scope.html")),
+        ListColumn("status", gettext_lazy("Status"), lambda m: _status_text(m), template=_cell("user_status.html")),
+        ListColumn("last_login", gettext_lazy("Last sign-in"), lambda m: m.user.last_login,
+                   sort=(Coalesce("user__last_login", Value(NEVER)), "user_name_lower"),
+                   template=_cell("user_last_login.html")),
     ]
 
-    def get_queryset(self):
-        self.search = self.request.GET.get("q", "").strip()[:100]
-        sort = self.request.GET.get("sort", DEFAULT_MEMBERSHIP_SORT)
-        self.sort = sort if sort.removeprefix("-") in MEMBERSHIP_SORTS else DEFAULT_MEMBERSHIP_SORT
-        return membership_list(membership=self.membership, search=self.search, sort=self.sort)
-
-    def get_template_names(self):
-        if self.request.htmx:
-            return [f"{self.template_name}#user-table"]
-        return [self.template_name]
+    def scoped_queryset(self):
+        return membership_list(membership=self.membership)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        current_key, descending = self.sort.removeprefix("-"), self.sort.startswith("-")
-        query = QueryDict(mutable=True)
-        if self.search:
-            query["q"] = self.search
-        columns = {}
-        for key, label in self.COLUMNS:
-            active = key == current_key
-            query["sort"] = f"-{key}" if active and not descending else key
-            columns[key] = {
-                "label": label,
-                "url": f"?{query.urlencode()}",
-                "aria_sort": ("descending" if descending else "ascending") if active else "",
-            }
-        paging = QueryDict(mutable=True)
-        if self.search:
-            paging["q"] = self.search
-        if self.sort != DEFAULT_MEMBERSHIP_SORT:
-            paging["sort"] = self.sort
-        context.update(search=self.search, sort=self.sort, columns=columns, paging_query=paging.urlencode())
         if not self.request.htmx:
             context["invitations"] = list(membership_invitation_list(membership=self.membership))
         return context
+
+
+def _scope_text(membership) -> str:
+    if membership.all_accounts:
+        return gettext("All")
+    return ", ".join(account.number for account in membership.accounts.all()) or gettext("None")
+
+
+def _status_text(membership) -> str:
+    from django.template.loader import render_to_string
+
+    return render_to_string("accounts/user_status.html", {"member": membership}).strip()
 
 
 # The wizard ------------------------------------------------------------------------------------

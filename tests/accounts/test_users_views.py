@@ -106,7 +106,7 @@ def test_search_by_name_e_mail_and_mobile(boss_client, company):
     make_member(company, Role.READ_ONLY, full_name="Karen Blixen", email="karen@example.com", mobile="+4531313131")
     make_member(company, Role.READ_ONLY, full_name="Niels Bohr", email="niels@example.com", mobile="+4542424242")
     for query in ("blixen", "KAREN@", "3131"):
-        members = list(boss_client.get(USERS, {"q": query}).context["members"])
+        members = list(boss_client.get(USERS, {"q": query}).context["list_page"].rows)
         assert [m.user.full_name for m in members] == ["Karen Blixen"], query
 
 
@@ -129,7 +129,7 @@ def test_sort(boss, company, sort, expected):
     User.objects.filter(pk=anna.user.pk).update(last_login=timezone.now() - timedelta(days=2))
     User.objects.filter(pk=cecilie.user.pk).update(last_login=timezone.now() - timedelta(days=1))
     client = verified_client(boss.user)
-    members = client.get(USERS, {"sort": sort}).context["members"]
+    members = client.get(USERS, {"sort": sort}).context["list_page"].rows
     assert [m.user.full_name for m in members] == expected
 
 
@@ -147,15 +147,16 @@ def test_paginated_fifty_a_page(boss_client, company):
     for index in range(55):
         make_member(company, Role.READ_ONLY, full_name=f"Kollega {index:02d}")
     first = boss_client.get(USERS)
-    assert len(first.context["members"]) == 50 and first.context["page_obj"].paginator.count == 56
-    assert len(boss_client.get(USERS, {"page": 2}).context["members"]) == 6
+    assert len(first.context["list_page"].rows) == 50 and first.context["list_page"].count == 56
+    second = boss_client.get(USERS + first.context["paging"]["next"])  # keyset paging: the page's own link
+    assert len(second.context["list_page"].rows) == 6
 
 
 def test_htmx_search_returns_only_the_table(boss_client, company):
     make_member(company, Role.READ_ONLY, full_name="Karen Blixen")
     response = boss_client.get(USERS, {"q": "blixen"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="user-table"') and "<html" not in html
+    assert html.lstrip().startswith('<div id="list-results"') and "<html" not in html
     assert "Karen Blixen" in html
 
 
@@ -171,7 +172,7 @@ def _list_queries(members: int, htmx: bool) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(USERS, **extra)
     assert response.status_code == 200
-    assert len(response.context["members"]) == min(members + 1, 50)
+    assert len(response.context["list_page"].rows) == min(members + 1, 50)
     return len(queries)
 
 
@@ -581,3 +582,21 @@ def test_pages_have_no_inline_script_or_style(boss_client, company):
         assert " style=" not in html and "<style" not in html, url
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
         assert not re.search(r"\son[a-z]+=", html), url
+
+
+def test_the_users_export_lists_this_companys_logins_only(boss_client, company):
+    import csv
+    import io
+
+    make_member(company, Role.READ_ONLY, full_name="Karen Blixen", email="karen@nordlys.example")
+    make_member(CompanyFactory(), Role.SUPERUSER, full_name="Fremmed Person", email="fremmed@andet.example")
+    response = boss_client.get(reverse("accounts:users_export", kwargs={"export_format": "csv"}), {"sort": "-name"})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Name", "E-mail", "Mobile"]
+    emails = [row[1] for row in rows[1:]]
+    assert "karen@nordlys.example" in emails and "fremmed@andet.example" not in emails
+    assert [row[0] for row in rows[1:]] == sorted((row[0] for row in rows[1:]), key=str.lower, reverse=True)
+    stranger = make_member(CompanyFactory(), Role.READ_ONLY)
+    denied = verified_client(stranger.user).get(reverse("accounts:users_export", kwargs={"export_format": "csv"}))
+    assert denied.status_code in (403, 404)
