@@ -1,7 +1,8 @@
 import django_filters
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.models import BillingAccount, PricePlan, Subscription
+from subscriptions.models import BillingAccount, Connection, PricePlan, Subscription
 
 
 def _accounts(request):
@@ -21,4 +22,32 @@ class SubscriptionFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Subscription
+        fields = []
+
+
+class BillingAccountFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), method="filter_status", empty_label=_("All"),
+        choices=[("active", _("Active")), ("inactive", _("Inactive"))],
+    )
+
+    class Meta:
+        model = BillingAccount
+        fields = []
+
+    def filter_status(self, queryset, name, value):
+        # An account is active while it has a subscription that is not terminated.
+        active = Subscription.objects.filter(account=OuterRef("pk")).exclude(status=Subscription.Status.TERMINATED)
+        return queryset.filter(Exists(active)) if value == "active" else queryset.exclude(Exists(active))
+
+
+class ConnectionFilterSet(django_filters.FilterSet):
+    city = django_filters.CharFilter(label=_("City"), lookup_expr="iexact")
+    service_type = django_filters.ChoiceFilter(label=_("Service type"), choices=Connection.ServiceType.choices,
+                                               empty_label=_("All"))
+    capacity = django_filters.NumberFilter(label=_("At least (Mbit/s)"), field_name="capacity_mbps", lookup_expr="gte",
+                                           min_value=0)
+
+    class Meta:
+        model = Connection
         fields = []

@@ -14,7 +14,7 @@ from accounts.permissions import Permission
 from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import TenantDetailView
 from selfcare.lists import FilteredListView, ListColumn
-from subscriptions.filtersets import SubscriptionFilterSet
+from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
 from subscriptions.forms import CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
 from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
 from subscriptions.services import (
@@ -39,6 +39,7 @@ class SubscriptionListView(FilteredListView):
     title = gettext_lazy("Subscriptions")
     empty_message = gettext_lazy("No subscriptions yet.")
     export_name = "subscriptions"
+    template_name = "subscriptions/list_page.html"
     default_sort = "employee"
     columns = [
         ListColumn("employee", gettext_lazy("Employee"), lambda s: s.employee_name, sort=("employee_name", "number"),
@@ -61,6 +62,60 @@ class SubscriptionListView(FilteredListView):
     def search_condition(self, search):
         # A subscription id is found by its whole number, not by a part of it.
         return Q(pk=int(search)) if search.isdigit() and len(search) < 10 else Q()
+
+
+class BillingAccountListView(FilteredListView):
+    """The account numbers the login may see: search, active/inactive, export."""
+
+    required_permission = Permission.VIEW_SUBSCRIPTIONS
+    model = BillingAccount
+    filterset_class = BillingAccountFilterSet
+    search_fields = ["number", "name", "email", "ean"]
+    search_label = gettext_lazy("Search by account number, name, e-mail or EAN")
+    title = gettext_lazy("Account numbers")
+    empty_message = gettext_lazy("No account numbers yet.")
+    export_name = "accounts"
+    template_name = "subscriptions/list_page.html"
+    default_sort = "number"
+    columns = [
+        ListColumn("number", gettext_lazy("Account number"), lambda a: a.number, sort=("number",),
+                   link=lambda a: reverse("subscriptions:account_detail", args=[a.pk])),
+        ListColumn("name", gettext_lazy("Name"), lambda a: a.name, sort=("name", "number")),
+        ListColumn("email", gettext_lazy("Invoice e-mail"), lambda a: a.email, sort=("email", "number")),
+        ListColumn("ean", gettext_lazy("EAN (GLN)"), lambda a: a.ean),
+        ListColumn("format", gettext_lazy("Invoice format"), lambda a: a.get_invoice_format_display(),
+                   sort=("invoice_format", "number")),
+    ]
+
+
+class ConnectionListView(FilteredListView):
+    """Circuits and fixed data lines: filtered by city, service type and capacity; sortable; exportable."""
+
+    required_permission = Permission.VIEW_SUBSCRIPTIONS
+    model = Connection
+    filterset_class = ConnectionFilterSet
+    search_fields = ["circuit_id", "street", "city", "services"]
+    search_label = gettext_lazy("Search by circuit id, address or service")
+    title = gettext_lazy("Connections")
+    empty_message = gettext_lazy("No connections yet.")
+    export_name = "connections"
+    template_name = "subscriptions/list_page.html"
+    default_sort = "city"
+    columns = [
+        ListColumn("circuit", gettext_lazy("Circuit id"), lambda c: c.circuit_id, sort=("circuit_id",),
+                   link=lambda c: reverse("subscriptions:connection_detail", args=[c.pk])),
+        ListColumn("address", gettext_lazy("Address"), lambda c: f"{c.street}, {c.postal_code} {c.city}",
+                   sort=("street", "circuit_id")),
+        ListColumn("city", gettext_lazy("City"), lambda c: c.city, sort=("city", "street", "circuit_id")),
+        ListColumn("type", gettext_lazy("Service type"), lambda c: c.get_service_type_display(),
+                   sort=("service_type", "city")),
+        ListColumn("capacity", gettext_lazy("Capacity (Mbit/s)"), lambda c: c.capacity_mbps,
+                   sort=("capacity_mbps", "city")),
+        ListColumn("account", gettext_lazy("Account"), lambda c: c.account.number, sort=("account__number", "city")),
+    ]
+
+    def scoped_queryset(self):
+        return super().scoped_queryset().select_related("account")
 
 
 HISTORY_SHOWN = 20

@@ -40,6 +40,8 @@ SPECIALLY_TESTED = {
     # rows absent, own rows present) in these files.
     "subscriptions:list_export": "tests/subscriptions/test_list.py",
     "accounts:users_export": "tests/accounts/test_users_views.py",
+    "subscriptions:accounts_export": "tests/subscriptions/test_account_and_connection_lists.py",
+    "subscriptions:connections_export": "tests/subscriptions/test_account_and_connection_lists.py",
     # A job is its creator's own: RouteCheck's members are other logins by design.
     "jobs:detail": "tests/jobs/test_jobs.py",
     "jobs:result": "tests/jobs/test_jobs.py",

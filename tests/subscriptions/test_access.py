@@ -44,6 +44,8 @@ def connection_in(company, account):
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS),
+        RouteCheck("subscriptions:accounts", Permission.VIEW_SUBSCRIPTIONS),
+        RouteCheck("subscriptions:connections", Permission.VIEW_SUBSCRIPTIONS),
         RouteCheck("subscriptions:detail", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
         RouteCheck("subscriptions:changes", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
         RouteCheck("subscriptions:change", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
