@@ -120,6 +120,10 @@ class Subscription(TenantModel):
             models.Index(fields=["company", "employee_name", "number"], name="subscription_company_name_idx"),
             models.Index(fields=["company", "status", "type"], name="subscription_company_stat_idx"),
             models.Index(fields=["account", "employee_name"], name="subscription_account_name_idx"),
+            # The list's sort columns (keyset paging reads them in order). Substring search uses the
+            # trigram indexes of migration 0005 (raw SQL: UPPER(column) gin_trgm_ops, what icontains compares).
+            models.Index(fields=["company", "employee_email", "id"], name="subscription_email_idx"),
+            models.Index(fields=["company", "number", "id"], name="subscription_number_idx"),
         ]
 
     def __str__(self):

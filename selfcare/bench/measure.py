@@ -28,12 +28,15 @@ class Probe:
         self.seconds = 0.0
         self.queries = 0
         self.requests = 0
+        self.bytes = 0
 
     def request(self, client, method: str, url: str, data=None, *, expect: int = 200, **extra):
         with CaptureQueriesContext(connection) as queries:
             start = time.perf_counter()
             response = getattr(client, method)(url, data, **extra) if data is not None else \
                 getattr(client, method)(url, **extra)
+            if response.streaming:  # an export: the time to produce the whole file counts
+                self.bytes = sum(len(chunk) for chunk in response.streaming_content)
             self.seconds += time.perf_counter() - start
         self.queries += len(queries.captured_queries)
         self.requests += 1

@@ -32,6 +32,9 @@ SCENARIOS = [
     "reference", "reference_signed_in", "overview_superuser", "overview_restricted", "login_flow",
     "users_superuser", "audit_superuser", "audit_filtered",
     "subscriptions_superuser", "subscriptions_restricted",
+    "subscriptions_name_fragment", "subscriptions_number_fragment", "subscriptions_no_match",
+    "subscriptions_sort_email", "subscriptions_filtered", "subscriptions_last_page", "subscriptions_htmx",
+    "employee_page", "subscriptions_export_csv", "subscriptions_export_xlsx",
 ]
 
 
@@ -160,9 +163,17 @@ class Command(BaseCommand):
         restricted_client = verified_client(restricted)
         superuser_device = sms_device_for(superuser)
 
-        def get(client, url, *, contains=None):
+        from subscriptions.models import Subscription
+
+        first_line = Subscription.objects.filter(company=status.company).order_by("employee_name", "pk").values_list(
+            "pk", flat=True).first()
+        plan_id = Subscription.objects.filter(company=status.company).values_list("plan_id", flat=True).first()
+
+        def get(client, url, *, contains=None, hx=False):
+            extra = {"HTTP_HX_REQUEST": "true"} if hx else {}
+
             def iteration(probe):
-                response = probe.request(client, "get", url)
+                response = probe.request(client, "get", url, **extra)
                 if contains is not None and contains not in response.content:
                     raise measure.BenchError(f"GET {url}: the page does not show {contains!r}")
             return iteration
@@ -198,6 +209,29 @@ class Command(BaseCommand):
                            get(superuser_client, subscriptions), iterations, warmup),
             measure.Scenario("subscriptions_restricted", "subscription list p.1, restricted",
                            get(restricted_client, subscriptions), iterations, warmup),
+            measure.Scenario("subscriptions_name_fragment", "subscription list, 3-letter name fragment",
+                           get(superuser_client, subscriptions + "?q=ans"), iterations, warmup),
+            measure.Scenario("subscriptions_number_fragment", "subscription list, number fragment",
+                           get(superuser_client, subscriptions + "?q=2345"), iterations, warmup),
+            measure.Scenario("subscriptions_no_match", "subscription list, a term that matches nothing",
+                           get(superuser_client, subscriptions + "?q=zzqqxx"), iterations, warmup),
+            measure.Scenario("subscriptions_sort_email", "subscription list sorted by e-mail",
+                           get(superuser_client, subscriptions + "?sort=email"), iterations, warmup),
+            measure.Scenario("subscriptions_filtered", "subscription list filtered by plan and status",
+                           get(superuser_client, subscriptions + f"?plan={plan_id}&status=active"), iterations, warmup),
+            measure.Scenario("subscriptions_last_page", "subscription list, last page",
+                           get(superuser_client, subscriptions + "?last=1"), iterations, warmup),
+            measure.Scenario("subscriptions_htmx", "subscription list, htmx fragment (search)",
+                           get(superuser_client, subscriptions + "?q=ans", hx=True), iterations, warmup),
+            measure.Scenario("employee_page", "employee page",
+                           get(superuser_client, reverse("subscriptions:detail", args=[first_line])), iterations,
+                           warmup),
+            measure.Scenario("subscriptions_export_csv", f"export CSV, all {status.subscriptions:,} lines",
+                           get(superuser_client, reverse("subscriptions:list_export", args=["csv"])),
+                           max(1, iterations // 10), 1),
+            measure.Scenario("subscriptions_export_xlsx", f"export .xlsx, all {status.subscriptions:,} lines",
+                           get(superuser_client, reverse("subscriptions:list_export", args=["xlsx"])),
+                           max(1, iterations // 25), 0),
             measure.Scenario("users_superuser", "users page p.1, Superuser",
                            get(superuser_client, reverse("accounts:users")), iterations, warmup),
             measure.Scenario("audit_superuser", "audit log p.1, Superuser",
