@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.permissions import Permission
+from accounts.redirects import with_next
 
 NOT_DECLARED = object()
 
@@ -49,7 +50,7 @@ class PortalViewMixin:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not request.user.is_verified():
-            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
+            return redirect(with_next(reverse("accounts:verify"), request.get_full_path()))
         self.membership = request.tenant.membership
         if self.membership is None:
             if request.user.is_staff and request.method == "GET":
@@ -89,7 +90,7 @@ class VerifiedLoginMixin(LoginRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not request.user.is_verified():
-            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
+            return redirect(with_next(reverse("accounts:verify"), request.get_full_path()))
         return super().dispatch(request, *args, **kwargs)
 
 
