@@ -114,10 +114,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Argon2id first (OWASP's first choice); PBKDF2 after it so existing hashes still verify, and are
-# re-hashed with Argon2id at the login's next sign-in.
+# Argon2id first (OWASP's first choice, with OWASP's parameters: accounts/hashers.py); PBKDF2 after it
+# so existing hashes still verify, and are re-hashed with Argon2id at the login's next sign-in.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.OWASPArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
