@@ -1,5 +1,6 @@
 from accounts.permissions import Permission
-from tests.factories import SubscriptionFactory
+from subscriptions.models import ChangeRequest, SimCard
+from tests.factories import SimCardFactory, SubscriptionFactory
 from tests.tenancy import RouteCheck, TenantRouteTests
 
 
@@ -7,8 +8,37 @@ def subscription_in(company, account):
     return {"pk": SubscriptionFactory(company=company, account=account).pk}
 
 
+def change_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    change = ChangeRequest.objects.create(company=company, subscription=subscription, action="block",
+                                          params={"reason": "lost"}, status=ChangeRequest.Status.FAILED,
+                                          failure=ChangeRequest.Failure.REFUSED)
+    return {"pk": subscription.pk, "change_pk": change.pk}
+
+
+def block_in(company, account):
+    return {"pk": SubscriptionFactory(company=company, account=account).pk, "action": "block"}
+
+
+def esim_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    sim = SimCardFactory(company=company, subscription=subscription, status=SimCard.Status.ACTIVE, is_esim=True,
+                         activation_code="LPA:1$smdp.example$ABC")
+    return {"pk": subscription.pk, "sim_pk": sim.pk}
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS),
         RouteCheck("subscriptions:detail", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
+        RouteCheck("subscriptions:changes", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
+        RouteCheck("subscriptions:change", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
+                   make_object=block_in, make_data=lambda company, account: {"block-reason": "lost"},
+                   ok_status=(302,)),
+        RouteCheck("subscriptions:change_retry", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS),
+                   method="post", make_object=change_in, ok_status=(302,)),
+        RouteCheck("subscriptions:invoice_note", Permission.MANAGE_SUBSCRIPTIONS, method="post",
+                   make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
+                   ok_status=(302,)),
+        RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]
