@@ -96,6 +96,7 @@ def test_device_cookie_is_secure_in_production(monkeypatch):
     import importlib
 
     monkeypatch.setenv("DJANGO_SECRET_KEY", "s" * 60)
+    monkeypatch.setenv("SECRETS_ENCRYPTION_KEYS", "cmVwbGFjZS1tZS13aXRoLWEtcmVhbC1mZXJuZXQta2U=")
     production = importlib.import_module("selfcare.settings.production")
     assert production.DEVICE_COOKIE_SECURE and production.DEVICE_COOKIE_NAME.startswith("__Host-")
 
