@@ -18,6 +18,15 @@ from accounts.redirects import with_next
 NOT_DECLARED = object()
 
 
+def membership_holds(membership, permission) -> bool:
+    """Whether the membership has ``permission`` as views declare it: one permission, a tuple
+    meaning "any of these", or None for "any member"."""
+    if permission is None:
+        return True
+    wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
+    return any(membership.has_permission(p) for p in wanted)
+
+
 class PortalViewMixin:
     """Signed in, second factor verified, a company chosen, and the declared permission held.
 
@@ -56,11 +65,8 @@ class PortalViewMixin:
             if request.user.is_staff and request.method == "GET":
                 return redirect("admin:index")  # operator staff work in the back office
             return render(request, "accounts/no_company.html", status=403)
-        permission = self.permission_for(request.method)
-        if permission is not None:
-            wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
-            if not any(self.membership.has_permission(p) for p in wanted):
-                raise PermissionDenied
+        if not membership_holds(self.membership, self.permission_for(request.method)):
+            raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -30,7 +30,7 @@ from accounts.services import (
     sms_code_send,
 )
 from accounts.services.lockout import device_cookie_set
-from accounts.views_base import PortalTemplateView, PortalViewMixin, SecondFactorChoiceMixin
+from accounts.views_base import PortalTemplateView, PortalViewMixin, SecondFactorChoiceMixin, membership_holds
 from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger("selfcare.security")
@@ -180,13 +180,6 @@ class OverviewView(PortalTemplateView):
         return context
 
 
-def _held(membership, permission) -> bool:
-    if permission is None:
-        return True
-    wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
-    return any(membership.has_permission(p) for p in wanted)
-
-
 def same_area_in(request, membership) -> str:
     """Where a company switch lands: the page the switch was made from, in the new company.
 
@@ -209,7 +202,7 @@ def same_area_in(request, membership) -> str:
         return overview
     area = next((entry for entry in MENU if match.view_name.startswith(entry[3])), None)
     if match.args or match.kwargs:
-        if area is None or not _held(membership, area[2]):
+        if area is None or not membership_holds(membership, area[2]):
             return overview
         return reverse(area[0])
     view_class = getattr(match.func, "view_class", None)
@@ -217,8 +210,10 @@ def same_area_in(request, membership) -> str:
         return path  # the login's own pages (profile) are the same in every company
     permission = view_class.required_permission
     if isinstance(permission, dict):
-        permission = permission.get("GET")
-    return path if _held(membership, permission) else overview
+        if "GET" not in permission:
+            return overview
+        permission = permission["GET"]
+    return path if membership_holds(membership, permission) else overview
 
 
 class CompanySwitchView(PortalViewMixin, View):
