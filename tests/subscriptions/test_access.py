@@ -1,6 +1,6 @@
 from accounts.permissions import Permission
 from subscriptions.models import ChangeRequest, SimCard
-from tests.factories import SimCardFactory, SubscriptionFactory
+from tests.factories import ConnectionFactory, SimCardFactory, SubscriptionFactory
 from tests.tenancy import RouteCheck, TenantRouteTests
 
 
@@ -27,6 +27,20 @@ def esim_in(company, account):
     return {"pk": subscription.pk, "sim_pk": sim.pk}
 
 
+def sim_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    SimCardFactory(company=company, subscription=subscription, status=SimCard.Status.ACTIVE)
+    return {"pk": subscription.pk}
+
+
+def account_in(company, account):
+    return {"pk": account.pk}
+
+
+def connection_in(company, account):
+    return {"pk": ConnectionFactory(company=company, account=account).pk}
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS),
@@ -40,5 +54,12 @@ class TestSubscriptionAccess(TenantRouteTests):
         RouteCheck("subscriptions:invoice_note", Permission.MANAGE_SUBSCRIPTIONS, method="post",
                    make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
                    ok_status=(302,)),
+        RouteCheck("subscriptions:puk", Permission.VIEW_PUK, method="post", make_object=sim_in),
+        RouteCheck("subscriptions:account_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=account_in),
+        RouteCheck("subscriptions:account_edit", Permission.MANAGE_INVOICE_SETTINGS, method="post",
+                   make_object=account_in, ok_status=(302,),
+                   make_data=lambda company, account: {"name": "Salg", "email": "faktura@example.com", "ean": "",
+                                                       "invoice_format": "pdf_email"}),
+        RouteCheck("subscriptions:connection_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=connection_in),
         RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]
