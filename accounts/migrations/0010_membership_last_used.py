@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_audit_puk_viewed'),
+        ('accounts', '0009_translated_labels'),
     ]
 
     operations = [
