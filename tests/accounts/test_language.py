@@ -63,7 +63,7 @@ def test_a_danish_login_from_an_english_browser_gets_a_danish_sms_and_danish_pag
     assert sms.body == f"Din Selfcare-kode er {code}. Den udløber om 5 minutter."
     page = client.get(verify_url).content.decode()
     assert '<html lang="da">' in page and "Bekræft, at det er dig" in page
-    assert "Vi har sendt en kode på sms til" in page  # the message after the password step, too
+    assert "Vi har sendt en kode på SMS til" in page  # the message after the password step, too
     page = client.post(verify_url, {"method": "sms", "token": code}, follow=True).content.decode()
     assert '<html lang="da">' in page
 

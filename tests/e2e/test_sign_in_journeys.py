@@ -49,7 +49,7 @@ def test_an_english_browser_signs_in_a_danish_login_and_reads_a_danish_sms(page,
     # Once the password is right, the login is known: its language, message included.
     expect(page.locator("html")).to_have_attribute("lang", "da")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bekræft, at det er dig")
-    expect(page.get_by_text("Vi har sendt en kode på sms til")).to_be_visible()
+    expect(page.get_by_text("Vi har sendt en kode på SMS til")).to_be_visible()
     assert_accessible(page, label="second-factor page in Danish")
     enter_code(page, code, english=False)
     expect(page).to_have_url(re.compile(r"/overview/$"))
