@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0009_translated_labels'),
+        ('accounts', '0010_merge_20261202_0313'),
     ]
 
     operations = [
