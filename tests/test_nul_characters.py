@@ -22,7 +22,9 @@ from accounts.permissions import Role
 from accounts.services.activation import activation_issue_invitation
 from tests.accounts.test_profile import stepped_up
 from tests.conftest import english_client, make_member, password_only_client, verified_client
-from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory, UserFactory
+from tests.factories import (
+    BillingAccountFactory, MembershipFactory, StaffUserFactory, SubscriptionFactory, UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +98,7 @@ def site(company):
     """Visitors of every kind, and the URL of every route with real objects in it."""
     account = BillingAccountFactory(company=company)
     superuser = make_member(company, Role.SUPERUSER).user
+    MembershipFactory(user=superuser, role=Role.SUPERUSER)  # a second company: the switcher is a form
     colleague = make_member(company, Role.READ_ONLY, email="colleague@example.com")
     subscription = SubscriptionFactory(company=company, account=account)
     values = {"int": colleague.pk, "str": "x" * 20, "slug": "x", "path": "x", "uuid": "0" * 32}
