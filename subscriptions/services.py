@@ -416,3 +416,18 @@ def puk_reveal(*, membership, subscription_id: int, request=None) -> tuple[SimCa
                      changes={"number": [None, subscription.number], "iccid": [None, sim.iccid]}, request=request)
     puk1, puk2 = sim.puk_codes()
     return sim, puk1, puk2
+
+
+def billing_account_update(*, membership, account_id: int, fields: dict) -> BillingAccount:
+    """Change an account's name and invoice settings (needs "Manage invoice settings")."""
+    if not membership.has_permission(Permission.MANAGE_INVOICE_SETTINGS):
+        raise PermissionDenied
+    allowed = {"name", "email", "ean", "invoice_format"}
+    with transaction.atomic():
+        account = BillingAccount.objects.for_membership(membership).select_for_update().get(pk=account_id)
+        for name, value in fields.items():
+            if name in allowed:
+                setattr(account, name, value)
+        account.full_clean(exclude=["company"])
+        account.save(update_fields=sorted(allowed & set(fields)))
+    return account

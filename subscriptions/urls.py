@@ -13,4 +13,7 @@ urlpatterns = [
     path("<int:pk>/invoice-note/", views.InvoiceNoteView.as_view(), name="invoice_note"),
     path("<int:pk>/puk/", views.PukView.as_view(), name="puk"),
     path("<int:pk>/sim/<int:sim_pk>/esim-qr.svg", views.EsimQrView.as_view(), name="esim_qr"),
+    path("accounts/<int:pk>/", views.BillingAccountDetailView.as_view(), name="account_detail"),
+    path("accounts/<int:pk>/edit/", views.BillingAccountEditView.as_view(), name="account_edit"),
+    path("connections/<int:pk>/", views.ConnectionDetailView.as_view(), name="connection_detail"),
 ]

@@ -1,6 +1,6 @@
 from accounts.permissions import Permission
 from subscriptions.models import ChangeRequest, SimCard
-from tests.factories import SimCardFactory, SubscriptionFactory
+from tests.factories import ConnectionFactory, SimCardFactory, SubscriptionFactory
 from tests.tenancy import RouteCheck, TenantRouteTests
 
 
@@ -33,6 +33,14 @@ def sim_in(company, account):
     return {"pk": subscription.pk}
 
 
+def account_in(company, account):
+    return {"pk": account.pk}
+
+
+def connection_in(company, account):
+    return {"pk": ConnectionFactory(company=company, account=account).pk}
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS),
@@ -47,5 +55,11 @@ class TestSubscriptionAccess(TenantRouteTests):
                    make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
                    ok_status=(302,)),
         RouteCheck("subscriptions:puk", Permission.VIEW_PUK, method="post", make_object=sim_in),
+        RouteCheck("subscriptions:account_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=account_in),
+        RouteCheck("subscriptions:account_edit", Permission.MANAGE_INVOICE_SETTINGS, method="post",
+                   make_object=account_in, ok_status=(302,),
+                   make_data=lambda company, account: {"name": "Salg", "email": "faktura@example.com", "ean": "",
+                                                       "invoice_format": "pdf_email"}),
+        RouteCheck("subscriptions:connection_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=connection_in),
         RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]
