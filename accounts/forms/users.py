@@ -133,7 +133,7 @@ class FunctionsForm(forms.Form):
 
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, widget=RoleRadios, required=False)
     permissions = forms.MultipleChoiceField(
-        label=_("Functions"), choices=Permission.choices, required=False,
+        label=_("Permissions"), choices=Permission.choices, required=False,
         error_messages={"invalid_choice": _("Unknown permission: %(value)s.")},
     )
 
@@ -180,8 +180,8 @@ class FunctionsForm(forms.Form):
         permissions = cleaned.get("permissions")
         role = cleaned.get("role")
         if permissions is not None and role in ROLE_PRESETS and role_for_permissions(permissions) != role:
-            self.add_error("role", _("The ticked functions do not match the role “%(role)s”. Press “Use this role” to "
-                                     "tick its functions, or choose Custom.") % {"role": Role(role).label})
+            self.add_error("role", _("The ticked permissions do not match the role “%(role)s”. Press “Use this role” to "
+                                     "tick its permissions, or choose Custom.") % {"role": Role(role).label})
         return cleaned
 
     def permission_groups(self):

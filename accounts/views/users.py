@@ -123,7 +123,7 @@ STEP_TITLES = {
     STEP_DETAILS: gettext_lazy("User details"),
     STEP_COMPANY: gettext_lazy("Company"),
     STEP_ACCOUNTS: gettext_lazy("Account numbers"),
-    STEP_FUNCTIONS: gettext_lazy("Functions"),
+    STEP_FUNCTIONS: gettext_lazy("Permissions"),
 }
 
 

@@ -94,7 +94,7 @@ def test_list_shows_this_companys_logins_with_scope_status_and_contact(boss_clie
     response = boss_client.get(USERS)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Rita Begrænset" in html and "+4522334455" in html and "4711001" in html
+    assert "Rita Begrænset" in html and "+45 22 33 44 55" in html and "4711001" in html
     assert "Invited, not yet activated" in html and "Not activated, the invitation has expired" in html
     assert "Deactivated" in html and "Read-only" in html and "Active" in html
     assert stranger.user.full_name not in html and stranger.user.email not in html

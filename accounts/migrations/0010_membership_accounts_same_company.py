@@ -7,8 +7,8 @@ from accounts.tenancy import same_company_link, tenant_key
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0008_audit_puk_viewed"),
-        ("subscriptions", "0003_same_company_references"),
+        ("accounts", "0009_translated_labels"),
+        ("subscriptions", "0004_same_company_references"),
     ]
 
     operations = [
