@@ -201,7 +201,7 @@ def _change_fields():
         "full_name": (lambda: gettext("Name"), str),
         "mobile": (lambda: gettext("Mobile"), str),
         "role": (lambda: gettext("Role"), _role),
-        "permissions": (lambda: gettext("Functions"), _permissions),
+        "permissions": (lambda: gettext("Permissions"), _permissions),
         "all_accounts": None,  # with "accounts": one line, see _account_scope_line
         "accounts": None,
         "active": (lambda: gettext("Active"), _yes_no),
