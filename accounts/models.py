@@ -392,6 +392,10 @@ class AuditEvent(models.Model):
         APPLICATION_APPROVED = "application_approved", _("Application for access approved")
         APPLICATION_REJECTED = "application_rejected", _("Application for access rejected")
         PUK_VIEWED = "puk_viewed", _("PUK codes shown")
+        INVITATION_SENT = "invitation_sent", _("Invited to the company")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+        INVITATION_DECLINED = "invitation_declined", _("Invitation declined")
+        INVITATION_WITHDRAWN = "invitation_withdrawn", _("Invitation withdrawn")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -422,3 +426,48 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()}"
+
+
+class MembershipInvitation(models.Model):
+    """An offer of access to a company for an e-mail address that already has a login somewhere.
+
+    Nothing about that login reaches the inviting company until it accepts: the invitation holds only
+    the address as typed and the access offered. The Membership is created on acceptance
+    (accounts.services.users.membership_invitation_accept), with the access checked again then.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.CASCADE,
+                                related_name="membership_invitations")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CUSTOM)
+    permissions = ArrayField(models.CharField(max_length=50), default=list, blank=True,
+                             verbose_name=_("permissions"))
+    all_accounts = models.BooleanField(_("all account numbers"), default=False)
+    accounts = models.ManyToManyField("subscriptions.BillingAccount", blank=True, related_name="+",
+                                      verbose_name=_("account numbers"))
+    invited_by = models.ForeignKey(User, verbose_name=_("invited by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation to a company")
+        verbose_name_plural = _("invitations to a company")
+        ordering = ["-created_at"]
+        constraints = [
+            # One open offer per company and address: sending the wizard twice cannot make two.
+            models.UniqueConstraint(Upper("email"), "company", condition=models.Q(status="pending"),
+                                    name="membership_invitation_one_pending"),
+        ]
+        indexes = [models.Index(Upper("email"), "status", name="invitation_email_idx")]
+
+    def __str__(self):
+        return f"{self.email} → {self.company}"

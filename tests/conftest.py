@@ -75,6 +75,18 @@ def verified_client(user, client=None) -> Client:
     return client
 
 
+def stepped_up(client: Client) -> Client:
+    """As right after "confirm it is you": the step-up that sensitive changes need (PortalViewMixin.step_up)."""
+    import time
+
+    from accounts.views.profile import REAUTH_SESSION_KEY
+
+    session = client.session
+    session[REAUTH_SESSION_KEY] = time.time()
+    session.save()
+    return client
+
+
 def password_only_client(user, client=None) -> Client:
     """Signed in with the password only: the second factor is still missing."""
     client = client or english_client()

@@ -430,6 +430,7 @@ class CompanyProfileView(PortalTemplateView):
 
     required_permission = Permission.MANAGE_COMPANY
     template_name = "accounts/company_profile.html"
+    step_up = ("POST",)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

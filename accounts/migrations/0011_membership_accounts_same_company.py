@@ -7,7 +7,7 @@ from accounts.tenancy import same_company_link, tenant_key
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0009_translated_labels"),
+        ("accounts", "0010_merge_20261202_0313"),
         ("subscriptions", "0004_same_company_references"),
     ]
 
