@@ -1,4 +1,5 @@
-"""A membership's chosen account numbers belong to the membership's company: the database refuses others."""
+"""The account numbers chosen for a membership, or offered in an invitation to a company, belong to that
+company: the database refuses others (accounts.tenancy; tests/test_same_company_constraints.py)."""
 
 from django.db import migrations
 
@@ -15,6 +16,12 @@ class Migration(migrations.Migration):
         *tenant_key("accounts_membership"),
         *same_company_link(
             table="accounts_membership_accounts", owner_column="membership_id", owner_table="accounts_membership",
+            references=[("billingaccount_id", "subscriptions_billingaccount")],
+        ),
+        *tenant_key("accounts_membershipinvitation"),
+        *same_company_link(
+            table="accounts_membershipinvitation_accounts", owner_column="membershipinvitation_id",
+            owner_table="accounts_membershipinvitation",
             references=[("billingaccount_id", "subscriptions_billingaccount")],
         ),
     ]
