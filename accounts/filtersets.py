@@ -5,6 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import AuditEvent
 
 
+class AuditEventFilterForm(forms.Form):
+    def clean(self):
+        cleaned_data = super().clean()
+        since, until = cleaned_data.get("since"), cleaned_data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end of the period is before its start. Swap the two dates."))
+        return cleaned_data
+
+
 class AuditEventFilterSet(django_filters.FilterSet):
     """Who, what and when, for the company's audit log (the page and its CSV export)."""
 
@@ -23,6 +32,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = []
+        form = AuditEventFilterForm
 
     def filter_who(self, queryset, name, value):
         # The person who acted, or the login concerned ("what happened to Anna?").

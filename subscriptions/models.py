@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -124,6 +125,11 @@ class Subscription(TenantModel):
     def __str__(self):
         return f"{self.employee_name} ({self.number})"
 
+    def clean(self):
+        super().clean()
+        # The database refuses it too (migration 0002); this gives the back office a message instead.
+        if self.account_id and self.company_id and self.account.company_id != self.company_id:
+            raise ValidationError({"account": _("The account belongs to another company than the subscription.")})
 
 class SimCard(TenantModel):
     """A SIM card or eSIM profile the company holds: in a subscription, or spare (no subscription)."""

@@ -87,7 +87,18 @@ class PricePlanFactory(factory.django.DjangoModelFactory):
     data_gb = 50
 
 
-class SubscriptionFactory(factory.django.DjangoModelFactory):
+class _OnAnAccountOfItsCompany:
+    """For a factory of rows that hang off a billing account: ``Factory(company=c)`` makes the account
+    in c too (the database refuses a row on another company's account)."""
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        if "company" in params and "account" not in params:
+            params = {"account__company": params["company"], **params}
+        return super()._generate(strategy, params)
+
+
+class SubscriptionFactory(_OnAnAccountOfItsCompany, factory.django.DjangoModelFactory):
     class Meta:
         model = Subscription
 
@@ -134,7 +145,7 @@ class SimCardFactory(factory.django.DjangoModelFactory):
     puk2_encrypted = factory.LazyFunction(lambda: encrypt("87654321"))
 
 
-class ConnectionFactory(factory.django.DjangoModelFactory):
+class ConnectionFactory(_OnAnAccountOfItsCompany, factory.django.DjangoModelFactory):
     class Meta:
         model = Connection
 

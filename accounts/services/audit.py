@@ -4,10 +4,18 @@ Call ``audit_record`` inside the transaction of the change it records, so both a
 neither. Changes are ``{"field": [before, after]}``; ``audit_diff`` builds them from two dicts.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.auth import user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext, pgettext
 
-from accounts.models import AuditEvent, Membership, User
+from accounts.models import ActivationToken, AuditEvent, Membership, User
+from accounts.permissions import Permission, Role
 
 Action = AuditEvent.Action
 
@@ -102,3 +110,165 @@ def connect_signals():
 
     user_locked_out.connect(_record_locked_out, dispatch_uid="accounts.audit.locked_out")
 
+
+
+# Showing a change ------------------------------------------------------------------------------
+# The log stores what the code knows (field keys, role and permission codes, True/False); the page
+# and the exports show what the reader knows, in the reader's language. One function does that for
+# both, so the page and the files never disagree. Stored values stay as they are.
+
+@dataclass(frozen=True)
+class ChangeLine:
+    label: str
+    before: str | None  # None: there was no value ("–")
+    after: str | None
+
+    def __str__(self):
+        return f"{self.label}: {_or_dash(self.before)} → {_or_dash(self.after)}"
+
+
+def _or_dash(value):
+    return "–" if value is None else value
+
+
+def _yes_no(value):
+    return gettext("Yes") if value else gettext("No")
+
+
+def _role(value):
+    return str(dict(Role.choices).get(value, value))
+
+
+def _permissions(value):
+    labels = dict(Permission.choices)
+    order = {code: index for index, code in enumerate(Permission.values)}
+    codes = sorted(value or [], key=lambda code: (order.get(code, len(order)), code))
+    return ", ".join(str(labels.get(code, code)) for code in codes) or gettext("None")
+
+
+def _second_factor(value):
+    names = {"sms": gettext("SMS code"), "totp": gettext("Authenticator app")}
+    return names.get(value, value)
+
+
+def _authenticator_state(value):
+    names = {"none": gettext("None"), "set up": gettext("Set up"), "replaced": gettext("Replaced"),
+             "removed": pgettext("authenticator app", "Removed")}
+    return names.get(value, value)
+
+
+def _activation_kind(value):
+    return str(dict(ActivationToken.Kind.choices).get(value, value))
+
+
+def _invitation(value):
+    return pgettext("invitation", "Sent") if value == "sent" else value
+
+
+def _moment(value):
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return value
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return date_format(moment, "SHORT_DATETIME_FORMAT")
+
+
+def _account_scope(all_accounts, accounts):
+    if all_accounts is None and accounts is None:
+        return None
+    if all_accounts:
+        return gettext("All account numbers")
+    if not accounts:
+        return gettext("No account numbers")
+    return gettext("Only: %(accounts)s") % {"accounts": ", ".join(str(number) for number in accounts)}
+
+
+def _field_label(model, name):
+    return capfirst(model._meta.get_field(name).verbose_name)
+
+
+# key: (label, how a value is shown). A key not listed here is shown as stored, so a new key shows
+# up (raw) rather than disappearing; give it a label here when you add it.
+def _change_fields():
+    from accounts.models import AccessApplication, Company
+    from subscriptions.models import SimCard, Subscription
+
+    def company_field(name, show=str):
+        return (lambda: _field_label(Company, name), show)
+
+    return {
+        "email": (lambda: gettext("E-mail"), str),
+        "full_name": (lambda: gettext("Name"), str),
+        "mobile": (lambda: gettext("Mobile"), str),
+        "role": (lambda: gettext("Role"), _role),
+        "permissions": (lambda: gettext("Permissions"), _permissions),
+        "all_accounts": None,  # with "accounts": one line, see _account_scope_line
+        "accounts": None,
+        "active": (lambda: gettext("Active"), _yes_no),
+        "login_active": (lambda: gettext("Login active"), _yes_no),
+        "invitation": (lambda: gettext("Invitation"), _invitation),
+        "method": (lambda: gettext("Second factor"), _second_factor),
+        "second_factor": (lambda: gettext("Second factor"), _second_factor),
+        "second_factor_locked_until": (lambda: gettext("Second factor locked until"), _moment),
+        "authenticator_app": (lambda: gettext("Authenticator app"), _authenticator_state),
+        "activation": (lambda: gettext("Activation"), _activation_kind),
+        "application": (lambda: gettext("Application no."), str),
+        "registration_number": (lambda: _field_label(AccessApplication, "registration_number"), str),
+        "company_name": (lambda: _field_label(AccessApplication, "company_name"), str),
+        "rejection_reason": (lambda: _field_label(AccessApplication, "rejection_reason"), str),
+        "company": (lambda: gettext("Company"), str),
+        **{name: company_field(name) for name in (
+            "street", "postal_code", "city", "delivery_street", "delivery_postal_code", "delivery_city")},
+        "status_emails": company_field("status_emails", _yes_no),
+        "number": (lambda: _field_label(Subscription, "number"), str),
+        "iccid": (lambda: _field_label(SimCard, "iccid"), str),
+    }
+
+
+def audit_change_lines(changes: dict) -> list[ChangeLine]:
+    """An event's changes as the reader should see them: labels and values in the active language.
+
+    Lines come in a fixed order (the order of the fields above; PostgreSQL does not keep a JSON
+    object's key order). The account scope is stored as two keys (``all_accounts`` and
+    ``accounts``) and shown as one line, "All account numbers" or "Only: 00010001, 00010002".
+    """
+    fields = _change_fields()
+    order = {key: index for index, key in enumerate(fields)}
+    lines = []
+    for key in sorted(changes, key=lambda key: (order.get(key, len(order)), key)):
+        if key in ("all_accounts", "accounts"):
+            if key == "accounts" and "all_accounts" in changes:
+                continue  # one line for both
+            lines.append(_account_scope_line(changes))
+            continue
+        values = changes[key]
+        before, after = (list(values) + [None, None])[:2] if isinstance(values, (list, tuple)) else (None, values)
+        label, show = fields.get(key, (lambda key=key: key, str))
+        lines.append(ChangeLine(
+            label=str(label()),
+            before=None if before in (None, "") else str(show(before)),
+            after=None if after in (None, "") else str(show(after)),
+        ))
+    return lines
+
+
+def _account_scope_line(changes: dict) -> ChangeLine:
+    # A key missing from the diff did not change. When only the account numbers changed, the login
+    # was restricted on both sides; when only all_accounts changed, the list was empty on both sides.
+    all_before, all_after = changes.get("all_accounts", [False, False])
+    accounts_before, accounts_after = changes.get("accounts", [[], []])
+    if "accounts" not in changes:
+        accounts_before = [] if all_before is not None else None
+        accounts_after = [] if all_after is not None else None
+    return ChangeLine(
+        label=gettext("Account numbers"),
+        before=_account_scope(all_before, accounts_before),
+        after=_account_scope(all_after, accounts_after),
+    )
+
+
+def audit_changes_text(changes: dict) -> str:
+    """The changes on one line, for the exports."""
+    return "; ".join(str(line) for line in audit_change_lines(changes))

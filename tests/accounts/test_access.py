@@ -35,4 +35,5 @@ class TestCompanyAdministrationAccess(TenantRouteTests):
         RouteCheck("accounts:company_profile", Permission.MANAGE_COMPANY),
         RouteCheck("accounts:audit_log", Permission.MANAGE_COMPANY),
         RouteCheck("accounts:audit_log_export", Permission.MANAGE_COMPANY),
+        RouteCheck("accounts:audit_log_export_xlsx", Permission.MANAGE_COMPANY),
     ]

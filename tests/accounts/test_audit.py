@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import AuditEvent, Membership
 from accounts.permissions import Role
@@ -74,7 +74,7 @@ def log(superuser, company, other_company):
 
 def test_superuser_sees_the_company_log_with_before_and_after(superuser, log, other_company):
     page = verified_client(superuser).get(reverse("accounts:audit_log")).content.decode()
-    assert "anna@example.com" in page and "read_only → custom" in page and "Aarhus → Odense" in page
+    assert "anna@example.com" in page and "Read-only → Custom" in page and "Aarhus → Odense" in page
     assert "x → y" not in page  # the other company's event
 
 
@@ -116,3 +116,164 @@ def test_log_page_query_count_does_not_grow_with_the_log(superuser, company):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+# What the reader sees: labels, not internals --------------------------------------------------
+
+ACCESS_CHANGE = {
+    "role": ["read_only", "custom"],
+    "permissions": [["invoices.view", "subscriptions.view"], ["invoices.view", "orders.approve"]],
+    "all_accounts": [True, False],
+    "accounts": [[], ["00010001", "00010002"]],
+}
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("da", ["Rolle", "Kun læseadgang → Tilpasset", "Godkend ordrer", "Se fakturaer",
+            "Kontonumre", "Alle kontonumre → Kun: 00010001, 00010002", "Anden faktor", "SMS-kode"]),
+    ("sv", ["Roll", "Endast läsbehörighet → Anpassad", "Godkänn order", "Visa fakturor",
+            "Kundnummer", "Alla kundnummer → Endast: 00010001, 00010002", "Andra faktor", "SMS-kod"]),
+])
+def test_log_page_shows_roles_permissions_and_account_scope_in_the_readers_language(
+        superuser, company, language, expected):
+    superuser.language = language
+    superuser.save(update_fields=["language"])
+    colleague = make_member(company, Role.READ_ONLY, email="anna@example.com").user
+    audit_record(action=Action.ACCESS_CHANGED, actor=superuser, company=company, target=colleague,
+                 changes=ACCESS_CHANGE)
+    audit_record(action=Action.SIGN_IN, actor=superuser, company=company, changes={"method": [None, "sms"]})
+    page = verified_client(superuser).get(reverse("accounts:audit_log")).content.decode()
+    for text in expected:
+        assert text in page
+    for internal in ("read_only", "invoices.view", "all_accounts", "False", "→ sms</li>"):
+        assert internal not in page
+    assert AuditEvent.objects.get(action=Action.ACCESS_CHANGED).changes == ACCESS_CHANGE  # stored as it was
+
+
+def test_account_scope_changes_read_as_one_line():
+    from accounts.services.audit import audit_change_lines
+
+    def scope(changes):
+        [line] = audit_change_lines(changes)
+        return line.label, line.before, line.after
+
+    translation.activate("en")
+    assert scope({"accounts": [["00010001"], ["00010001", "00010002"]]}) == (
+        "Account numbers", "Only: 00010001", "Only: 00010001, 00010002")
+    assert scope({"all_accounts": [False, True], "accounts": [["00010001"], []]}) == (
+        "Account numbers", "Only: 00010001", "All account numbers")
+    assert scope({"all_accounts": [True, False]}) == ("Account numbers", "All account numbers", "No account numbers")
+    assert scope({"all_accounts": [None, True], "accounts": [None, []]}) == ("Account numbers", None, "All account numbers")
+
+
+def test_csv_export_shows_the_same_labels_as_the_page(superuser, company):
+    audit_record(action=Action.ACCESS_CHANGED, actor=superuser, company=company, target=superuser,
+                 changes=ACCESS_CHANGE)
+    response = verified_client(superuser).get(reverse("accounts:audit_log_export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][4] == (
+        "Role: Read-only → Custom; Permissions: View subscriptions, View invoices → Approve orders, View invoices; "
+        "Account numbers: All account numbers → Only: 00010001, 00010002"
+    )
+
+
+def test_a_reversed_period_says_so(superuser, log):
+    client = verified_client(superuser)
+    today = timezone.localdate()
+    params = {"since": today.isoformat(), "until": (today - timedelta(days=30)).isoformat()}
+    response = client.get(reverse("accounts:audit_log"), params)
+    assert response.status_code == 200
+    assert response.context["filterset"].form.errors["until"] == [
+        "The end of the period is before its start. Swap the two dates."]
+    assert "The end of the period is before its start" in response.content.decode()
+    # The exports do not silently widen the period: they send the reader back to the page.
+    for name in ("accounts:audit_log_export", "accounts:audit_log_export_xlsx"):
+        response = client.get(reverse(name), params)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:audit_log"))
+
+
+# The exports: formula cells, Excel's conventions, .xlsx -------------------------------------------
+
+FORMULA_EMAIL = "=cmd|'/Ccalc'!A0@evil.example"
+
+
+def _xlsx_rows(response):
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return [list(row) for row in workbook.worksheets[0].iter_rows()]
+
+
+def test_a_formula_in_the_log_is_neutralised_in_the_csv(superuser, company):
+    intruder = make_member(company, Role.READ_ONLY, email=FORMULA_EMAIL).user
+    audit_record(action=Action.LOGIN_CREATED, actor=superuser, company=company, target=intruder,
+                 changes={"full_name": [None, "+1+1"], "mobile": [None, "@SUM(1)"]})
+    response = verified_client(superuser).get(reverse("accounts:audit_log_export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][3] == "'" + FORMULA_EMAIL
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_a_formula_in_the_log_is_text_in_the_xlsx(superuser, company):
+    intruder = make_member(company, Role.READ_ONLY, email=FORMULA_EMAIL).user
+    audit_record(action=Action.LOGIN_CREATED, actor=superuser, company=company, target=intruder)
+    response = verified_client(superuser).get(reverse("accounts:audit_log_export_xlsx"))
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response["Content-Disposition"].startswith("attachment;") and ".xlsx" in response["Content-Disposition"]
+    header, row = _xlsx_rows(response)
+    assert [cell.value for cell in header] == ["Time", "By", "What", "Concerning", "Changes", "IP address"]
+    cell = row[3]
+    # Stored exactly as typed, as a text cell with Excel's quote prefix: shown, never run.
+    assert cell.value == FORMULA_EMAIL and cell.data_type == "s" and cell.quotePrefix
+    assert all(cell.data_type != "f" for line in (header, row) for cell in line)
+    assert row[0].is_date and row[0].value == timezone.localtime(
+        AuditEvent.objects.get().created_at).replace(tzinfo=None, microsecond=row[0].value.microsecond)
+
+
+def test_xlsx_export_is_exactly_the_filtered_log_of_the_company(superuser, log):
+    response = verified_client(superuser).get(reverse("accounts:audit_log_export_xlsx"), {"who": "anna@"})
+    rows = _xlsx_rows(response)
+    assert sorted(row[2].value for row in rows[1:]) == [
+        "Login deactivated", "Role, permissions or account numbers changed"]
+    # The other company's event (by its own login, "x → y") is nowhere in the file.
+    foreign = AuditEvent.objects.exclude(company=superuser.memberships.get().company).get()
+    values = [str(cell.value) for row in rows for cell in row]
+    assert foreign.actor_label not in values and not any("x → y" in value for value in values)
+    everything = _xlsx_rows(verified_client(superuser).get(reverse("accounts:audit_log_export_xlsx")))
+    assert len(everything) == 1 + AuditEvent.objects.filter(company__memberships__user=superuser).count()
+    assert foreign.actor_label not in [str(cell.value) for row in everything for cell in row]
+
+
+def test_danish_csv_uses_semicolons_and_danish_labels(superuser, company):
+    superuser.language = "da"
+    superuser.save(update_fields=["language"])
+    audit_record(action=Action.ACCESS_CHANGED, actor=superuser, company=company, target=superuser,
+                 changes={"role": ["read_only", "custom"]})
+    response = verified_client(superuser).get(reverse("accounts:audit_log_export"))
+    content = b"".join(response.streaming_content).decode("utf-8")
+    assert content.startswith("\ufeffTidspunkt;Udført af;Hændelse;")
+    rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff")), delimiter=";"))
+    assert rows[1][4] == "Rolle: Kun læseadgang → Tilpasset"
+
+
+def test_every_change_the_code_records_has_a_label():
+    """A key written as ``changes={"key": ...}`` anywhere in the code is shown with a label, never raw."""
+    import ast
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from accounts.services.audit import _change_fields
+    from accounts.services.profile import COMPANY_PROFILE_FIELDS
+
+    keys = set(COMPANY_PROFILE_FIELDS) | {"email", "full_name", "mobile", "role", "permissions", "all_accounts",
+                                          "accounts", "login_active"}  # audit_diff keys (users, profile)
+    root = Path(settings.BASE_DIR)
+    for path in root.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "changes" and isinstance(node.value, ast.Dict):
+                keys |= {key.value for key in node.value.keys if isinstance(key, ast.Constant)}
+    assert {"method", "invitation", "number", "iccid"} <= keys  # the scan finds them
+    assert keys - set(_change_fields()) == set()
