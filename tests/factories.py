@@ -87,7 +87,18 @@ class PricePlanFactory(factory.django.DjangoModelFactory):
     data_gb = 50
 
 
-class SubscriptionFactory(factory.django.DjangoModelFactory):
+class _OnAnAccountOfItsCompany:
+    """For a factory of rows that hang off a billing account: ``Factory(company=c)`` makes the account
+    in c too (the database refuses a row on another company's account)."""
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        if "company" in params and "account" not in params:
+            params = {"account__company": params["company"], **params}
+        return super()._generate(strategy, params)
+
+
+class SubscriptionFactory(_OnAnAccountOfItsCompany, factory.django.DjangoModelFactory):
     class Meta:
         model = Subscription
 
@@ -99,14 +110,6 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     employee_email = factory.Sequence(lambda n: f"employee{n}@example.com")
     # Created even by .build(): the catalogue plan is shared, and bulk_create needs it saved.
     plan = factory.LazyFunction(lambda: PricePlanFactory.create())
-
-    @classmethod
-    def _generate(cls, strategy, params):
-        # SubscriptionFactory(company=c) makes its account in c too: the database refuses a
-        # subscription on another company's account.
-        if "company" in params and "account" not in params:
-            params = {"account__company": params["company"], **params}
-        return super()._generate(strategy, params)
 
 
 class StaffUserFactory(UserFactory):
@@ -142,7 +145,7 @@ class SimCardFactory(factory.django.DjangoModelFactory):
     puk2_encrypted = factory.LazyFunction(lambda: encrypt("87654321"))
 
 
-class ConnectionFactory(factory.django.DjangoModelFactory):
+class ConnectionFactory(_OnAnAccountOfItsCompany, factory.django.DjangoModelFactory):
     class Meta:
         model = Connection
 

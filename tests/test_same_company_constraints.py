@@ -143,3 +143,19 @@ def test_a_sim_card_cannot_be_put_in_another_companys_subscription(company, othe
         cursor.execute("UPDATE subscriptions_simcard SET subscription_id = %s WHERE id = %s", [own.pk, spare.pk])
     spare.refresh_from_db()
     assert spare.subscription == own
+
+
+def test_an_invitation_cannot_offer_another_companys_account(company, other_company):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import MembershipInvitation
+
+    invitation = MembershipInvitation.objects.create(company=company, email="new@example.com",
+                                                     expires_at=timezone.now() + timedelta(days=7))
+    invitation.accounts.add(BillingAccountFactory(company=company))
+    through = MembershipInvitation.accounts.through._meta.db_table
+    _refused(f"INSERT INTO {through} (membershipinvitation_id, billingaccount_id) VALUES (%s, %s)",
+             [invitation.pk, BillingAccountFactory(company=other_company).pk])
+    assert invitation.accounts.get().company == company

@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("subscriptions", "0004_merge_20261202_0311"),
+        ("subscriptions", "0004_same_company_references"),
     ]
 
     operations = [

@@ -130,9 +130,9 @@ ACCESS_CHANGE = {
 
 @pytest.mark.parametrize("language, expected", [
     ("da", ["Rolle", "Kun læseadgang → Tilpasset", "Godkend ordrer", "Se fakturaer",
-            "Kontonumre", "Alle kontonumre → Kun: 00010001, 00010002", "Anden faktor", "sms-kode"]),
+            "Kontonumre", "Alle kontonumre → Kun: 00010001, 00010002", "Anden faktor", "SMS-kode"]),
     ("sv", ["Roll", "Endast läsbehörighet → Anpassad", "Godkänn order", "Visa fakturor",
-            "Kundnummer", "Alla kundnummer → Endast: 00010001, 00010002", "Andra faktor", "sms-kod"]),
+            "Kundnummer", "Alla kundnummer → Endast: 00010001, 00010002", "Andra faktor", "SMS-kod"]),
 ])
 def test_log_page_shows_roles_permissions_and_account_scope_in_the_readers_language(
         superuser, company, language, expected):
@@ -172,7 +172,7 @@ def test_csv_export_shows_the_same_labels_as_the_page(superuser, company):
     response = verified_client(superuser).get(reverse("accounts:audit_log_export"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[1][4] == (
-        "Role: Read-only → Custom; Functions: View subscriptions, View invoices → Approve orders, View invoices; "
+        "Role: Read-only → Custom; Permissions: View subscriptions, View invoices → Approve orders, View invoices; "
         "Account numbers: All account numbers → Only: 00010001, 00010002"
     )
 

@@ -7,7 +7,7 @@ from accounts.tenancy import same_company_reference, tenant_key
 
 
 class Migration(migrations.Migration):
-    dependencies = [("subscriptions", "0002_catalogue_sims_connections_usage_changes")]
+    dependencies = [("subscriptions", "0003_translated_labels")]
 
     operations = [
         *tenant_key("subscriptions_billingaccount"),
