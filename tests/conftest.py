@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -162,12 +164,84 @@ def smtp_server(settings):
     controller.stop()
 
 
+# Route checks: what ran, what was deselected, and whether this run is the full suite ---------------------
+
+# (RouteCheck.key, check name) of every route check that ran in this process (tests/test_url_coverage.py).
+EXECUTED_ROUTE_CHECKS: set[tuple[str, str]] = set()
+# Whether this run is the whole suite, and if not, why not (set at collection).
+ROUTE_CHECK_RUN = {"full": False, "why": "not collected yet"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_route_checks: runs after every other test (reads what ran)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "call":
+        from tests.tenancy import RouteCheck
+
+        route = getattr(getattr(item, "callspec", None), "params", {}).get("route")
+        if isinstance(route, RouteCheck) and route.declared_in is not None:
+            EXECUTED_ROUTE_CHECKS.add((route.key, item.originalname))
+    return report
+
+
+def _full_run(config) -> tuple[bool, str]:
+    """The full suite: no -k / -m / --deselect / --lf, no path but the project or tests/, nothing ignored
+    but the browser tests, one process. Anything else is a subset, and the ran-checks test skips."""
+    from pathlib import Path
+
+    option = config.option
+    if getattr(option, "keyword", ""):
+        return False, "-k selects a subset"
+    if getattr(option, "markexpr", ""):
+        return False, "-m selects a subset"
+    if getattr(option, "deselect", None):
+        return False, "--deselect"
+    if getattr(option, "lf", False):
+        return False, "--last-failed"
+    if getattr(option, "numprocesses", None) or os.environ.get("PYTEST_XDIST_WORKER"):
+        return False, "pytest-xdist: each worker sees only its share of the checks"
+    root = Path(config.rootpath).resolve()
+    whole = {root, root / "tests"}
+    for arg in config.args:
+        if Path(arg.split("::")[0]).resolve() not in whole or "::" in arg:
+            return False, f"only {arg} was asked for"
+    browser = root / "tests" / "e2e"
+    for ignored in (getattr(option, "ignore", None) or []) + (getattr(option, "ignore_glob", None) or []):
+        if Path(ignored).resolve() != browser:
+            return False, f"--ignore {ignored}"
+    return True, ""
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """A route check that applies to none of a class's routes is not a test: deselect it, don't skip it."""
-    empty = [
-        item for item in items
-        if any("got empty parameter set" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skip"))
-    ]
-    if empty:
-        config.hook.pytest_deselected(items=empty)
-        items[:] = [item for item in items if item not in empty]
+    """Route checks that apply to none of a class's routes are deselected, but only those listed in
+    tests/route_checks_deselected.py (with the reason): any other empty parameter set fails the run.
+    Tests marked after_route_checks go last."""
+    from tests.route_checks_deselected import DESELECTED_ROUTE_CHECKS
+
+    def empty(item):
+        return any("got empty parameter set" in str(mark.kwargs.get("reason", "")) or
+                   "got empty parameter set" in str(mark.args) for mark in item.iter_markers("skip"))
+
+    empties = [item for item in items if empty(item)]
+    empty_ids = {item.nodeid.split("[", 1)[0] for item in empties}
+    collected_ids = {item.nodeid.split("[", 1)[0] for item in items}
+    unexpected = sorted(empty_ids - set(DESELECTED_ROUTE_CHECKS))
+    stale = sorted(listed for listed in DESELECTED_ROUTE_CHECKS if listed in collected_ids and listed not in empty_ids)
+    if unexpected or stale:
+        lines = ["Route checks deselected without a listed reason (tests/route_checks_deselected.py):"]
+        lines += [f'    "{nodeid}": "<why no route of the class needs this check>",' for nodeid in unexpected]
+        if stale:
+            lines.append("Listed as deselected, but the check now runs (remove the entry):")
+            lines += [f"    {nodeid}" for nodeid in stale]
+        pytest.exit("\n".join(lines), returncode=pytest.ExitCode.USAGE_ERROR)
+    if empties:
+        config.hook.pytest_deselected(items=empties)
+        items[:] = [item for item in items if item not in empties]
+    last = [item for item in items if item.get_closest_marker("after_route_checks")]
+    items[:] = [item for item in items if item not in last] + last
+    ROUTE_CHECK_RUN["full"], ROUTE_CHECK_RUN["why"] = _full_run(config)
