@@ -189,16 +189,27 @@ def pytest_runtest_makereport(item, call):
 
 
 def _full_run(config) -> tuple[bool, str]:
-    """The full suite: no -k / -m / --deselect / --lf, no path but the project or tests/, nothing ignored
-    but the browser tests, one process. Anything else is a subset, and the ran-checks test skips."""
+    """The full suite: no -k / -m / --deselect / --lf on the command line, no path but the project or
+    tests/, nothing ignored but the browser tests, one process. Anything else is a subset, and the
+    ran-checks test skips, saying why."""
     from pathlib import Path
 
+    import shlex
+
     option = config.option
-    if getattr(option, "keyword", ""):
+    # A filter written into the configuration (addopts, PYTEST_ADDOPTS) is part of every "full" run:
+    # the checks it filters away must fail the coverage test, not skip it.
+    configured = shlex.split(" ".join(config.getini("addopts"))) + shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+
+    def asked(*flags):
+        return not any(arg == flag or arg.startswith(flag + ("=" if flag.startswith("--") else ""))
+                       for arg in configured for flag in flags)
+
+    if getattr(option, "keyword", "") and asked("-k"):
         return False, "-k selects a subset"
-    if getattr(option, "markexpr", ""):
+    if getattr(option, "markexpr", "") and asked("-m"):
         return False, "-m selects a subset"
-    if getattr(option, "deselect", None):
+    if getattr(option, "deselect", None) and asked("--deselect"):
         return False, "--deselect"
     if getattr(option, "lf", False):
         return False, "--last-failed"

@@ -144,7 +144,10 @@ def test_every_declared_route_check_ran():
     expected = {(route.key, check) for route in REGISTERED_ROUTE_CHECKS for check in checks_for(route)}
     missing = sorted(expected - EXECUTED_ROUTE_CHECKS)
     assert len(expected) > 100
+    by_class = {}
+    for key, check in missing:
+        by_class.setdefault(key.split("[", 1)[0], []).append(f"{key.split('] ', 1)[1]} {check}")
     assert not missing, (
-        f"{len(missing)} declared route checks did not run (class not collected? filtered away?): "
-        + "; ".join(f"{key} {check}" for key, check in missing[:40])
+        f"{len(missing)} declared route checks did not run (class not collected? filtered away?):\n"
+        + "\n".join(f"  {owner}: {len(checks)} checks, e.g. {checks[0]}" for owner, checks in sorted(by_class.items()))
     )
