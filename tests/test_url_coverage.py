@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.views.generic.list import MultipleObjectMixin
 
 import tests
-from tests.conftest import EXECUTED_ROUTE_CHECKS, ROUTE_CHECK_RUN
+from tests.conftest import EXECUTED_ROUTE_CHECKS, ROUTE_CHECK_DESELECTION, ROUTE_CHECK_RUN
 from tests.tenancy import REGISTERED_ROUTE_CHECKS, checks_for
 
 # Reachable without signing in, on purpose.
@@ -128,6 +128,17 @@ def test_no_view_is_exempt_from_csrf_unless_listed():
               if getattr(pattern.callback, "csrf_exempt", False)}
     assert exempt <= set(CSRF_EXEMPT), f"Views exempt from CSRF without a listed reason: {sorted(exempt - set(CSRF_EXEMPT))}"
     assert set(CSRF_EXEMPT) <= exempt, f"Listed as CSRF-exempt but no longer exempt: {sorted(set(CSRF_EXEMPT) - exempt)}"
+
+
+def test_deselected_route_checks_are_exactly_the_listed_ones():
+    """tests/route_checks_deselected.py is the whole truth about checks that do not run (for the classes
+    collected in this run): nothing deselected without a reason, no reason for a check that runs."""
+    assert not ROUTE_CHECK_DESELECTION["unexpected"], (
+        f"deselected without a listed reason: {ROUTE_CHECK_DESELECTION['unexpected']}"
+    )
+    assert not ROUTE_CHECK_DESELECTION["stale"], (
+        f"listed as deselected in tests/route_checks_deselected.py, but the check runs: {ROUTE_CHECK_DESELECTION['stale']}"
+    )
 
 
 @pytest.mark.after_route_checks
