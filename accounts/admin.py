@@ -1,8 +1,11 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -99,11 +102,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(AccessApplication)
 class AccessApplicationAdmin(admin.ModelAdmin):
-    """Applications for access (seed 002). Staff decide them with the two actions; the rows are read-only.
+    """Applications for access (seed 002). The rows are read-only; staff decide them with Approve and
+    Reject on the application's own page, or with the two actions of the list.
 
     Approve asks for the main address of a new company (looked up in the CVR register); reject asks for
-    the reason that is e-mailed to the applicant. Both are intermediate pages of the action, like
-    Django's own "delete selected".
+    the reason that is e-mailed to the applicant. Both are intermediate pages, like Django's own "delete
+    selected", and both ways in share them.
     """
 
     list_display = ["created_at", "company_name", "country", "registration_number", "applicant_name", "email",
@@ -114,6 +118,7 @@ class AccessApplicationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AccessApplication._meta.fields]
     actions = ["approve_applications", "reject_applications"]
+    change_form_template = "admin/accounts/accessapplication/change_form.html"
 
     def has_add_permission(self, request):
         return False
@@ -122,9 +127,73 @@ class AccessApplicationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # The actions need the change permission; a single application is only ever viewed, so every
+        # Deciding needs the change permission; a single application is only ever viewed, so every
         # decision goes through the services (audit log, letter, e-mail).
         return obj is None and super().has_change_permission(request)
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        # Before the default ones: their "<path:object_id>/" would take these paths too.
+        return [
+            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name=f"{prefix}_approve"),
+            path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view), name=f"{prefix}_reject"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Approve and Reject show on a pending application, for staff who may decide.
+        context["decidable"] = (obj is not None and obj.status == AccessApplication.Status.PENDING
+                                and self.has_change_permission(request))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # The application's own page -----------------------------------------------------------------
+
+    def _application_to_decide(self, request, object_id) -> AccessApplication:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        application = self.get_object(request, unquote(object_id))
+        if application is None:
+            raise Http404
+        return application
+
+    def _url(self, name: str, *args) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}", args=args)
+
+    def approve_view(self, request, object_id):
+        application = self._application_to_decide(request, object_id)
+        change_url = self._url("change", application.pk)
+        response = self._approve_step(request, application, confirmed=request.method == "POST",
+                                      cancel_url=change_url)
+        return response or HttpResponseRedirect(change_url)
+
+    def reject_view(self, request, object_id):
+        application = self._application_to_decide(request, object_id)
+        change_url = self._url("change", application.pk)
+        response = self._reject_step(request, [application], confirmed=request.method == "POST",
+                                     cancel_url=change_url)
+        return response or HttpResponseRedirect(change_url)
+
+    # The list's actions ---------------------------------------------------------------------------
+
+    @admin.action(description=_("Approve the selected application"), permissions=["change"])
+    def approve_applications(self, request, queryset):
+        applications = list(queryset[:2])
+        if len(applications) != 1:
+            self.message_user(request, gettext(
+                "Approve one application at a time: each new company needs its address from the CVR register."
+            ), messages.ERROR)
+            return None
+        return self._approve_step(request, applications[0], confirmed=request.POST.get("confirm") == "yes",
+                                  cancel_url=self._url("changelist"),
+                                  action="approve_applications")
+
+    @admin.action(description=_("Reject the selected applications"), permissions=["change"])
+    def reject_applications(self, request, queryset):
+        return self._reject_step(request, list(queryset), confirmed=request.POST.get("confirm") == "yes",
+                                 cancel_url=self._url("changelist"),
+                                 action="reject_applications")
+
+    # The steps both share ---------------------------------------------------------------------------
 
     def _intermediate(self, request, template, title, **context):
         return TemplateResponse(request, template, {
@@ -135,15 +204,9 @@ class AccessApplicationAdmin(admin.ModelAdmin):
             **context,
         })
 
-    @admin.action(description=_("Approve the selected application"), permissions=["change"])
-    def approve_applications(self, request, queryset):
-        applications = list(queryset[:2])
-        if len(applications) != 1:
-            self.message_user(request, gettext(
-                "Approve one application at a time: each new company needs its address from the CVR register."
-            ), messages.ERROR)
-            return None
-        application = applications[0]
+    def _approve_step(self, request, application, *, confirmed: bool, cancel_url: str, action: str = ""):
+        """The address step, then the approval. Returns the page to show, or None when there is nothing
+        more to show (a message says what happened)."""
         if application.status != AccessApplication.Status.PENDING:
             self.message_user(request, gettext("The application from %(company)s has already been processed.")
                               % {"company": application.company_name}, messages.ERROR)
@@ -153,7 +216,6 @@ class AccessApplicationAdmin(admin.ModelAdmin):
         if refusal:
             self.message_user(request, refusal, messages.ERROR)
             return None
-        confirmed = request.POST.get("confirm") == "yes"
         form = ApplicationApproveForm(request.POST if confirmed else None, country=application.country,
                                       address_needed=company is None)
         if confirmed and form.is_valid():
@@ -174,17 +236,16 @@ class AccessApplicationAdmin(admin.ModelAdmin):
             return None
         return self._intermediate(
             request, "accounts/application_approve.html", gettext("Approve the application"),
-            application=application, company=company, form=form,
+            application=application, company=company, form=form, action=action, cancel_url=cancel_url,
         )
 
-    @admin.action(description=_("Reject the selected applications"), permissions=["change"])
-    def reject_applications(self, request, queryset):
-        pending = list(queryset.filter(status=AccessApplication.Status.PENDING))
+    def _reject_step(self, request, applications, *, confirmed: bool, cancel_url: str, action: str = ""):
+        """The reason step, then the rejection; returns the page to show, or None (see _approve_step)."""
+        pending = [a for a in applications if a.status == AccessApplication.Status.PENDING]
         if not pending:
             self.message_user(request, gettext("None of the selected applications is awaiting processing."),
                               messages.ERROR)
             return None
-        confirmed = request.POST.get("confirm") == "yes"
         form = ApplicationRejectForm(request.POST if confirmed else None)
         if confirmed and form.is_valid():
             rejected = 0
@@ -205,5 +266,5 @@ class AccessApplicationAdmin(admin.ModelAdmin):
             return None
         return self._intermediate(
             request, "accounts/application_reject.html", gettext("Reject applications"),
-            applications=pending, form=form,
+            applications=pending, form=form, action=action, cancel_url=cancel_url,
         )

@@ -24,6 +24,7 @@ urlpatterns = [
     path("invoices/", include("invoices.urls")),
     path("support/", include("tickets.urls")),
     path("groups/", include("groups.urls")),
+    path("jobs/", include("selfcare.jobs.urls")),
     path("dev/inbox/", dev_inbox, name="dev_inbox"),
     path("backoffice/", admin.site.urls),
 ]

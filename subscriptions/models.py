@@ -1,7 +1,57 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import TenantModel
+from subscriptions.crypto import decrypt, encrypt
+
+
+class SubscriptionType(models.TextChoices):
+    MOBILE = "mobile", _("Mobile")
+    TELEPHONY = "telephony", _("Telephony")
+    INTERNET = "internet", _("Internet")
+    CIRCUIT = "circuit", _("Circuit")
+
+
+class PricePlan(models.Model):
+    """The operator's catalogue of price plans (not a company's): what a subscription is billed as,
+    with the allowances its usage is measured against. None for an allowance means unlimited."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    type = models.CharField(_("type"), max_length=20, choices=SubscriptionType.choices)
+    monthly_fee = models.DecimalField(_("monthly fee"), max_digits=10, decimal_places=2)
+    data_gb = models.PositiveIntegerField(_("data (GB)"), null=True, blank=True)
+    voice_minutes = models.PositiveIntegerField(_("voice (minutes)"), null=True, blank=True)
+    sms_count = models.PositiveIntegerField(_("SMS"), null=True, blank=True)
+    active = models.BooleanField(_("can be chosen"), default=True)
+
+    class Meta:
+        verbose_name = _("price plan")
+        verbose_name_plural = _("price plans")
+        ordering = ["type", "monthly_fee", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AddOn(models.Model):
+    """An add-on service from the operator's catalogue (e.g. roaming, extra data, voicemail)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=SubscriptionType.choices)
+    monthly_fee = models.DecimalField(_("monthly fee"), max_digits=10, decimal_places=2)
+    active = models.BooleanField(_("can be chosen"), default=True)
+
+    class Meta:
+        verbose_name = _("add-on service")
+        verbose_name_plural = _("add-on services")
+        ordering = ["type", "name"]
+
+    def __str__(self):
+        return self.name
 
 
 class BillingAccount(TenantModel):
@@ -36,11 +86,7 @@ class BillingAccount(TenantModel):
 class Subscription(TenantModel):
     account_scope_lookup = "account"
 
-    class Type(models.TextChoices):
-        MOBILE = "mobile", _("Mobile")
-        TELEPHONY = "telephony", _("Telephony")
-        INTERNET = "internet", _("Internet")
-        CIRCUIT = "circuit", _("Circuit")
+    Type = SubscriptionType
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -54,7 +100,12 @@ class Subscription(TenantModel):
     number = models.CharField(_("number"), max_length=32)
     employee_name = models.CharField(_("employee"), max_length=150)
     employee_email = models.EmailField(_("employee e-mail"), blank=True)
-    price_plan = models.CharField(_("price plan"), max_length=100, blank=True)
+    plan = models.ForeignKey(
+        PricePlan, verbose_name=_("price plan"), on_delete=models.PROTECT, related_name="subscriptions",
+        null=True, blank=True,
+    )
+    add_ons = models.ManyToManyField(AddOn, verbose_name=_("add-on services"), blank=True, related_name="+")
+    block_reason = models.CharField(_("block reason"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     invoice_note = models.CharField(_("invoice note"), max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -72,3 +123,259 @@ class Subscription(TenantModel):
 
     def __str__(self):
         return f"{self.employee_name} ({self.number})"
+
+
+class SimCard(TenantModel):
+    """A SIM card or eSIM profile the company holds: in a subscription, or spare (no subscription)."""
+
+    account_scope_lookup = None  # spare cards belong to the company, not to an account
+
+    class Status(models.TextChoices):
+        SPARE = "spare", _("Spare")
+        ACTIVE = "active", _("In use")
+        REPLACED = "replaced", _("Replaced")
+
+    iccid = models.CharField(_("ICCID"), max_length=22, unique=True)
+    is_esim = models.BooleanField(_("eSIM"), default=False)
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.PROTECT, related_name="sim_cards",
+        null=True, blank=True,
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SPARE)
+    # PUK codes, encrypted at rest (subscriptions.crypto; the key comes from the environment).
+    puk1_encrypted = models.BinaryField(editable=False)
+    puk2_encrypted = models.BinaryField(editable=False)
+    # An eSIM profile's activation code (LPA:1$…), shown as a QR code once the change is done.
+    activation_code = models.CharField(_("activation code"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SIM card")
+        verbose_name_plural = _("SIM cards")
+        ordering = ["iccid"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"], condition=models.Q(status="active"), name="sim_one_active_per_subscription"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="active") | models.Q(subscription__isnull=False),
+                name="sim_active_has_subscription",
+            ),
+        ]
+
+    def __str__(self):
+        return self.iccid
+
+    def set_puk_codes(self, puk1: str, puk2: str) -> None:
+        self.puk1_encrypted = encrypt(puk1)
+        self.puk2_encrypted = encrypt(puk2)
+
+    def puk_codes(self) -> tuple[str, str]:
+        return decrypt(bytes(self.puk1_encrypted)), decrypt(bytes(self.puk2_encrypted))
+
+
+class Connection(TenantModel):
+    """A circuit or fixed data line at an address ("forbindelse" / "förbindelse")."""
+
+    account_scope_lookup = "account"
+
+    class ServiceType(models.TextChoices):
+        FIBRE = "fibre", _("Fibre")
+        COPPER = "copper", _("Copper (xDSL)")
+        COAX = "coax", _("Coax")
+        FIXED_WIRELESS = "wireless", _("Fixed wireless")
+        MPLS = "mpls", _("MPLS / IP VPN")
+
+    account = models.ForeignKey(
+        BillingAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="connections"
+    )
+    circuit_id = models.CharField(_("circuit id"), max_length=40)
+    service_type = models.CharField(_("service type"), max_length=20, choices=ServiceType.choices)
+    capacity_mbps = models.PositiveIntegerField(_("capacity (Mbit/s)"))
+    street = models.CharField(_("street and number"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=10)
+    city = models.CharField(_("city"), max_length=100)
+    services = models.CharField(_("services"), max_length=300, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=150, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+
+    class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        ordering = ["city", "street", "circuit_id"]
+        constraints = [models.UniqueConstraint(fields=["circuit_id"], name="connection_unique_circuit")]
+        indexes = [models.Index(fields=["company", "city"], name="connection_company_city_idx")]
+
+    def __str__(self):
+        return f"{self.circuit_id} {self.street}, {self.city}"
+
+
+class UsageRecord(TenantModel):
+    """A subscription's usage in one billing period (the first day of the month)."""
+
+    account_scope_lookup = "subscription__account"
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="usage"
+    )
+    period = models.DateField(_("period"))
+    data_mb = models.PositiveBigIntegerField(_("data (MB)"), default=0)
+    voice_minutes = models.PositiveIntegerField(_("voice (minutes)"), default=0)
+    sms_count = models.PositiveIntegerField(_("SMS"), default=0)
+
+    class Meta:
+        verbose_name = _("usage")
+        verbose_name_plural = _("usage")
+        ordering = ["-period"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "period"], name="usage_one_per_period")]
+
+
+class ChangeRequest(TenantModel):
+    """A change to a subscription that the operator's systems carry out (the provisioning port).
+
+    It is the provisioning outbox: written in the same transaction as the user's request, sent to the
+    port by a worker (``subscriptions.provisioning``) with retries, exactly once, and completed when the
+    port reports back. Its effect on the subscription is applied only then.
+    """
+
+    account_scope_lookup = "subscription__account"
+
+    class Action(models.TextChoices):
+        BLOCK = "block", _("Block")
+        UNBLOCK = "unblock", _("Unblock")
+        CHANGE_PLAN = "change_plan", _("Change price plan")
+        ADD_ADD_ON = "add_add_on", _("Add add-on service")
+        REMOVE_ADD_ON = "remove_add_on", _("Remove add-on service")
+        CHANGE_SIM = "change_sim", _("Change SIM card")
+        MOVE_ACCOUNT = "move_account", _("Move to another account")
+        CANCEL = "cancel", _("Cancel the subscription")
+        TRANSFER = "transfer", _("Transfer to the employee")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent to the operator")
+        # Accepted by the operator; takes effect on effective_date (applied by the daily beat job).
+        SCHEDULED = "scheduled", _("Scheduled")
+        COMPLETED = "completed", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Failure(models.TextChoices):
+        REFUSED = "refused", _("The operator's system refused the change for this number.")
+        UNAVAILABLE = "unavailable", _("The operator's system could not be reached. Try again later.")
+        STATE_CHANGED = "state_changed", _("The subscription changed before this change could be made.")
+
+    OPEN = (Status.PENDING, Status.SENT, Status.SCHEDULED)
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.PROTECT, related_name="change_requests"
+    )
+    action = models.CharField(_("change"), max_length=20, choices=Action.choices)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    # The day the change takes effect (a plan change from next month, a cancellation at a date).
+    effective_date = models.DateField(_("takes effect"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.SET_NULL, null=True,
+        related_name="+",
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    operator_reference = models.CharField(_("operator reference"), max_length=100, blank=True)
+    failure = models.CharField(_("reason"), max_length=20, choices=Failure.choices, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A double click (or two colleagues at once) makes one request: one open change of a kind
+            # per subscription.
+            models.UniqueConstraint(
+                fields=["subscription", "action"], condition=models.Q(status__in=["pending", "sent", "scheduled"]),
+                name="change_request_one_open_per_action",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="change_request_pending_idx"),
+            models.Index(fields=["effective_date"], condition=models.Q(status="scheduled"), name="change_request_due_idx"),
+            models.Index(fields=["subscription", "-created_at"], name="change_request_sub_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.subscription_id} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class SubscriptionEvent(TenantModel):
+    """The subscription's history: every change, with who and when (the employee page's timeline)."""
+
+    account_scope_lookup = "subscription__account"
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Kept when the login is removed later.
+    actor_label = models.CharField(_("by"), max_length=200, blank=True)
+    action = models.CharField(_("change"), max_length=20, choices=ChangeRequest.Action.choices + [
+        ("invoice_note", _("Invoice note")), ("requested", _("Requested")), ("failed", _("Failed")),
+    ])
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    def summary(self) -> str:
+        """What changed, in the reader's language ("Price plan: Mobil Basis 10 GB → Mobil Fri 50 GB")."""
+        if self.action == "failed":
+            action = dict(ChangeRequest.Action.choices).get(self.after.get("action"), "")
+            failure = dict(ChangeRequest.Failure.choices).get(self.after.get("failure"), "")
+            return f"{action}: {failure}"
+        parts = []
+        for key, after in self.after.items():
+            label = EVENT_FIELD_LABELS.get(key, key)
+            before = self.before.get(key)
+            if before in (None, "", []):
+                parts.append(f"{label}: {_event_value(key, after)}")
+            else:
+                parts.append(f"{label}: {_event_value(key, before)} → {_event_value(key, after)}")
+        return "; ".join(parts)
+
+    class Meta:
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["subscription", "-at"], name="subscription_event_idx")]
+
+
+EVENT_FIELD_LABELS = {
+    "status": _("Status"),
+    "block_reason": _("Reason"),
+    "plan": _("Price plan"),
+    "add_ons": _("Add-on services"),
+    "iccid": _("SIM card"),
+    "account": _("Account"),
+    "invoice_note": _("Invoice note"),
+}
+
+
+def _event_value(key, value) -> str:
+    from subscriptions.services import BlockReason
+
+    if key == "status":
+        return str(dict(Subscription.Status.choices).get(value, value))
+    if key == "block_reason":
+        return str(dict(BlockReason.CHOICES).get(value, value)) if value else "–"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "–"
+    return str(value) if value not in (None, "") else "–"

@@ -1,8 +1,24 @@
+import segno
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from accounts.permissions import Permission
 from accounts.views_base import TenantDetailView, TenantListView
-from subscriptions.models import Subscription
+from subscriptions.forms import CHANGE_FORMS, InvoiceNoteForm
+from subscriptions.models import ChangeRequest, SimCard, Subscription, UsageRecord
+from subscriptions.services import (
+    BlockReason,
+    change_allowed,
+    change_request_create,
+    change_request_retry,
+    invoice_note_set,
+)
 
 
 class SubscriptionListView(TenantListView):
@@ -32,10 +48,183 @@ class SubscriptionListView(TenantListView):
         return super().get_context_data(search=self.search, **kwargs)
 
 
-class SubscriptionDetailView(TenantDetailView):
+HISTORY_SHOWN = 20
+CHANGES_SHOWN = 5
+
+
+def _changes(subscription) -> list[ChangeRequest]:
+    """The changes the page follows: the open ones and the latest finished, newest first."""
+    return list(subscription.change_requests.select_related("requested_by").order_by("-created_at", "-pk")[:CHANGES_SHOWN])
+
+
+def _usage(subscription):
+    """This period's usage against the plan's allowances, as rows for the chart and the table."""
+    period = timezone.localdate().replace(day=1)
+    record = UsageRecord.objects.filter(subscription=subscription, period=period).first()
+    plan = subscription.plan
+    rows = []
+    for label, used, allowance, unit in (
+        (_("Data"), round((record.data_mb if record else 0) / 1024, 1), plan.data_gb if plan else None, _("GB")),
+        (_("Voice"), record.voice_minutes if record else 0, plan.voice_minutes if plan else None, _("min")),
+        (_("SMS"), record.sms_count if record else 0, plan.sms_count if plan else None, _("SMS")),
+    ):
+        share = min(100, round(100 * used / allowance)) if allowance else None
+        if allowance:
+            text = _("%(used)s of %(allowance)s %(unit)s (%(percent)s %%)") % {
+                "used": formats.localize(used), "allowance": allowance, "unit": unit, "percent": share}
+        else:
+            text = _("%(used)s %(unit)s (no limit)") % {"used": formats.localize(used), "unit": unit}
+        rows.append({"label": label, "used": used, "allowance": allowance, "unit": unit, "percent": share,
+                     "text": text})
+    return {"period": period, "rows": rows, "recorded": record is not None}
+
+
+class SubscriptionPageMixin:
+    """The employee page and the views that act on it share the subscription lookup and the page."""
+
     required_permission = Permission.VIEW_SUBSCRIPTIONS
     model = Subscription
     template_name = "subscriptions/subscription_detail.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("account")
+        return super().get_queryset().select_related("account", "plan")
+
+    def page_context(self, subscription, bound=None, note_form=None) -> dict:
+        membership = self.membership
+        forms = []
+        for action, form_class in CHANGE_FORMS.items():
+            if change_allowed(subscription=subscription, membership=membership, action=action):
+                if bound is not None and bound.action == action:
+                    forms.append(bound)
+                else:
+                    forms.append(form_class(subscription=subscription, membership=membership))
+        can_edit_note = (membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS)
+                         and subscription.status != Subscription.Status.TERMINATED)
+        changes = _changes(subscription)
+        return {
+            "subscription": subscription,
+            "add_ons": list(subscription.add_ons.all()),
+            "sim_cards": list(subscription.sim_cards.exclude(status=SimCard.Status.REPLACED)),
+            "changes": changes,
+            "changes_open": any(change.is_open for change in changes),
+            "change_forms": forms,
+            "open_form": bound.action if bound is not None else "",
+            "note_form": note_form or (InvoiceNoteForm(instance=subscription) if can_edit_note else None),
+            "history": list(subscription.events.select_related("change_request")[:HISTORY_SHOWN]),
+            "usage": _usage(subscription),
+            "can_view_puk": membership.has_permission(Permission.VIEW_PUK),
+            "block_reason_label": dict(BlockReason.CHOICES).get(subscription.block_reason, ""),
+        }
+
+
+class SubscriptionDetailView(SubscriptionPageMixin, TenantDetailView):
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(self.page_context(self.object))
+        return context
+
+
+class SubscriptionChangeView(SubscriptionPageMixin, TenantDetailView):
+    """POST a change form. The change's own permission is checked by the service (403 without it)."""
+
+    required_permission = (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS)
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        form_class = CHANGE_FORMS.get(kwargs["action"])
+        if form_class is None:
+            raise Http404
+        form = form_class(request.POST, subscription=subscription, membership=self.membership)
+        if form.is_valid():
+            try:
+                change = change_request_create(
+                    membership=self.membership, subscription_id=subscription.pk, action=form.action,
+                    **form.change_kwargs(),
+                )
+            except Subscription.DoesNotExist as missing:
+                raise Http404 from missing
+            except PermissionDenied:
+                raise
+            except ValidationError as refusal:
+                form.add_error(None, refusal)
+            else:
+                messages.success(request, _("%(change)s: sent to the operator. The page shows when it is done.")
+                                 % {"change": change.get_action_display()})
+                return redirect(reverse("subscriptions:detail", args=[subscription.pk]) + "#changes")
+        return render(request, self.template_name, self.page_context(subscription, bound=form))
+
+
+class SubscriptionChangesView(SubscriptionPageMixin, TenantDetailView):
+    """The changes panel alone, polled with htmx while a change is on its way."""
+
+    template_name = "subscriptions/subscription_detail.html#changes"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        changes = _changes(self.object)
+        context.update(changes=changes, changes_open=any(change.is_open for change in changes))
+        return context
+
+
+class ChangeRetryView(SubscriptionPageMixin, TenantDetailView):
+    required_permission = (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS)
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        failed = get_object_or_404(
+            ChangeRequest.objects.for_membership(self.membership), pk=kwargs["change_pk"],
+            subscription=subscription, status=ChangeRequest.Status.FAILED,
+        )
+        try:
+            change_request_retry(membership=self.membership, change_id=failed.pk)
+        except ValidationError as refusal:
+            for message in refusal.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("%(change)s: sent to the operator again.") % {"change": failed.get_action_display()})
+        return redirect(reverse("subscriptions:detail", args=[subscription.pk]) + "#changes")
+
+
+class InvoiceNoteView(SubscriptionPageMixin, TenantDetailView):
+    required_permission = Permission.MANAGE_SUBSCRIPTIONS
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        form = InvoiceNoteForm(request.POST, instance=Subscription(invoice_note=subscription.invoice_note))
+        if form.is_valid():
+            try:
+                invoice_note_set(membership=self.membership, subscription_id=subscription.pk,
+                                 invoice_note=form.cleaned_data["invoice_note"])
+            except ValidationError as refusal:
+                form.add_error(None, refusal)
+            else:
+                messages.success(request, _("The invoice note is saved."))
+                return redirect("subscriptions:detail", subscription.pk)
+        return render(request, self.template_name, self.page_context(subscription, note_form=form))
+
+
+class EsimQrView(SubscriptionPageMixin, TenantDetailView):
+    """The active eSIM profile's activation code as a QR code (SVG), for the employee's phone to scan."""
+
+    required_permission = Permission.MANAGE_SUBSCRIPTIONS
+
+    def get(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        sim = get_object_or_404(subscription.sim_cards, pk=kwargs["sim_pk"], is_esim=True,
+                                status=SimCard.Status.ACTIVE)
+        if not sim.activation_code:
+            raise Http404
+        svg = segno.make(sim.activation_code, error="m").svg_inline(scale=4, title=_("eSIM activation code"))
+        response = HttpResponse(svg, content_type="image/svg+xml")
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response

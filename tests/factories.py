@@ -1,11 +1,13 @@
 import itertools
+from decimal import Decimal
 
 import factory
 from stdnum import luhn
 
 from accounts.models import Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
-from subscriptions.models import BillingAccount, Subscription
+from subscriptions.crypto import encrypt
+from subscriptions.models import AddOn, BillingAccount, PricePlan, SimCard, Subscription
 
 _cvr_numbers = itertools.count(30000000)
 
@@ -73,6 +75,18 @@ class BillingAccountFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Konto {n}")
 
 
+class PricePlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PricePlan
+        django_get_or_create = ("code",)
+
+    code = "test-mobil-50"
+    name = "Mobil Fri 50 GB"
+    type = "mobile"
+    monthly_fee = Decimal("149.00")
+    data_gb = 50
+
+
 class SubscriptionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Subscription
@@ -83,9 +97,38 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"+45 4{n:07d}")
     employee_name = factory.Faker("name", locale="da_DK")
     employee_email = factory.Sequence(lambda n: f"employee{n}@example.com")
-    price_plan = "Mobil Fri 50 GB"
+    # Created even by .build(): the catalogue plan is shared, and bulk_create needs it saved.
+    plan = factory.LazyFunction(lambda: PricePlanFactory.create())
 
 
 class StaffUserFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+class AddOnFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AddOn
+        django_get_or_create = ("code",)
+
+    code = "test-roaming"
+    name = "Roaming EU+"
+    type = "mobile"
+    monthly_fee = Decimal("49.00")
+
+
+def iccid(serial: int) -> str:
+    """A valid ICCID (89 + 45 + issuer + serial, Luhn check digit)."""
+    base = f"894501{serial:012d}"
+    return base + luhn.calc_check_digit(base)
+
+
+class SimCardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SimCard
+        skip_postgeneration_save = True
+
+    company = factory.SubFactory(CompanyFactory)
+    iccid = factory.Sequence(lambda n: iccid(n))
+    puk1_encrypted = factory.LazyFunction(lambda: encrypt("12345678"))
+    puk2_encrypted = factory.LazyFunction(lambda: encrypt("87654321"))

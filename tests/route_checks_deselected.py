@@ -38,5 +38,4 @@ DESELECTED_ROUTE_CHECKS: dict[str, str] = {
     "tests/accounts/test_users_access.py::TestUserPagesAccess::test_list_shows_own_rows_only": NOT_A_LIST,
     "tests/accounts/test_users_access.py::TestUserPagesAccess::test_object_outside_account_scope_is_404": (
         NOT_ACCOUNT_SCOPED),
-    "tests/subscriptions/test_access.py::TestSubscriptionAccess::test_post_without_csrf_token_is_refused": READ_ONLY,
 }

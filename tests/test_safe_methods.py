@@ -2,8 +2,8 @@
 documented, and writes nothing but the session.
 
 - customer-side routes: as a signed-in Superuser, with the URL arguments of the route's RouteCheck
-  (``make_object``); the answer must be one the RouteCheck allows (``ok_status``: 200, or a redirect it
-  documents with ``expect_location``); a route whose view takes no GET must answer 405;
+  (``make_object``); the answer must be one its GET RouteCheck allows (``ok_status``: 200, or a redirect
+  it documents with ``expect_location``); a route declared for POST only must answer 405;
 - back-office routes: as operator staff, with a real row of each registered model (ADMIN_OBJECTS);
 - public routes: as an anonymous visitor, with real secrets where the URL needs one.
 
@@ -58,6 +58,7 @@ DOCUMENTED = {
     "admin:axes_accesslog_add": ((403,), "sign-ins are recorded by django-axes only"),
     "admin:axes_accessfailurelog_add": ((403,), "failures are recorded by django-axes only"),
     "admin:outbox_outboxmessage_add": ((403,), "outgoing messages are written by the services only"),
+    "admin:jobs_job_add": ((403,), "jobs are started from the pages that need them"),
     "admin:view_on_site": ((302, 404), "only models with a page of their own have one"),
     "admin:accounts_auditevent_delete": ((403,), "the audit log cannot be deleted"),
     "admin:accounts_accessapplication_delete": ((403,), "applications are decided, never deleted"),
@@ -100,6 +101,7 @@ def _admin_objects(staff, superuser, company, account):
         "outboxmessage": OutboxMessage.objects.create(channel=Channel.SMS, recipient="+4520000001", body="Kode"),
         "totpdevice": TOTPDevice.objects.create(user=superuser, name="App", confirmed=True),
         "group": Group.objects.create(name="Support"),
+        "job": _finished_job(superuser, company),
         "accessattempt": AccessAttempt.objects.create(username="someone@example.com", ip_address="127.0.0.1",
                                                       failures_since_start=1, **seen),
         "accesslog": AccessLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
@@ -108,6 +110,26 @@ def _admin_objects(staff, superuser, company, account):
     missing = {model._meta.model_name for model in admin.site._registry} - set(rows)
     assert not missing, f"ADMIN_OBJECTS: add a row for {missing}"
     return rows
+
+
+def _finished_job(user, company):
+    """A job of the Superuser's, done, with a file to download."""
+    from django.core.files.base import ContentFile
+
+    from selfcare.jobs.models import Job
+
+    job = Job.objects.create(company=company, created_by=user, kind="export", title="Export", status="done")
+    job.result.save("export.csv", ContentFile(b"a;b\n"), save=False)
+    job.result_name = "export.csv"
+    job.save()
+    return job
+
+
+# URL arguments for customer-side routes that have no RouteCheck (they are specially tested).
+SPECIAL_OBJECTS = {
+    "jobs:detail": lambda rows: {"pk": rows["job"].pk},
+    "jobs:result": lambda rows: {"pk": rows["job"].pk},
+}
 
 
 def _admin_kwargs(name, pattern, rows):
@@ -145,6 +167,8 @@ def test_get_visits_every_page_and_writes_nothing_but_the_session(superuser, com
     staff = StaffUserFactory()
     admin_rows = _admin_objects(staff, superuser, company, account)
     colleague = UserFactory(email="ole@havblik.dk")
+    colleague.set_unusable_password()
+    colleague.save()
     invited = activation_issue_invitation(user=colleague)
     gets, objects = {}, {}
     for check in REGISTERED_ROUTE_CHECKS:
@@ -168,13 +192,18 @@ def test_get_visits_every_page_and_writes_nothing_but_the_session(superuser, com
         else:
             client = verified_client(superuser)
             check = gets.get(name)
-            kwargs = objects[name](company, account) if name in objects else {}
+            if name in SPECIAL_OBJECTS:
+                kwargs = SPECIAL_OBJECTS[name](admin_rows)
+            else:
+                kwargs = objects[name](company, account) if name in objects else {}
             if check is not None:
                 allowed = check.ok_status
             elif name in DOCUMENTED:
                 allowed = DOCUMENTED[name][0]
-            else:
-                allowed = (200,) if _takes_get(pattern) else (405,)
+            elif name in SPECIAL_OBJECTS:
+                allowed = (200,)
+            else:  # declared for POST only: a GET is not allowed
+                allowed = (405,)
             settle = reverse("overview")
         if not _takes_get(pattern) and name not in DOCUMENTED:
             allowed = (405,)

@@ -7,6 +7,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms.sign_in import CodeForm
 from accounts.models import Country
 from accounts.validators import normalise_mobile, normalise_registration_number
 
@@ -116,3 +117,9 @@ class ActivationPasswordForm(SetPasswordForm):
 
     def save(self, commit=True):  # pragma: no cover - the activation writes the password, not the form
         raise NotImplementedError("The password is set by accounts.services.applications.activation_complete.")
+
+
+class ActivationSMSCodeForm(CodeForm):
+    """The code sent by SMS to the registered mobile: the only way to complete an activation."""
+
+    method = None

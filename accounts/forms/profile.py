@@ -107,3 +107,20 @@ class CompanyProfileForm(forms.Form):
                 "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
             },
         ))
+
+    DELIVERY_MISSING = {
+        "delivery_street": _("Enter the street and number of the delivery address, or leave the whole delivery address empty."),
+        "delivery_postal_code": _("Enter the postal code of the delivery address, or leave the whole delivery address empty."),
+        "delivery_city": _("Enter the city of the delivery address, or leave the whole delivery address empty."),
+    }
+
+    def clean(self):
+        # A half-filled delivery address: the error goes on each missing field, so that the field itself
+        # is marked and the error summary links to it (the service keeps the same rule as a backstop).
+        cleaned = super().clean()
+        values = {field: (cleaned.get(field) or "").strip() for field in self.DELIVERY_MISSING}
+        if any(values.values()):
+            for field, message in self.DELIVERY_MISSING.items():
+                if not values[field] and field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned

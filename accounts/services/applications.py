@@ -2,14 +2,13 @@
 
 Without a login a company applies; staff approve (company, first Superuser, a letter with the username
 and a one-time activation code to the company's digital mailbox) or reject (an e-mail with the reason).
-The new login then activates: the letter's code or a colleague's invitation link, a password, and a
-second factor proven by a code. Everything that leaves the system goes through the outbox in the same
+The new login then activates: the letter's code or a colleague's invitation link, a password, and the
+code sent by SMS to its registered mobile. Everything that leaves the system goes through the outbox in the same
 transaction as the change that causes it.
 """
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -21,8 +20,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccessApplication, ActivationToken, Company, Country, Membership, SMSDevice, User
 from accounts.permissions import ROLE_PRESETS, Role
@@ -30,6 +27,7 @@ from accounts.services.activation import (
     LETTER_CODE_VALIDITY,
     ActivationInvalid,
     activation_issue_letter_code,
+    activation_refusal,
     activation_use,
 )
 from accounts.services.audit import Action, audit_record, audit_record_for_user_companies
@@ -104,7 +102,11 @@ def application_submit(*, country: str, registration_number: str, company_name: 
         },
     )
     # The receipt is in the language the applicant used the form in.
-    body = render_to_string("accounts/email/application_received.txt", {"application": application})
+    body = render_to_string("accounts/email/application_received.txt", {
+        "application": application,
+        "has_login": application_company_has_login(country=application.country,
+                                                   registration_number=application.registration_number),
+    })
     outbox_enqueue_email(to=application.email, subject=_("We have received your application for Selfcare"), body=body)
     return application, True
 
@@ -113,6 +115,20 @@ def application_submit(*, country: str, registration_number: str, company_name: 
 
 def _active_superusers(company: Company):
     return Membership.objects.filter(company=company, role=Role.SUPERUSER, is_active=True, user__is_active=True)
+
+
+def _active_superusers_of(*, country: str, registration_number: str):
+    return Membership.objects.filter(company__country=country, company__registration_number=registration_number,
+                                     role=Role.SUPERUSER, is_active=True, user__is_active=True)
+
+
+def application_company_has_login(*, country: str, registration_number: str) -> bool:
+    """Whether the company with this registration number already has an active Superuser. Reads only.
+
+    Registration numbers are public, so the receipt page may say this much (and explain the lost
+    administrator's route); it shows nothing else about the company or its logins.
+    """
+    return _active_superusers_of(country=country, registration_number=registration_number).exists()
 
 
 def application_company_for(application: AccessApplication) -> Company | None:
@@ -285,12 +301,9 @@ def activation_attempts_reset(*, scope: str, identifier: str) -> None:
 def activation_token_current(*, token_id) -> ActivationToken:
     """The token an activation in progress refers to (by id, from the session), still usable. Reads only."""
     token = ActivationToken.objects.select_related("user").filter(pk=token_id).first() if token_id else None
-    if token is None:
-        raise ActivationInvalid("unknown")
-    if token.used_at is not None:
-        raise ActivationInvalid("used")
-    if token.expires_at <= timezone.now():
-        raise ActivationInvalid("expired")
+    refusal = activation_refusal(token)
+    if refusal:
+        raise ActivationInvalid(refusal)
     if not token.user.is_active:
         raise ActivationInvalid("inactive")
     return token
@@ -301,53 +314,24 @@ def activation_password_hash(*, password: str) -> str:
     return make_password(password)
 
 
-def authenticator_preview(*, user: User, key: str) -> TOTPDevice:
-    """An unsaved authenticator for the QR code; it is only written once the activation completes."""
-    return TOTPDevice(user=user, key=key, name=_("Authenticator app"), tolerance=0, confirmed=False)
-
-
-def authenticator_new_key() -> str:
-    from django_otp.util import random_hex
-
-    return random_hex(20)
-
-
 class SecondFactorWrong(Exception):
     pass
 
 
-def _totp_step(*, key: str, token: str) -> int | None:
-    """The time step the code belongs to, when it is the current one (no tolerance), else None."""
-    try:
-        value = int(token)
-    except ValueError:
-        return None
-    device = TOTPDevice(key=key)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
-    totp.time = time.time()
-    return totp.t() if totp.verify(value, 0) else None
+def activation_complete(*, token: ActivationToken, password_hash: str, code: str, request=None):
+    """Check the SMS code sent to the login's registered mobile, then in one transaction: use the token
+    (once, ending the login's other activation secrets), set the password, confirm the SMS device and
+    record the activation. Returns (user, device) for django_otp.login.
 
-
-def activation_complete(*, token: ActivationToken, password_hash: str, method: str, code: str,
-                        authenticator_key: str = "", request=None):
-    """Check the second-factor code, then in one transaction: use the token (once), set the password,
-    confirm the second factor and record the activation. Returns (user, device) for django_otp.login.
-
-    Raises SecondFactorWrong for a wrong code (nothing written) and ActivationInvalid when the token is
-    no longer usable.
+    Only the SMS code completes an activation: it proves the registered mobile, so an activation link
+    or letter code alone never yields the login. An authenticator app is added afterwards, from the
+    profile. Raises SecondFactorWrong for a wrong code (nothing written) and ActivationInvalid when the
+    token is no longer usable.
     """
     user = token.user
-    totp_step = None
-    if method == "sms":
-        device = SMSDevice.objects.filter(user=user).first()
-        # SideChannelDevice clears the code when it matches: it works once.
-        if device is None or device.number != user.mobile or not device.verify_token(code):
-            raise SecondFactorWrong
-    elif method == "totp" and authenticator_key:
-        totp_step = _totp_step(key=authenticator_key, token=code)
-        if totp_step is None:
-            raise SecondFactorWrong
-    else:
+    device = SMSDevice.objects.filter(user=user).first()
+    # SideChannelDevice clears the code when it matches: it works once.
+    if device is None or not user.mobile or device.number != user.mobile or not device.verify_token(code):
         raise SecondFactorWrong
 
     with transaction.atomic():
@@ -359,20 +343,13 @@ def activation_complete(*, token: ActivationToken, password_hash: str, method: s
         user.second_factor_failures = 0
         user.second_factor_locked_until = None
         user.save(update_fields=["password", "second_factor_failures", "second_factor_locked_until"])
-        if method == "totp":
-            TOTPDevice.objects.filter(user=user).delete()
-            device = TOTPDevice.objects.create(
-                user=user, key=authenticator_key, name=_("Authenticator app"), tolerance=0, confirmed=True,
-                last_t=totp_step,  # the code just typed cannot be used again to sign in
-            )
-        else:
-            device = sms_device_for(user)
+        device = sms_device_for(user)
         audit_record_for_user_companies(
             action=Action.LOGIN_ACTIVATED, user=user, request=request,
-            changes={"activation": [None, token.kind], "second_factor": [None, method]},
+            changes={"activation": [None, token.kind], "second_factor": [None, "sms"]},
         )
         audit_record_for_user_companies(action=Action.SIGN_IN, user=user, request=request,
-                                        changes={"method": [None, method]})
-    logger.info("user %s activated with %s (%s)", user.pk, method, token.kind)
+                                        changes={"method": [None, "sms"]})
+    logger.info("user %s activated with sms (%s)", user.pk, token.kind)
     return user, device
 

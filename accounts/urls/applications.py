@@ -12,8 +12,6 @@ urlpatterns = [
     path("activate/password/", applications.ActivationPasswordView.as_view(), name="activate_password"),
     path("activate/second-factor/", applications.ActivationSecondFactorView.as_view(), name="activate_second_factor"),
     path("activate/second-factor/send-sms/", applications.ActivationSendSMSView.as_view(), name="activate_send_sms"),
-    path("activate/second-factor/authenticator/", applications.ActivationAuthenticatorView.as_view(),
-         name="activate_authenticator"),
     path("activate/invitation/<str:token>/", applications.ActivationInvitationView.as_view(),
          name="activate_invitation"),
 ]

@@ -1,19 +1,18 @@
 """Public pages: apply for access, and activate a new login (letter code or invitation link).
 
 Activation runs in steps kept in the session (the token's id, never its secret; the new password only
-as a hash): the code or link → a password → a second factor proven by a code. Nothing is written
-until the last step succeeds, except the SMS code itself.
+as a hash): the code or link → a password → the code sent by SMS to the login's registered mobile.
+Nothing is written until the last step succeeds, except the SMS code itself. The SMS code is the only
+way to finish: the link or letter alone never yields the login. An authenticator app is added
+afterwards, from the profile.
 """
 
-import base64
 import logging
 import time
 
-import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -22,8 +21,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 from django_otp import login as otp_login
 
-from accounts.forms.sign_in import CodeForm
-from accounts.forms.applications import ActivationCodeForm, ActivationPasswordForm, ApplicationForm
+from accounts.forms.applications import (
+    ActivationCodeForm,
+    ActivationPasswordForm,
+    ActivationSMSCodeForm,
+    ApplicationForm,
+)
 from accounts.middleware import SESSION_SIGNED_IN_AT_KEY
 from accounts.models import ActivationToken
 from accounts.services.activation import ActivationInvalid, activation_find
@@ -36,9 +39,8 @@ from accounts.services.applications import (
     activation_complete,
     activation_password_hash,
     activation_token_current,
+    application_company_has_login,
     application_submit,
-    authenticator_new_key,
-    authenticator_preview,
 )
 from accounts.services.second_factor import sms_code_send
 
@@ -73,12 +75,15 @@ class ApplicationCreateView(FormView):
             form.add_error(None, _("We have received several applications from your network in the last hour. "
                                    "Please try again later, or contact support."))
             return self.form_invalid(form)
-        application, created = application_submit(**form.cleaned_data, request=self.request)
+        _application, created = application_submit(**form.cleaned_data, request=self.request)
+        typed = form.cleaned_data
+        # Only what the applicant typed: a repeat must not show the stored application's name or time.
         self.request.session[SESSION_APPLICATION_KEY] = {
-            "company_name": application.company_name,
-            "email": application.email,
-            "received": application.created_at.isoformat(),
+            "company_name": typed["company_name"].strip(),
+            "email": typed["email"],
             "already": not created,
+            "has_login": application_company_has_login(
+                country=typed["country"], registration_number=typed["registration_number"]),
         }
         return redirect("accounts:apply_received")
 
@@ -90,9 +95,7 @@ class ApplicationReceivedView(TemplateView):
         received = request.session.get(SESSION_APPLICATION_KEY)
         if not received:
             return redirect("accounts:apply")
-        return self.render_to_response(self.get_context_data(
-            application=received, received_at=parse_datetime(received["received"]),
-        ))
+        return self.render_to_response(self.get_context_data(application=received))
 
 
 # Activating -----------------------------------------------------------------------------------------
@@ -107,31 +110,26 @@ def _lock_message():
 
 
 def _letter_code_error(reason: str) -> str:
-    if reason == "used":
-        return _("This activation code has already been used. Sign in with your e-mail and password; "
-                 "if you have forgotten the password, reset it.")
-    if reason == "expired":
-        return _("This activation code has expired: codes are valid for 2 days. Contact support, or apply "
-                 "for access again to get a new letter.")
     if reason == "inactive":
         return _("This login has been deactivated. Contact support.")
     return _("The e-mail or the activation code is wrong. Check the letter in your company's digital mailbox.")
 
 
+# A secret that was real but can no longer be used: its page says why (410 Gone) and offers no form.
+GONE_REASONS = ("active", "used", "expired")
+
+
 def _invalid_page(request, *, reason: str, kind: str):
-    """Used and expired: 410 Gone; unknown, tampered or deactivated: 404. Never a 500."""
+    """Already active, used and expired: 410 Gone; unknown, tampered or deactivated: 404. Never a 500."""
     request.session.pop(SESSION_ACTIVATION_KEY, None)
-    status = 410 if reason in ("used", "expired") else 404
+    status = 410 if reason in GONE_REASONS else 404
     return render(request, "accounts/activation_invalid.html", {
         "reason": reason, "invitation": kind == ActivationToken.Kind.INVITATION,
     }, status=status)
 
 
 def _start(request, token: ActivationToken, password_hash: str | None = None):
-    request.session[SESSION_ACTIVATION_KEY] = {
-        "token_id": token.pk, "kind": token.kind, "password_hash": password_hash, "method": "sms",
-        "authenticator_key": None,
-    }
+    request.session[SESSION_ACTIVATION_KEY] = {"token_id": token.pk, "kind": token.kind, "password_hash": password_hash}
 
 
 def _send_sms(request, user):
@@ -166,6 +164,8 @@ class ActivationCodeView(FormView):
                 if activation_attempts_locked(scope="code", identifier=email):
                     form.add_error(None, _lock_message())
                     return self.form_invalid(form)
+            elif invalid.reason in GONE_REASONS:
+                return _invalid_page(self.request, reason=invalid.reason, kind=ActivationToken.Kind.LETTER_CODE)
             form.add_error(None, _letter_code_error(invalid.reason))
             return self.form_invalid(form)
         activation_attempts_reset(scope="code", identifier=email)
@@ -213,8 +213,7 @@ class ActivationPasswordView(ActivationStepMixin, PasswordStepMixin, FormView):
         return super().get_context_data(invitation=self.token.kind == ActivationToken.Kind.INVITATION, **kwargs)
 
     def form_valid(self, form):
-        self.save_state(password_hash=activation_password_hash(password=form.cleaned_data["new_password1"]),
-                        method="sms")
+        self.save_state(password_hash=activation_password_hash(password=form.cleaned_data["new_password1"]))
         _send_sms(self.request, self.user)
         return redirect("accounts:activate_second_factor")
 
@@ -252,9 +251,9 @@ def _masked(mobile: str) -> str:
 
 @method_decorator(sensitive_post_parameters("token"), name="dispatch")
 class ActivationSecondFactorView(ActivationStepMixin, FormView):
-    """Step 3: type back the SMS code (proves the mobile) or a code from a new authenticator app."""
+    """Step 3: type back the code sent by SMS to the registered mobile; this completes the activation."""
 
-    form_class = CodeForm
+    form_class = ActivationSMSCodeForm
     template_name = "accounts/activation_second_factor.html"
 
     def get(self, request, *args, **kwargs):
@@ -262,22 +261,10 @@ class ActivationSecondFactorView(ActivationStepMixin, FormView):
             return redirect("accounts:activate_password")
         return super().get(request, *args, **kwargs)
 
-    def get_initial(self):
-        totp = self.state.get("method") == "totp" and self.state.get("authenticator_key")
-        return {"method": "totp" if totp else "sms"}
-
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        method = context["form"]["method"].value()
         locked = activation_attempts_locked(scope="second_factor", identifier=str(self.user.pk))
-        context.update(method=method, activation_user=self.user, masked_mobile=_masked(self.user.mobile),
-                       lock_message=_lock_message() if locked else "")
-        key = self.state.get("authenticator_key")
-        if method == "totp" and key:
-            device = authenticator_preview(user=self.user, key=key)
-            context["qr_data_uri"] = segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)
-            context["secret"] = base64.b32encode(device.bin_key).decode()
-        return context
+        return super().get_context_data(activation_user=self.user, masked_mobile=_masked(self.user.mobile),
+                                        lock_message=_lock_message() if locked else "", **kwargs)
 
     def post(self, request, *args, **kwargs):
         if not self.state.get("password_hash"):
@@ -289,22 +276,18 @@ class ActivationSecondFactorView(ActivationStepMixin, FormView):
         if activation_attempts_locked(scope="second_factor", identifier=identifier):
             form.add_error("token", _lock_message())
             return self.form_invalid(form)
-        method = form.cleaned_data["method"]
         try:
             user, device = activation_complete(
-                token=self.token, password_hash=self.state["password_hash"], method=method,
-                code=form.cleaned_data["token"], authenticator_key=self.state.get("authenticator_key") or "",
+                token=self.token, password_hash=self.state["password_hash"], code=form.cleaned_data["token"],
                 request=self.request,
             )
         except SecondFactorWrong:
             activation_attempt_failed(scope="second_factor", identifier=identifier)
             if activation_attempts_locked(scope="second_factor", identifier=identifier):
                 form.add_error("token", _lock_message())
-            elif method == "sms":
+            else:
                 form.add_error("token", _("The code is wrong or has expired. Ask for a new code if it is more "
                                           "than a few minutes old."))
-            else:
-                form.add_error("token", _("The code is wrong. Use the code the app shows right now."))
             return self.form_invalid(form)
         except ActivationInvalid as invalid:
             return _invalid_page(self.request, reason=invalid.reason, kind=self.token.kind)
@@ -323,18 +306,5 @@ class ActivationSendSMSView(ActivationStepMixin, View):
     def post(self, request):
         if not self.state.get("password_hash"):
             return redirect("accounts:activate_password")
-        self.save_state(method="sms")
         _send_sms(request, self.user)
-        return redirect("accounts:activate_second_factor")
-
-
-class ActivationAuthenticatorView(ActivationStepMixin, View):
-    """Switch step 3 to an authenticator app: a key kept in the session, written only at the end."""
-
-    http_method_names = ["post"]
-
-    def post(self, request):
-        if not self.state.get("password_hash"):
-            return redirect("accounts:activate_password")
-        self.save_state(method="totp", authenticator_key=self.state.get("authenticator_key") or authenticator_new_key())
         return redirect("accounts:activate_second_factor")

@@ -27,6 +27,7 @@ from django.db.models import ProtectedError, RestrictedError
 from accounts.models import AuditEvent, Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
 from accounts.tenancy import TenantModel
+from subscriptions.catalogue import catalogue_ensure
 from subscriptions.models import BillingAccount, Subscription
 
 # --------------------------------------------------------------------------------------------------
@@ -70,12 +71,6 @@ LAST_NAMES = [
     "Eriksen", "Kristiansen", "Simonsen", "Clausen", "Svendsen", "Andreasen", "Iversen", "Jeppesen",
     "Vestergaard", "Dahl", "Kjær", "Berg", "Bach",
 ]
-PLANS = {
-    "mobile": ["Mobil Fri 50 GB", "Mobil Fri Ubegrænset", "Mobil Basis 10 GB"],
-    "telephony": ["Fastnet Erhverv"],
-    "internet": ["Fiber 1000/1000", "Mobilt bredbånd 200 GB"],
-    "circuit": ["Ethernet 1 Gbit/s"],
-}
 TYPES = ["mobile", "telephony", "internet", "circuit"]
 TYPE_WEIGHTS = [8, 2, 2, 1]
 STATUSES = ["active", "blocked", "terminated"]
@@ -194,7 +189,7 @@ def _free_cvr_numbers(count: int) -> list[str]:
 
 
 def _subscriptions(company: Company, accounts: list[BillingAccount], count: int, rng: random.Random,
-                   domain: str) -> Iterator[Subscription]:
+                   domain: str, plans: dict[str, list[int]]) -> Iterator[Subscription]:
     """``count`` subscriptions spread evenly over ``accounts`` (round robin)."""
     for index in range(count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -207,7 +202,7 @@ def _subscriptions(company: Company, accounts: list[BillingAccount], count: int,
             company=company, account=accounts[index % len(accounts)], type=type_, number=number,
             employee_name=f"{first} {last}",
             employee_email=f"{first}.{last}.{index}@{domain}".lower().translate(_ASCII),
-            price_plan=rng.choice(PLANS[type_]),
+            plan_id=rng.choice(plans[type_]),
             status=rng.choices(STATUSES, weights=STATUS_WEIGHTS)[0],
             invoice_note=f"Afd. {rng.randint(1, 40)}" if rng.random() < 0.3 else "",
         )
@@ -260,6 +255,7 @@ def bench_data_seed(
         done("delete", f"deleted the previous bench data ({sum(deleted.values())} rows)")
 
         cvr_numbers = _free_cvr_numbers(1 + small_companies)
+        plans = catalogue_ensure()["plans"]  # the operator's catalogue is shared, never bench-only
 
         # The big company: its accounts and subscriptions.
         phase("big_company")
@@ -279,7 +275,7 @@ def bench_data_seed(
             batch_size=BATCH_SIZE,
         )
         created = _bulk_insert(
-            Subscription, _subscriptions(company, big_accounts, subscriptions, rng, "storkunde.example")
+            Subscription, _subscriptions(company, big_accounts, subscriptions, rng, "storkunde.example", plans)
         )
         done("big_company", f"big company: {accounts:,} accounts and {created:,} subscriptions")
 
@@ -310,7 +306,7 @@ def bench_data_seed(
             subscription
             for index, small_company in enumerate(small, start=1)
             for subscription in _subscriptions(small_company, small_accounts[small_company.pk], rng.randint(3, 8),
-                                               rng, f"smaafirma{index}.example")
+                                               rng, f"smaafirma{index}.example", plans)
         ]
         Subscription.objects.bulk_create(small_subscriptions, batch_size=BATCH_SIZE)
         done("small_companies", f"{len(small)} small companies: {len(rows)} accounts and "

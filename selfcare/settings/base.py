@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "csp",
     "selfcare.apps.SelfcareConfig",
     "selfcare.outbox",
+    "selfcare.jobs",
     "accounts",
     "subscriptions",
     "orders",
@@ -197,8 +198,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files only permission-checked views serve (job results; later invoice PDFs and attachments):
+# outside MEDIA_ROOT and any public path.
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", BASE_DIR / "var" / "private"))
+PRIVATE_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_ROOT}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": PRIVATE_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
@@ -215,6 +221,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Selfcare <selfcare@ex
 # Ports to the operator's systems: dotted paths to the adapter classes.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "selfcare.outbox.channels.LocalSMSBackend")
 DIGITAL_MAIL_BACKEND = os.environ.get("DIGITAL_MAIL_BACKEND", "selfcare.outbox.channels.LocalDigitalMailBackend")
+# The provisioning port (block, change plan, swap SIM, ...): the local simulator completes each
+# change after PROVISIONING_SIMULATOR_DELAY seconds, and fails it for numbers ending in one of
+# PROVISIONING_SIMULATOR_FAIL_SUFFIXES (to show what a failure looks like).
+PROVISIONING_BACKEND = os.environ.get("PROVISIONING_BACKEND", "subscriptions.provisioning.SimulatorBackend")
+PROVISIONING_SIMULATOR_DELAY = float(os.environ.get("PROVISIONING_SIMULATOR_DELAY", "3"))
+PROVISIONING_SIMULATOR_FAIL_SUFFIXES = [
+    suffix for suffix in os.environ.get("PROVISIONING_SIMULATOR_FAIL_SUFFIXES", "9999").split(",") if suffix
+]
+# Secrets at rest (PUK codes): comma-separated Fernet keys, the first encrypts (subscriptions/crypto.py).
+SECRETS_ENCRYPTION_KEYS = [key for key in os.environ.get("SECRETS_ENCRYPTION_KEYS", "").split(",") if key]
 # The developer inbox page shows what the local SMS / e-mail / digital-mail sinks stored.
 DEV_INBOX_ENABLED = DEBUG
 
@@ -229,6 +245,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Re-queues outbox rows whose task was lost (broker restart, crash between commit and publish).
     "outbox-sweep": {"task": "selfcare.outbox.tasks.outbox_sweep", "schedule": 60.0},
+    # Marks running jobs whose worker died as failed, so their page stops waiting.
+    "provisioning-sweep": {"task": "subscriptions.tasks.provisioning_sweep", "schedule": 60.0},
+    # Changes dated today (plan changes from the 1st, cancellations) take effect; hourly, so a
+    # stopped beat catches up soon after it starts again.
+    "change-requests-due": {"task": "subscriptions.tasks.change_requests_due", "schedule": 3600.0},
+    "jobs-sweep-interrupted": {"task": "selfcare.jobs.tasks.jobs_sweep_interrupted", "schedule": 300.0},
 }
 
 LOGGING = {

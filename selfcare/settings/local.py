@@ -12,5 +12,6 @@ if "EMAIL_HOST" not in os.environ:
     EMAIL_BACKEND = "selfcare.outbox.channels.DevInboxEmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": PRIVATE_STORAGE,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

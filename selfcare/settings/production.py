@@ -12,6 +12,9 @@ DEV_INBOX_ENABLED = False
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random string of at least 50 characters.")
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEYS")
+if not SECRETS_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("SECRETS_ENCRYPTION_KEYS must hold at least one Fernet key (PUK codes at rest).")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 

@@ -189,8 +189,9 @@ def test_code_works_once(client, approved):
     choose_password(client)
     send_code(client, "sms", sms_code(user))
     again = english_client()
-    page = enter_code(again, user.email, code).content.decode()
-    assert "already been used" in page
+    response = enter_code(again, user.email, code)
+    assert response.status_code == 410 and "already been activated" in response.content.decode()
+    assert 'name="new_password1"' not in response.content.decode()
     assert SESSION_ACTIVATION_KEY not in again.session
 
 
@@ -298,7 +299,7 @@ def test_two_tabs_cannot_both_activate(approved):
     send_code(first, "sms", sms_code(user))
     SMSDevice.objects.filter(user=user).update(token="123456", valid_until=timezone.now() + timedelta(minutes=5))
     response = send_code(second, "sms", "123456")
-    assert response.status_code == 410 and "already been used" in response.content.decode()
+    assert response.status_code == 410 and "already been activated" in response.content.decode()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_ACTIVATED).count() == 1
 
 
@@ -306,8 +307,7 @@ def test_steps_need_an_activation_in_progress(client):
     for name in ("accounts:activate_password", "accounts:activate_second_factor"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and response["Location"] == reverse("accounts:activate")
-    for name in ("accounts:activate_send_sms", "accounts:activate_authenticator"):
-        assert client.post(reverse(name))["Location"] == reverse("accounts:activate")
+    assert client.post(reverse("accounts:activate_send_sms"))["Location"] == reverse("accounts:activate")
     assert not OutboxMessage.objects.exists()
 
 
@@ -336,51 +336,160 @@ def test_get_of_every_step_writes_nothing(client, approved):
     _response, writes = writes_during(lambda: client.get(reverse("accounts:activate_password")))
     assert writes == []
     choose_password(client)
-    client.post(reverse("accounts:activate_authenticator"))
     response, writes = writes_during(lambda: client.get(reverse("accounts:activate_second_factor")))
     assert response.status_code == 200 and writes == []
 
 
-# The authenticator app instead of SMS ---------------------------------------------------------------
+# Only the SMS code completes an activation ---------------------------------------------------------
 
-def test_authenticator_app_activates_and_is_written_only_at_the_end(client, approved):
+def test_no_authenticator_app_is_offered_during_activation(client, approved):
+    """The app is added afterwards, from the profile: during activation only the registered mobile counts."""
     user, code = approved
     enter_code(client, user.email, code)
     choose_password(client)
-    response = client.post(reverse("accounts:activate_authenticator"))
-    assert response["Location"] == reverse("accounts:activate_second_factor")
-    page = client.get(response["Location"]).content.decode()
-    assert "data:image/svg+xml" in page and 'name="method" value="totp"' in page
-    assert not TOTPDevice.objects.exists()
-    key = client.session[SESSION_ACTIVATION_KEY]["authenticator_key"]
+    page = client.get(reverse("accounts:activate_second_factor")).content.decode()
+    assert "data:image/svg+xml" not in page and 'name="method"' not in page
+    assert "authenticator app afterwards, from your profile" in page
+    assert client.post("/activate/second-factor/authenticator/").status_code == 404
 
-    assert "The code is wrong" in send_code(client, "totp", totp_code(key, offset=-60)).content.decode()
-    not_activated(user)
 
+def test_a_code_from_an_app_the_activator_brought_is_refused(client, approved):
+    """Posting method=totp with a code from an authenticator of one's own choosing activates nothing."""
+    user, code = approved
+    enter_code(client, user.email, code)
+    choose_password(client)
+    key = "3132333435363738393031323334353637383930"
     response = send_code(client, "totp", totp_code(key))
-    assert response.status_code == 302 and response["Location"] == reverse("overview")
-    device = TOTPDevice.objects.get(user=user)
-    assert device.confirmed and device.key == key and device.tolerance == 0 and device.last_t >= 0
-    assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
-    assert client.get(reverse("overview")).status_code == 200
-
-
-def test_starting_the_app_twice_keeps_the_same_key(client, approved):
-    user, code = approved
-    enter_code(client, user.email, code)
-    choose_password(client)
-    client.post(reverse("accounts:activate_authenticator"))
-    key = client.session[SESSION_ACTIVATION_KEY]["authenticator_key"]
-    client.post(reverse("accounts:activate_authenticator"))
-    assert client.session[SESSION_ACTIVATION_KEY]["authenticator_key"] == key
-
-
-def test_totp_without_a_started_app_is_refused(client, approved):
-    user, code = approved
-    enter_code(client, user.email, code)
-    choose_password(client)
-    assert "The code is wrong" in send_code(client, "totp", "123456").content.decode()
+    assert response.status_code == 200 and "The code is wrong or has expired" in response.content.decode()
     not_activated(user)
+    assert SESSION_KEY not in client.session
+
+
+def test_password_and_link_without_the_sms_step_never_sign_anyone_in(client, invited):
+    user, secret = invited
+    response = client.post(invitation_url(secret), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response["Location"] == reverse("accounts:activate_second_factor")
+    # Stopping here, or skipping ahead, reaches nothing.
+    assert client.get(reverse("overview"))["Location"].startswith(reverse("accounts:login"))
+    assert SESSION_KEY not in client.session
+    for typed in ("000000", ""):
+        send_code(client, "sms", typed)
+    send_code(client, "totp", "123456")
+    not_activated(user)
+    assert SESSION_KEY not in client.session
+    # The chosen password is not the login's password until the SMS code is typed.
+    other = english_client()
+    response = other.post(reverse("accounts:login"), {"username": user.email, "password": NEW_PASSWORD})
+    assert response.status_code == 200 and SESSION_KEY not in other.session
+
+
+def test_the_sms_code_works_once(client, approved):
+    user, code = approved
+    enter_code(client, user.email, code)
+    choose_password(client)
+    right = sms_code(user)
+    send_code(client, "sms", right)
+    assert SMSDevice.objects.get(user=user).token is None
+    assert not SMSDevice.objects.get(user=user).verify_token(right)
+
+
+# A login with two ways in: the letter and an invitation ---------------------------------------------
+
+@pytest.fixture
+def two_ways_in(approved):
+    """The applicant's letter code, and an invitation link a colleague's wizard sent to the same login."""
+    user, code = approved
+    secret = activation_issue_invitation(user=user, created_by=MembershipFactory(role=Role.SUPERUSER).user)
+    OutboxMessage.objects.all().delete()
+    return user, code, secret
+
+
+def assert_gone_and_offers_nothing(response):
+    page = response.content.decode()
+    assert response.status_code == 410
+    assert "already been activated" in page
+    assert 'name="new_password1"' not in page and 'name="token"' not in page and 'name="code"' not in page
+
+
+def assert_owner_still_signed_in(owner, user):
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert owner.get(reverse("overview")).status_code == 200
+
+
+def test_the_leftover_invitation_link_after_a_letter_activation_is_gone(client, two_ways_in):
+    user, code, secret = two_ways_in
+    enter_code(client, user.email, code)
+    choose_password(client)
+    assert send_code(client, "sms", sms_code(user))["Location"] == reverse("overview")
+    assert not ActivationToken.objects.filter(user=user, used_at__isnull=True).exists()  # both ended
+
+    stranger = english_client()
+    sms_before = OutboxMessage.objects.filter(channel=Channel.SMS).count()
+    assert_gone_and_offers_nothing(stranger.get(invitation_url(secret)))
+    response = stranger.post(invitation_url(secret), {"new_password1": "taken over 2024!", "new_password2":
+                                                      "taken over 2024!"})
+    assert_gone_and_offers_nothing(response)
+    assert SESSION_ACTIVATION_KEY not in stranger.session
+    assert OutboxMessage.objects.filter(channel=Channel.SMS).count() == sms_before
+    assert_owner_still_signed_in(client, user)
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_ACTIVATED).count() == 1
+
+
+def test_the_leftover_letter_code_after_an_invitation_activation_is_gone(client, two_ways_in):
+    user, code, secret = two_ways_in
+    client.post(invitation_url(secret), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert send_code(client, "sms", sms_code(user))["Location"] == reverse("overview")
+    assert not ActivationToken.objects.filter(user=user, used_at__isnull=True).exists()
+
+    stranger = english_client()
+    assert_gone_and_offers_nothing(enter_code(stranger, user.email, code))
+    assert SESSION_ACTIVATION_KEY not in stranger.session
+    assert choose_password(stranger)["Location"] == reverse("accounts:activate")
+    assert_owner_still_signed_in(client, user)
+
+
+def test_a_link_opened_before_the_owner_activated_dies_mid_way(client, two_ways_in):
+    """The link's holder is already at the SMS step when the owner activates with the letter."""
+    user, code, secret = two_ways_in
+    stranger = english_client()
+    stranger.post(invitation_url(secret), {"new_password1": "taken over 2024!", "new_password2": "taken over 2024!"})
+    enter_code(client, user.email, code)
+    choose_password(client)
+    SMSDevice.objects.filter(user=user).update(valid_until=timezone.now())  # the owner asks for a fresh code
+    client.post(reverse("accounts:activate_send_sms"))
+    assert send_code(client, "sms", sms_code(user))["Location"] == reverse("overview")
+
+    sms_before = OutboxMessage.objects.filter(channel=Channel.SMS).count()
+    assert_gone_and_offers_nothing(send_code(stranger, "sms", "123456"))
+    assert stranger.post(reverse("accounts:activate_send_sms"))["Location"] == reverse("accounts:activate")
+    assert OutboxMessage.objects.filter(channel=Channel.SMS).count() == sms_before  # nothing sent to the owner
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD) and SESSION_KEY not in stranger.session
+
+
+def test_an_open_link_to_a_login_that_has_a_password_opens_nothing(client, invited):
+    """However the login got its password (before this fix, or by staff), an old secret is dead."""
+    user, secret = invited
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    assert ActivationToken.objects.filter(user=user, used_at__isnull=True).exists()
+    assert_gone_and_offers_nothing(client.get(invitation_url(secret)))
+    code = activation_issue_letter_code(user=user)
+    assert_gone_and_offers_nothing(enter_code(client, user.email, code))
+
+
+def test_activating_by_one_route_ends_the_other_in_the_same_transaction(two_ways_in):
+    from accounts.services.activation import ActivationInvalid, activation_find, activation_use
+
+    user, code, secret = two_ways_in
+    letter = activation_find(secret=code, kind=ActivationToken.Kind.LETTER_CODE, email=user.email)
+    link = activation_find(secret=secret, kind=ActivationToken.Kind.INVITATION)
+    activation_use(token=letter)
+    link.refresh_from_db()
+    assert link.used_at is not None
+    with pytest.raises(ActivationInvalid, match="used"):
+        activation_use(token=link)
 
 
 # The invitation link --------------------------------------------------------------------------------
@@ -427,7 +536,7 @@ def test_reused_invitation_link_is_gone(client, invited):
     for method in ("get", "post"):
         response = getattr(english_client(), method)(invitation_url(secret))
         assert response.status_code == 410
-        assert "already been used" in response.content.decode()
+        assert "already been activated" in response.content.decode()
 
 
 def test_expired_invitation_link_is_gone(client, invited):
@@ -473,3 +582,44 @@ def test_invitation_for_a_deactivated_login_is_refused(client, invited):
     user.is_active = False
     user.save()
     assert client.get(invitation_url(secret)).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_routes_at_the_same_moment_activate_once(two_ways_in):
+    """Two connections: the letter's activation holds its transaction open while the link's arrives; the
+    link waits for it and is then refused, so the login gets one password, not the last one."""
+    import threading
+
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from accounts.models import User
+    from accounts.services.activation import ActivationInvalid, activation_find, activation_use
+
+    user, code, secret = two_ways_in
+    letter = activation_find(secret=code, kind=ActivationToken.Kind.LETTER_CODE, email=user.email)
+    link = activation_find(secret=secret, kind=ActivationToken.Kind.INVITATION)
+    locked = threading.Event()
+
+    def owner():
+        try:
+            with transaction.atomic():
+                activation_use(token=letter)
+                User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD))
+                locked.set()
+                time.sleep(1)  # the link's use starts meanwhile and must wait
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=owner)
+    holder.start()
+    try:
+        assert locked.wait(15)
+        with pytest.raises(ActivationInvalid) as refused:
+            activation_use(token=link)
+        assert refused.value.reason == "active"
+    finally:
+        holder.join(15)
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert not ActivationToken.objects.filter(user=user, used_at__isnull=True).exists()

@@ -135,8 +135,9 @@ def test_company_names_with_ampersands_are_not_escaped_in_the_e_mail(client):
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("registration_number", "30000000", "Enter a valid CVR number (8 digits)."),
+    ("registration_number", "30000000", "The check digit of this CVR number is wrong."),
     ("registration_number", "1234", "Enter a valid CVR number (8 digits)."),
+    ("registration_number", "3000000a", "Enter a valid CVR number (8 digits)."),
     ("mobile", "12", "Enter a valid mobile number"),
     ("mobile", "+45 1234 5", "Enter a valid mobile number"),
     ("email", "not-an-address", "Enter a valid email address."),
@@ -152,7 +153,9 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(client, field, value,
 
 
 @pytest.mark.parametrize(("language", "field", "value", "message"), [
-    ("da", "registration_number", "30000000", "Indtast et gyldigt CVR-nummer (8 cifre)."),
+    ("da", "registration_number", "30000000", "Kontrolcifferet i dette CVR-nummer er forkert."),
+    ("da", "registration_number", "1234", "Indtast et gyldigt CVR-nummer (8 cifre)."),
+    ("sv", "registration_number", "30000000", "Kontrollsiffran i det här CVR-numret är fel."),
     ("sv", "mobile", "12", "Ange ett giltigt mobilnummer"),
 ])
 def test_messages_are_in_the_visitors_language(language, field, value, message):
@@ -166,7 +169,20 @@ def test_swedish_number_with_a_wrong_check_digit_is_refused(client):
     number = orgnr("556036079")
     wrong = number[:-1] + str((int(number[-1]) + 1) % 10)
     response = client.post(reverse("accounts:apply"), form_data(country="SE", registration_number=wrong))
-    assert "Enter a valid organisation number" in response.content.decode()
+    page = response.content.decode()
+    assert "The check digit of this organisation number is wrong." in page
+    assert "Enter a valid organisation number" not in page
+    assert not AccessApplication.objects.exists()
+    page = client.post(reverse("accounts:apply"), form_data(country="SE", registration_number=number[:-1])).content
+    assert "Enter a valid organisation number (10 digits" in page.decode()
+
+
+def test_a_check_digit_failure_is_named_as_such_not_as_the_wrong_length(client):
+    cvr = next_cvr()
+    wrong = cvr[:-1] + str((int(cvr[-1]) + 1) % 10)
+    page = client.post(reverse("accounts:apply"), form_data(registration_number=wrong)).content.decode()
+    assert "The check digit of this CVR number is wrong." in page
+    assert "8 digits" not in page.split("errorlist", 1)[1].split("</ul>", 1)[0]
     assert not AccessApplication.objects.exists()
 
 
@@ -185,6 +201,64 @@ def test_double_submit_keeps_one_pending_application(client):
     assert AuditEvent.objects.filter(action=AuditEvent.Action.APPLICATION_RECEIVED).count() == 1
     page = client.get(response["Location"]).content.decode()
     assert "We already have an application for Havblik ApS" in page
+
+
+def test_a_repeat_shows_only_what_the_applicant_typed(client):
+    """Issue 6: a repeat with a known CVR and e-mail must not reveal the stored name or when it came in."""
+    from datetime import UTC, datetime
+
+    stored = make_application(company_name="Havblik Stored Name ApS")
+    AccessApplication.objects.filter(pk=stored.pk).update(created_at=datetime(2024, 3, 17, 14, 37, tzinfo=UTC))
+    probe = form_data(registration_number=stored.registration_number, email=stored.email, company_name="Probe ApS")
+    response = client.post(reverse("accounts:apply"), probe)
+    page = client.get(response["Location"]).content.decode()
+    assert "We already have an application for Probe ApS from mette@havblik.dk" in page
+    assert "Stored Name" not in page
+    for trace in ("2024", "14:37", "15:37", "17.03", "03/17", "17/03", "March"):
+        assert trace not in page, trace
+    assert AccessApplication.objects.get().company_name == "Havblik Stored Name ApS"  # unchanged
+
+
+def test_the_letter_is_promised_within_2_hours(client):
+    assert "within 2 hours" in client.get(reverse("accounts:apply")).content.decode()
+    response = client.post(reverse("accounts:apply"), form_data())
+    assert "within 2 hours" in client.get(response["Location"]).content.decode()
+    assert "within 2 hours" in OutboxMessage.objects.get().body
+    from django.test import Client
+
+    assert "indenfor 2 timer" in Client(HTTP_ACCEPT_LANGUAGE="da").get(reverse("accounts:apply")).content.decode()
+    assert "inom 2 timmar" in Client(HTTP_ACCEPT_LANGUAGE="sv").get(reverse("accounts:apply")).content.decode()
+
+
+def test_a_registration_number_with_a_login_says_so_and_explains_the_lost_administrator(client):
+    company = CompanyFactory(name="Nordlys Stored A/S")
+    superuser = make_member(company, Role.SUPERUSER).user
+    response = client.post(reverse("accounts:apply"), form_data(
+        registration_number=company.registration_number, company_name="Typed Name ApS", email="new@typed.example"))
+    page = client.get(response["Location"]).content.decode()
+    assert "A company with this registration number already has a Selfcare login" in page
+    assert "contact support so we can delete the old login" in page
+    assert "within 2 hours" not in page  # not approved while the old login is there
+    # Only what the applicant typed: nothing about the company or its logins.
+    assert "Typed Name ApS" in page and "Nordlys Stored" not in page
+    assert superuser.email not in page and superuser.full_name not in page
+    receipt = OutboxMessage.objects.get().body
+    assert "already has a Selfcare login" in receipt and "Nordlys Stored" not in receipt
+
+
+@pytest.mark.parametrize("other_logins", ["none", "read_only", "deactivated_superuser"])
+def test_no_login_notice_without_an_active_superuser(client, other_logins):
+    """Without an active Superuser, staff can approve the application (the company is reused)."""
+    company = CompanyFactory()
+    if other_logins == "read_only":
+        make_member(company, Role.READ_ONLY)
+    elif other_logins == "deactivated_superuser":
+        membership = make_member(company, Role.SUPERUSER)
+        membership.is_active = False
+        membership.save()
+    response = client.post(reverse("accounts:apply"), form_data(registration_number=company.registration_number))
+    page = client.get(response["Location"]).content.decode()
+    assert "already has a Selfcare login" not in page and "within 2 hours" in page
 
 
 def test_another_person_may_apply_for_the_same_company(client):
@@ -382,6 +456,127 @@ def test_customer_logins_cannot_decide_applications(superuser):
     admin_action(client, "approve_applications", [application], confirm="yes",
                  street="Strandvejen 12", postal_code="2900", city="Hellerup")
     admin_action(client, "reject_applications", [application], confirm="yes", reason="No")
+    nothing_written_for(application)
+
+
+# Approve and Reject on the application's own page (issue 8) -----------------------------------------
+
+def page_urls(application):
+    return tuple(reverse(f"admin:accounts_accessapplication_{name}", args=[application.pk])
+                 for name in ("change", "approve", "reject"))
+
+
+def test_staff_open_an_application_approve_it_with_the_address_step(staff_client, staff):
+    application = make_application()
+    change_url, approve_url, reject_url = page_urls(application)
+    page = staff_client.get(change_url).content.decode()
+    assert f'href="{approve_url}"' in page and f'href="{reject_url}"' in page
+
+    response, writes = writes_during(lambda: staff_client.get(approve_url))
+    assert response.status_code == 200 and writes == []
+    page = response.content.decode()
+    assert 'name="street"' in page and "CVR register" in page and 'name="action"' not in page
+    assert f'href="{change_url}"' in page  # Cancel goes back to the application
+
+    response = staff_client.post(approve_url, {"confirm": "yes", "street": "Strandvejen 12", "postal_code": "2900",
+                                               "city": "Hellerup"})
+    assert response.status_code == 302 and response["Location"] == change_url
+    company = Company.objects.get(registration_number=application.registration_number)
+    assert (company.name, company.street, company.city) == ("Havblik ApS", "Strandvejen 12", "Hellerup")
+    user = User.objects.get(email="mette@havblik.dk")
+    assert Membership.objects.get(user=user).company == company
+    application.refresh_from_db()
+    assert application.status == AccessApplication.Status.APPROVED and application.decided_by == staff
+    assert OutboxMessage.objects.get(channel=Channel.DIGITAL_MAIL).recipient == company.registration_number
+
+    page = staff_client.get(change_url)
+    assert any("Approved" in str(m) for m in page.context["messages"])
+    assert f'href="{approve_url}"' not in page.content.decode()  # decided: no more buttons
+
+
+def test_approve_from_the_page_without_an_address_asks_again(staff_client):
+    application = make_application()
+    _change_url, approve_url, _reject_url = page_urls(application)
+    response = staff_client.post(approve_url, {"confirm": "yes", "street": "", "postal_code": "12", "city": ""})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    nothing_written_for(application)
+    assert not Company.objects.exists()
+
+
+def test_approve_from_the_page_refuses_a_company_with_an_active_superuser(staff_client):
+    company = CompanyFactory()
+    make_member(company, Role.SUPERUSER)
+    application = make_application(registration_number=company.registration_number)
+    change_url, approve_url, _reject_url = page_urls(application)
+    response = staff_client.get(approve_url)
+    assert response.status_code == 302 and response["Location"] == change_url
+    messages = [str(m) for m in staff_client.get(change_url).context["messages"]]
+    assert any("already has an active Superuser" in m for m in messages)
+    nothing_written_for(application)
+
+
+def test_staff_reject_from_the_applications_page_with_a_reason(staff_client, staff):
+    application = make_application()
+    change_url, _approve_url, reject_url = page_urls(application)
+    response, writes = writes_during(lambda: staff_client.get(reject_url))
+    assert response.status_code == 200 and 'name="reason"' in response.content.decode() and writes == []
+    response = staff_client.post(reject_url, {"confirm": "yes", "reason": "  "})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    nothing_written_for(application)
+
+    response = staff_client.post(reject_url, {"confirm": "yes", "reason": "The CVR belongs to another company."})
+    assert response.status_code == 302 and response["Location"] == change_url
+    application.refresh_from_db()
+    assert application.status == AccessApplication.Status.REJECTED and application.decided_by == staff
+    assert application.rejection_reason == "The CVR belongs to another company."
+    mail = OutboxMessage.objects.get()
+    assert mail.recipient == "mette@havblik.dk" and "The CVR belongs to another company." in mail.body
+
+
+def test_a_decided_application_offers_no_decision(staff_client, staff):
+    application = make_application()
+    application_reject(application=application, actor=staff, reason="Duplicate")
+    OutboxMessage.objects.all().delete()
+    change_url, approve_url, reject_url = page_urls(application)
+    page = staff_client.get(change_url).content.decode()
+    assert approve_url not in page and reject_url not in page
+    staff_client.post(approve_url, {"confirm": "yes", "street": "a", "postal_code": "2900", "city": "b"})
+    staff_client.post(reject_url, {"confirm": "yes", "reason": "Again"})
+    application.refresh_from_db()
+    assert application.status == AccessApplication.Status.REJECTED and application.rejection_reason == "Duplicate"
+    assert not Company.objects.exists() and not OutboxMessage.objects.exists()
+
+
+def test_an_unknown_application_is_not_found(staff_client):
+    assert staff_client.get(reverse("admin:accounts_accessapplication_approve", args=[987654])).status_code == 404
+    assert staff_client.post(reverse("admin:accounts_accessapplication_reject", args=[987654])).status_code == 404
+
+
+def test_staff_without_the_change_permission_cannot_decide(staff_client):
+    from django.contrib.auth.models import Permission
+
+    viewer = StaffUserFactory(is_superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_accessapplication"))
+    client = verified_client(viewer)
+    application = make_application()
+    change_url, approve_url, reject_url = page_urls(application)
+    page = client.get(change_url)
+    assert page.status_code == 200 and approve_url not in page.content.decode()
+    assert client.get(approve_url).status_code == 403
+    assert client.post(approve_url, {"confirm": "yes", "street": "a", "postal_code": "2900", "city": "b"}
+                       ).status_code == 403
+    assert client.post(reject_url, {"confirm": "yes", "reason": "No"}).status_code == 403
+    nothing_written_for(application)
+
+
+def test_customer_logins_cannot_use_the_applications_buttons(superuser):
+    application = make_application()
+    client = verified_client(superuser)
+    _change_url, approve_url, reject_url = page_urls(application)
+    response = client.post(approve_url, {"confirm": "yes", "street": "a", "postal_code": "2900", "city": "b"})
+    assert response.status_code == 302 and "login" in response["Location"]  # sent to sign in
+    client.post(reject_url, {"confirm": "yes", "reason": "No"})
     nothing_written_for(application)
 
 

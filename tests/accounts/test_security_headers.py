@@ -42,6 +42,7 @@ def test_production_settings_pass_the_deploy_check():
         "DJANGO_SETTINGS_MODULE": "selfcare.settings.production",
         "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-for-the-check-only-0123456789",
         "DJANGO_ALLOWED_HOSTS": "selfcare.example.com",
+        "SECRETS_ENCRYPTION_KEYS": "cmVwbGFjZS1tZS13aXRoLWEtcmVhbC1mZXJuZXQta2U=",
         "PATH": "/usr/bin:/bin",
     }
     env.update({key: os.environ[key] for key in ("DATABASE_URL", "REDIS_URL") if key in os.environ})
@@ -57,6 +58,7 @@ def test_production_hsts_is_at_least_a_year(monkeypatch):
     import importlib
 
     monkeypatch.setenv("DJANGO_SECRET_KEY", "s" * 60)
+    monkeypatch.setenv("SECRETS_ENCRYPTION_KEYS", "cmVwbGFjZS1tZS13aXRoLWEtcmVhbC1mZXJuZXQta2U=")
     production = importlib.import_module("selfcare.settings.production")
     assert production.SECURE_HSTS_SECONDS >= 365 * 24 * 3600
     assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE

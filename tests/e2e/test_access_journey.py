@@ -64,9 +64,11 @@ def apply_for_access(page: Page):
 def staff_approve(page: Page, staff, application):
     sign_in(page, staff, landing=r"/backoffice/$")  # staff without a company land in the back office
     page.goto(reverse("admin:accounts_accessapplication_changelist"))
-    page.locator(f"input[name='_selected_action'][value='{application.pk}']").check()
-    page.locator("select[name='action']").select_option("approve_applications")
-    page.locator("button[name='index'], input[name='index']").first.click()
+    # The application's own page carries Approve and Reject; Approve opens the address step.
+    page.locator(f"#result_list a[href*='/accessapplication/{application.pk}/change/']").click()
+    expect(page).to_have_url(re.compile(rf"/accessapplication/{application.pk}/change/$"))
+    page.get_by_role("link", name="Approve…").click()
+    expect(page).to_have_url(re.compile(rf"/accessapplication/{application.pk}/approve/$"))
     page.locator("input[name='street']").fill("Havnevej 7")
     page.locator("input[name='postal_code']").fill("9000")
     page.locator("input[name='city']").fill("Aalborg")
@@ -125,13 +127,16 @@ def test_apply_approve_activate_invite_and_restricted_colleague(new_page, celery
     assert_accessible(page, label="overview of the new Superuser")
     sign_out_and_in_again(page, APPLICANT_EMAIL, SUPERUSER_PASSWORD, APPLICANT_MOBILE)
 
-    # The letter's code works once.
+    # The letter's code works once: the login is active, so the page says so and offers nothing.
     again = new_page()
     again.goto(reverse("accounts:activate"))
     fill_by_name(again, "email", APPLICANT_EMAIL)
     fill_by_name(again, "code", code)
     submit_main_form(again)
     expect(again).not_to_have_url(re.compile(r"/activate/password/$"))
+    expect(again.get_by_text("This login has already been activated.")).to_be_visible()
+    expect(again.locator("main input[name='new_password1'], main input[name='code']")).to_have_count(0)
+    browser_problems.allow("status of 410")  # the used code's page is Gone
 
     create_restricted_colleague(page, account_number=north.number)
     browser_problems.allow("status of 400")  # the wizard answered the bad e-mail with 400

@@ -19,6 +19,7 @@ from accounts.permissions import Role
 from selfcare.outbox.models import Channel, DevInboxMessage, OutboxMessage
 from tests.conftest import make_member, wait_for
 from tests.e2e.axe import assert_accessible
+from tests.e2e.layout import assert_no_horizontal_overflow, assert_reachable
 from tests.factories import BillingAccountFactory, CompanyFactory, MembershipFactory, SubscriptionFactory
 
 PASSWORD = "correct horse battery"
@@ -136,47 +137,6 @@ def assert_shows_employees_of(page: Page, company: str):
         if other != company:
             for name in names:
                 expect(page.get_by_text(name)).to_have_count(0)
-
-
-# The outermost elements that stick out to the right of the viewport, leaving out those clipped by a
-# scrolling ancestor (the phone menu is meant to scroll sideways inside its own row).
-OVERFLOW_JS = """
-(limit) => {
-  const clipped = (element) => {
-    for (let a = element.parentElement; a && a !== document.body; a = a.parentElement) {
-      if (getComputedStyle(a).overflowX !== "visible" && a.getBoundingClientRect().right <= limit + 0.5) return true;
-    }
-    return false;
-  };
-  const describe = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
-    + [...e.classList].map((c) => "." + c).join("")
-    + " (right edge " + Math.round(e.getBoundingClientRect().right) + "px)";
-  const wide = [...document.body.querySelectorAll("*")].filter(
-    (e) => e.getBoundingClientRect().right > limit + 0.5 && !clipped(e));
-  return {
-    scrollWidth: document.documentElement.scrollWidth,
-    innerWidth: window.innerWidth,
-    elements: wide.filter((e) => !wide.includes(e.parentElement)).map(describe),
-  };
-}
-"""
-
-
-def assert_no_horizontal_overflow(page: Page, label: str):
-    """The page body does not scroll sideways at this viewport width.
-
-    Compared with the viewport's own width too: with mobile emulation Chromium widens the layout
-    viewport (window.innerWidth) to fit content that is too wide, hiding the overflow.
-    """
-    limit = min(page.viewport_size["width"], page.evaluate("() => window.innerWidth"))
-    found = page.evaluate(OVERFLOW_JS, limit)
-    overflow = found["scrollWidth"] > limit
-    message = (
-        f"{label}: the page scrolls sideways at {page.viewport_size['width']}px "
-        f"(document scrollWidth {found['scrollWidth']}px, innerWidth {found['innerWidth']}px); "
-        f"too wide: {', '.join(found['elements']) or '?'}"
-    )
-    assert not overflow, message
 
 
 # --- tests -----------------------------------------------------------------------------------------
@@ -305,9 +265,12 @@ def test_phone_sized_sign_in_shows_menu_and_overview_without_sideways_scrolling(
 
     first = sorted(EMPLOYEES)[0]
     expect(page.get_by_role("heading", name=first, exact=True)).to_be_visible()
+    # On a phone the menu and the company switcher sit behind the "Menu" button.
     menu = main_menu(page)
+    expect(menu).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
     expect(menu).to_be_visible()
-    expect(menu.get_by_role("link", name="Overview")).to_be_in_viewport()
+    assert_reachable(menu.get_by_role("link", name="Overview"), "Overview in the main menu")
     expect(menu.get_by_role("link", name="Subscriptions")).to_be_visible()
     expect(company_switcher(page).get_by_label("Company")).to_be_visible()
     assert_no_horizontal_overflow(page, "overview")

@@ -1,5 +1,8 @@
+from django.urls import reverse
+
 from accounts.permissions import Permission
-from tests.factories import SubscriptionFactory
+from subscriptions.models import ChangeRequest, SimCard, Subscription
+from tests.factories import SimCardFactory, SubscriptionFactory
 from tests.tenancy import RouteCheck, TenantRouteTests, marker
 
 
@@ -12,8 +15,54 @@ def subscription_row(company, account):
     return SubscriptionFactory(company=company, account=account, employee_name=marker("Employee")).employee_name
 
 
+def change_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    change = ChangeRequest.objects.create(company=company, subscription=subscription, action="block",
+                                          params={"reason": "lost"}, status=ChangeRequest.Status.FAILED,
+                                          failure=ChangeRequest.Failure.REFUSED)
+    return {"pk": subscription.pk, "change_pk": change.pk}
+
+
+def block_in(company, account):
+    return {"pk": SubscriptionFactory(company=company, account=account).pk, "action": "block"}
+
+
+def esim_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    sim = SimCardFactory(company=company, subscription=subscription, status=SimCard.Status.ACTIVE, is_esim=True,
+                         activation_code="LPA:1$smdp.example$ABC")
+    return {"pk": subscription.pk, "sim_pk": sim.pk}
+
+
+def _subscription_page(case):
+    return reverse("subscriptions:detail", kwargs={"pk": case.kwargs["pk"]})
+
+
+def _change_asked(action):
+    """A new change request of this kind for the subscription, on its way to the operator."""
+    def asked(case):
+        return ChangeRequest.objects.filter(subscription_id=case.kwargs["pk"], action=action,
+                                            status__in=ChangeRequest.OPEN).exists()
+    return asked
+
+
+def _invoice_note_saved(case):
+    return Subscription.objects.get(pk=case.kwargs["pk"]).invoice_note == "Afd. 7"
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS, kind="list", make_row=subscription_row),
         RouteCheck("subscriptions:detail", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
+        RouteCheck("subscriptions:changes", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
+        RouteCheck("subscriptions:change", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
+                   make_object=block_in, make_data=lambda company, account: {"block-reason": "lost"},
+                   ok_status=(302,), expect_location=_subscription_page, effect=_change_asked("block")),
+        RouteCheck("subscriptions:change_retry", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS),
+                   method="post", make_object=change_in, ok_status=(302,), expect_location=_subscription_page,
+                   effect=_change_asked("block")),
+        RouteCheck("subscriptions:invoice_note", Permission.MANAGE_SUBSCRIPTIONS, method="post",
+                   make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
+                   ok_status=(302,), expect_location=_subscription_page, effect=_invoice_note_saved),
+        RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]

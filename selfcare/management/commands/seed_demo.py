@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import AccessApplication, Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
+from subscriptions.catalogue import catalogue_ensure
 from subscriptions.models import BillingAccount, Subscription
 
 DEMO_PASSWORD = "Selfcare-demo-2026"
@@ -36,8 +37,6 @@ FIRST_NAMES = ["Anna", "Peter", "Maria", "Jens", "Louise", "Henrik", "Camilla", 
                "Freja", "Rasmus", "Astrid", "Nils", "Elsa", "Oskar", "Ingrid", "Johan", "Sara", "Erik"]
 LAST_NAMES = ["Hansen", "Pedersen", "Andersen", "Christensen", "Larsen", "Rasmussen", "Petersen", "Johansson",
               "Karlsson", "Nilsson", "Eriksson", "Berg", "Lund", "Dahl", "Kjær"]
-PLANS = {"mobile": ["Mobil Fri 50 GB", "Mobil Fri Ubegrænset", "Mobil Basis 10 GB"], "telephony": ["Fastnet Erhverv"],
-         "internet": ["Fiber 1000/1000", "Mobilt bredbånd 200 GB"], "circuit": ["Ethernet 1 Gbit/s"]}
 
 
 class Command(BaseCommand):
@@ -46,6 +45,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         rng = random.Random(2026)
+        self.catalogue = catalogue_ensure()
         companies = {}
         for key, name, country, number, street, postal_code, city, parent in COMPANIES:
             company, _ = Company.objects.update_or_create(
@@ -111,7 +111,7 @@ class Command(BaseCommand):
                 company=company, account=accounts[index % len(accounts)], type=type_,
                 number=f"{phone_prefix}{rng.randint(1000000, 9999999)}",
                 employee_name=f"{first} {last}", employee_email=f"{first}.{last}@example.com".lower(),
-                price_plan=rng.choice(PLANS[type_]),
+                plan_id=rng.choice(self.catalogue["plans"][type_]),
                 status=rng.choices(["active", "blocked", "terminated"], weights=[10, 1, 1])[0],
             ))
         Subscription.objects.bulk_create(subscriptions)

@@ -1,0 +1,177 @@
+"""The forms of the employee page: one per change, each turning its input into the change's params.
+
+The rules themselves (what a line's state allows, scope, the catalogue) live in
+``subscriptions.services``; a refusal from there is shown on the form as its error.
+"""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models import AddOn, BillingAccount, ChangeRequest, PricePlan, Subscription
+from subscriptions.services import BlockReason
+
+Action = ChangeRequest.Action
+
+
+class ChangeForm(forms.Form):
+    """Base: knows the subscription and the membership; ``change_kwargs`` gives the service's arguments."""
+
+    action: str = ""
+    title = ""
+    submit_label = _("Send the change")
+
+    def __init__(self, *args, subscription: Subscription, membership, **kwargs):
+        kwargs.setdefault("prefix", self.action)
+        super().__init__(*args, **kwargs)
+        self.subscription = subscription
+        self.membership = membership
+
+    def change_kwargs(self) -> dict:
+        return {"params": {}}
+
+
+class BlockForm(ChangeForm):
+    action = Action.BLOCK
+    title = _("Block the SIM card")
+    submit_label = _("Block")
+    reason = forms.ChoiceField(label=_("Why"), choices=BlockReason.CHOICES, widget=forms.RadioSelect)
+
+    def change_kwargs(self):
+        return {"params": {"reason": self.cleaned_data["reason"]}}
+
+
+class UnblockForm(ChangeForm):
+    action = Action.UNBLOCK
+    title = _("Unblock the SIM card")
+    submit_label = _("Unblock")
+
+
+class ChangePlanForm(ChangeForm):
+    action = Action.CHANGE_PLAN
+    title = _("Change price plan")
+    plan = forms.ModelChoiceField(label=_("New price plan"), queryset=PricePlan.objects.none())
+    when = forms.ChoiceField(
+        label=_("From"), widget=forms.RadioSelect, initial="now",
+        choices=[("now", _("Now")), ("next_month", _("The 1st of next month"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = PricePlan.objects.filter(active=True, type=self.subscription.type).exclude(
+            pk=self.subscription.plan_id
+        )
+
+    def change_kwargs(self):
+        return {"params": {"plan_id": self.cleaned_data["plan"].pk, "when": self.cleaned_data["when"]}}
+
+
+class AddAddOnForm(ChangeForm):
+    action = Action.ADD_ADD_ON
+    title = _("Add an add-on service")
+    submit_label = _("Add")
+    add_on = forms.ModelChoiceField(label=_("Add-on service"), queryset=AddOn.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["add_on"].queryset = AddOn.objects.filter(active=True, type=self.subscription.type).exclude(
+            pk__in=self.subscription.add_ons.values("pk")
+        )
+
+    def change_kwargs(self):
+        return {"params": {"add_on_id": self.cleaned_data["add_on"].pk}}
+
+
+class RemoveAddOnForm(ChangeForm):
+    action = Action.REMOVE_ADD_ON
+    title = _("Remove an add-on service")
+    submit_label = _("Remove")
+    add_on = forms.ModelChoiceField(label=_("Add-on service"), queryset=AddOn.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["add_on"].queryset = self.subscription.add_ons.all()
+
+    def change_kwargs(self):
+        return {"params": {"add_on_id": self.cleaned_data["add_on"].pk}}
+
+
+class ChangeSimForm(ChangeForm):
+    action = Action.CHANGE_SIM
+    title = _("Change SIM card")
+    iccid = forms.CharField(
+        label=_("ICCID of the spare SIM card"), max_length=30,
+        help_text=_("The 19 or 20 digits printed on the card or on the eSIM's letter, starting with 89."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def change_kwargs(self):
+        return {"params": {"iccid": self.cleaned_data["iccid"]}}
+
+
+class MoveAccountForm(ChangeForm):
+    action = Action.MOVE_ACCOUNT
+    title = _("Move to another account number")
+    submit_label = _("Move")
+    account = forms.ModelChoiceField(label=_("Account number"), queryset=BillingAccount.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = BillingAccount.objects.for_membership(self.membership).exclude(
+            pk=self.subscription.account_id
+        )
+
+    def change_kwargs(self):
+        return {"params": {"account_id": self.cleaned_data["account"].pk}}
+
+
+class _DatedForm(ChangeForm):
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_date(self):
+        value = self.cleaned_data["date"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("Choose a date that is today or later."))
+        return value
+
+
+class CancelForm(_DatedForm):
+    action = Action.CANCEL
+    title = _("Cancel the subscription")
+    submit_label = _("Cancel the subscription")
+
+    def change_kwargs(self):
+        return {"params": {}, "effective_date": self.cleaned_data["date"]}
+
+
+class TransferForm(_DatedForm):
+    action = Action.TRANSFER
+    title = _("Transfer to the employee as a private customer")
+    submit_label = _("Transfer")
+    name = forms.CharField(label=_("The employee's name"), max_length=150)
+    email = forms.EmailField(label=_("Private e-mail"))
+    street = forms.CharField(label=_("Street and number"), max_length=200)
+    postal_code = forms.CharField(label=_("Postal code"), max_length=10)
+    city = forms.CharField(label=_("City"), max_length=100)
+    field_order = ["name", "email", "street", "postal_code", "city", "date"]
+
+    def change_kwargs(self):
+        data = self.cleaned_data
+        return {"params": {key: data[key] for key in ("name", "email", "street", "postal_code", "city")},
+                "effective_date": data["date"]}
+
+
+CHANGE_FORMS: dict[str, type[ChangeForm]] = {
+    form.action: form
+    for form in (BlockForm, UnblockForm, ChangePlanForm, AddAddOnForm, RemoveAddOnForm, ChangeSimForm,
+                 MoveAccountForm, CancelForm, TransferForm)
+}
+
+
+class InvoiceNoteForm(forms.ModelForm):
+    """The cost-centre text printed on the invoice: the portal's own data, changed at once."""
+
+    class Meta:
+        model = Subscription
+        fields = ["invoice_note"]
+        help_texts = {"invoice_note": _("Printed beside the line on the invoice, e.g. a cost centre.")}

@@ -1,0 +1,388 @@
+"""Changes to subscriptions: asked for by a login, carried out by the operator's systems.
+
+``change_request_create`` checks the request against the login's scope and permissions and the line's
+state, and writes a ``ChangeRequest`` (the provisioning outbox) in the same transaction; a worker hands
+it to the provisioning port (``change_request_submit``), and the port's answer completes it
+(``change_request_complete``), which is when the subscription itself changes and its history gets an
+entry. A change dated in the future is accepted by the operator first and applied on its date
+(``change_requests_apply_due``, daily from beat).
+"""
+
+import logging
+import secrets
+from datetime import date, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from stdnum import luhn
+
+from accounts.permissions import Permission
+from subscriptions.models import (
+    AddOn,
+    BillingAccount,
+    ChangeRequest,
+    PricePlan,
+    SimCard,
+    Subscription,
+    SubscriptionEvent,
+)
+from subscriptions.provisioning import ProvisioningUnavailable, backend
+
+logger = logging.getLogger(__name__)
+
+Action = ChangeRequest.Action
+MAX_ATTEMPTS = 8
+
+# The permission each change needs (one place; views and bulk actions read it from here).
+ACTION_PERMISSIONS = {
+    Action.BLOCK: Permission.BLOCK_SIM,
+    Action.UNBLOCK: Permission.BLOCK_SIM,
+    Action.CHANGE_PLAN: Permission.MANAGE_SUBSCRIPTIONS,
+    Action.ADD_ADD_ON: Permission.MANAGE_SUBSCRIPTIONS,
+    Action.REMOVE_ADD_ON: Permission.MANAGE_SUBSCRIPTIONS,
+    Action.CHANGE_SIM: Permission.MANAGE_SUBSCRIPTIONS,
+    Action.MOVE_ACCOUNT: Permission.MANAGE_SUBSCRIPTIONS,
+    Action.CANCEL: Permission.MANAGE_SUBSCRIPTIONS,
+    Action.TRANSFER: Permission.MANAGE_SUBSCRIPTIONS,
+}
+
+
+class BlockReason:
+    LOST = "lost"
+    STOLEN = "stolen"
+    OTHER = "other"
+    CHOICES = [(LOST, _("Lost")), (STOLEN, _("Stolen")), (OTHER, _("Other"))]
+
+
+class ChangeRefused(ValidationError):
+    """The change cannot be asked for; the message says why, in the user's language. Nothing was written."""
+
+
+def first_of_next_month(today: date | None = None) -> date:
+    today = today or timezone.localdate()
+    return date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+
+
+def iccid_is_valid(iccid: str) -> bool:
+    """An ICCID: 19 or 20 digits, telecom prefix 89, the last digit a Luhn check digit (ITU-T E.118)."""
+    return iccid.isdigit() and len(iccid) in (19, 20) and iccid.startswith("89") and luhn.is_valid(iccid)
+
+
+def _actor_label(user) -> str:
+    return f"{user.full_name} <{user.email}>" if user else ""
+
+
+def _validate(*, membership, subscription: Subscription, action: str, params: dict,
+              effective_date: date | None) -> tuple[dict, date | None]:
+    """The normalised params and date of a change, or ChangeRefused with the reason."""
+    if subscription.status == Subscription.Status.TERMINATED:
+        raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
+    today = timezone.localdate()
+    if action == Action.BLOCK:
+        if subscription.status == Subscription.Status.BLOCKED:
+            raise ChangeRefused(_("The subscription is already blocked."))
+        reason = params.get("reason")
+        if reason not in dict(BlockReason.CHOICES):
+            raise ChangeRefused(_("Choose why the SIM card is blocked: lost, stolen or other."))
+        return {"reason": reason}, None
+    if action == Action.UNBLOCK:
+        if subscription.status != Subscription.Status.BLOCKED:
+            raise ChangeRefused(_("The subscription is not blocked."))
+        return {}, None
+    if action == Action.CHANGE_PLAN:
+        plan = PricePlan.objects.filter(pk=params.get("plan_id"), active=True, type=subscription.type).first()
+        if plan is None:
+            raise ChangeRefused(_("Choose one of the price plans offered for this kind of subscription."))
+        if plan.pk == subscription.plan_id:
+            raise ChangeRefused(_("The subscription already has this price plan."))
+        when = params.get("when", "now")
+        if when not in ("now", "next_month"):
+            raise ChangeRefused(_("Choose whether the new price plan applies now or from next month."))
+        return {"plan_id": plan.pk, "plan": plan.name}, first_of_next_month(today) if when == "next_month" else None
+    if action in (Action.ADD_ADD_ON, Action.REMOVE_ADD_ON):
+        add_on = AddOn.objects.filter(pk=params.get("add_on_id"), type=subscription.type).first()
+        has_it = add_on is not None and subscription.add_ons.filter(pk=add_on.pk).exists()
+        if action == Action.ADD_ADD_ON and (add_on is None or not add_on.active):
+            raise ChangeRefused(_("Choose one of the add-on services offered for this kind of subscription."))
+        if action == Action.ADD_ADD_ON and has_it:
+            raise ChangeRefused(_("The subscription already has this add-on service."))
+        if action == Action.REMOVE_ADD_ON and not has_it:
+            raise ChangeRefused(_("The subscription does not have this add-on service."))
+        return {"add_on_id": add_on.pk, "add_on": add_on.name}, None
+    if action == Action.CHANGE_SIM:
+        iccid = "".join(str(params.get("iccid", "")).split())
+        if not iccid_is_valid(iccid):
+            raise ChangeRefused(_("This is not a valid ICCID: 19 or 20 digits starting with 89, with a correct check digit."))
+        sim = SimCard.objects.filter(company_id=membership.company_id, iccid=iccid, status=SimCard.Status.SPARE).first()
+        if sim is None:
+            raise ChangeRefused(_("The company has no spare SIM card with this ICCID."))
+        return {"sim_id": sim.pk, "iccid": iccid, "esim": sim.is_esim}, None
+    if action == Action.MOVE_ACCOUNT:
+        account = BillingAccount.objects.for_membership(membership).filter(pk=params.get("account_id")).first()
+        if account is None:
+            raise ChangeRefused(_("Choose one of the company's account numbers."))
+        if account.pk == subscription.account_id:
+            raise ChangeRefused(_("The subscription is already on this account number."))
+        return {"account_id": account.pk, "account": account.number}, None
+    if action in (Action.CANCEL, Action.TRANSFER):
+        if effective_date is None or effective_date < today:
+            raise ChangeRefused(_("Choose a date that is today or later."))
+        if action == Action.CANCEL:
+            return {}, effective_date
+        fields = {key: str(params.get(key, "")).strip() for key in ("name", "email", "street", "postal_code", "city")}
+        if not all(fields.values()):
+            raise ChangeRefused(_("Give the employee's name, private e-mail and address for the transfer."))
+        return fields, effective_date
+    raise ChangeRefused(_("Unknown change."))
+
+
+def change_request_create(*, membership, subscription_id: int, action: str, params: dict | None = None,
+                          effective_date: date | None = None) -> ChangeRequest:
+    """Ask for a change of a subscription the membership may see.
+
+    Raises Subscription.DoesNotExist for a line outside the membership's scope (a 404 to the user),
+    PermissionDenied without the change's permission, ChangeRefused when the line's state or the input
+    does not allow it. A second request for a change of the same kind while one is open (a double click,
+    two colleagues) returns the open one: one request, one effect.
+    """
+    from subscriptions.tasks import provisioning_submit
+
+    if action not in ACTION_PERMISSIONS:
+        raise ChangeRefused(_("Unknown change."))
+    if not membership.has_permission(ACTION_PERMISSIONS[action]):
+        raise PermissionDenied
+    with transaction.atomic():
+        subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
+        existing = ChangeRequest.objects.filter(
+            subscription=subscription, action=action, status__in=ChangeRequest.OPEN
+        ).first()
+        if existing is not None:
+            return existing
+        params, effective_date = _validate(
+            membership=membership, subscription=subscription, action=action, params=params or {},
+            effective_date=effective_date,
+        )
+        try:
+            with transaction.atomic():
+                change = ChangeRequest.objects.create(
+                    company_id=subscription.company_id, subscription=subscription, action=action, params=params,
+                    effective_date=effective_date, requested_by_id=membership.user_id,
+                )
+        except IntegrityError:  # the same change was asked for at the same moment elsewhere
+            return ChangeRequest.objects.get(subscription=subscription, action=action, status__in=ChangeRequest.OPEN)
+        transaction.on_commit(lambda: provisioning_submit.delay(change.pk))
+    return change
+
+
+def change_request_retry(*, membership, change_id: int) -> ChangeRequest:
+    """A failed change asked for again, with the same details (checked again: the line may have moved on)."""
+    failed = ChangeRequest.objects.for_membership(membership).get(pk=change_id, status=ChangeRequest.Status.FAILED)
+    params = dict(failed.params)
+    if failed.action == Action.CHANGE_PLAN:
+        params["when"] = "next_month" if failed.effective_date else "now"
+    return change_request_create(
+        membership=membership, subscription_id=failed.subscription_id, action=failed.action, params=params,
+        effective_date=failed.effective_date if failed.action in (Action.CANCEL, Action.TRANSFER) else None,
+    )
+
+
+def change_request_submit(*, change_id: int) -> bool:
+    """Hand one pending change to the provisioning port (the worker calls this). True if this call did.
+
+    The row stays locked while the port is called, and is marked sent in the same transaction: handed
+    over once, however often the task runs. When the port cannot be reached it stays pending and
+    ProvisioningUnavailable is raised for the task to retry; after MAX_ATTEMPTS it fails.
+    """
+    with transaction.atomic():
+        change = (
+            ChangeRequest.objects.select_for_update(skip_locked=True, of=("self",)).select_related("subscription")
+            .filter(pk=change_id, status=ChangeRequest.Status.PENDING).first()
+        )
+        if change is None:
+            return False
+        change.attempts += 1
+        try:
+            change.operator_reference = backend().submit(change)
+        except ProvisioningUnavailable:
+            logger.warning("provisioning unavailable for change %s (attempt %s)", change.pk, change.attempts)
+            if change.attempts < MAX_ATTEMPTS:
+                change.save(update_fields=["attempts"])
+                retry = True
+            else:
+                _fail(change, ChangeRequest.Failure.UNAVAILABLE)
+                retry = False
+        else:
+            change.status = ChangeRequest.Status.SENT
+            change.sent_at = timezone.now()
+            change.save(update_fields=["attempts", "operator_reference", "status", "sent_at"])
+            return True
+    if retry:
+        raise ProvisioningUnavailable(f"change request {change_id}")
+    return False
+
+
+def _fail(change: ChangeRequest, failure: str) -> None:
+    change.status = ChangeRequest.Status.FAILED
+    change.failure = failure
+    change.completed_at = timezone.now()
+    change.save()
+    SubscriptionEvent.objects.create(
+        company_id=change.company_id, subscription_id=change.subscription_id, actor_id=change.requested_by_id,
+        actor_label=_actor_label(change.requested_by), action="failed", change_request=change,
+        after={"action": change.action, "failure": failure},
+    )
+
+
+def _snapshot(subscription: Subscription, action: str) -> dict:
+    if action in (Action.BLOCK, Action.UNBLOCK, Action.CANCEL, Action.TRANSFER):
+        return {"status": subscription.status, "block_reason": subscription.block_reason}
+    if action == Action.CHANGE_PLAN:
+        return {"plan": subscription.plan.name if subscription.plan else ""}
+    if action in (Action.ADD_ADD_ON, Action.REMOVE_ADD_ON):
+        return {"add_ons": sorted(subscription.add_ons.values_list("name", flat=True))}
+    if action == Action.CHANGE_SIM:
+        active = subscription.sim_cards.filter(status=SimCard.Status.ACTIVE).first()
+        return {"iccid": active.iccid if active else ""}
+    if action == Action.MOVE_ACCOUNT:
+        return {"account": subscription.account.number}
+    return {}
+
+
+def _still_possible(subscription: Subscription, change: ChangeRequest) -> bool:
+    if subscription.status == Subscription.Status.TERMINATED:
+        return False
+    if change.action == Action.BLOCK:
+        return subscription.status == Subscription.Status.ACTIVE
+    if change.action == Action.UNBLOCK:
+        return subscription.status == Subscription.Status.BLOCKED
+    if change.action == Action.CHANGE_SIM:
+        return SimCard.objects.filter(pk=change.params["sim_id"], status=SimCard.Status.SPARE,
+                                      company_id=subscription.company_id).exists()
+    if change.action == Action.MOVE_ACCOUNT:
+        return BillingAccount.objects.filter(pk=change.params["account_id"], company_id=subscription.company_id).exists()
+    return True
+
+
+def _apply(change: ChangeRequest) -> None:
+    """The change's effect on the subscription, with its history entry. In the caller's transaction,
+    with the subscription row locked."""
+    subscription = Subscription.objects.select_for_update().get(pk=change.subscription_id)
+    if not _still_possible(subscription, change):
+        _fail(change, ChangeRequest.Failure.STATE_CHANGED)
+        return
+    before = _snapshot(subscription, change.action)
+    params = change.params
+    if change.action == Action.BLOCK:
+        subscription.status, subscription.block_reason = Subscription.Status.BLOCKED, params["reason"]
+    elif change.action == Action.UNBLOCK:
+        subscription.status, subscription.block_reason = Subscription.Status.ACTIVE, ""
+    elif change.action == Action.CHANGE_PLAN:
+        subscription.plan_id = params["plan_id"]
+    elif change.action == Action.ADD_ADD_ON:
+        subscription.add_ons.add(params["add_on_id"])
+    elif change.action == Action.REMOVE_ADD_ON:
+        subscription.add_ons.remove(params["add_on_id"])
+    elif change.action == Action.CHANGE_SIM:
+        subscription.sim_cards.filter(status=SimCard.Status.ACTIVE).update(status=SimCard.Status.REPLACED)
+        sim = SimCard.objects.select_for_update().get(pk=params["sim_id"])
+        sim.subscription, sim.status = subscription, SimCard.Status.ACTIVE
+        if sim.is_esim:
+            # The operator's SM-DP+ issues the profile; the simulator makes one of the standard form.
+            sim.activation_code = f"LPA:1$smdp.selfcare.example${secrets.token_hex(12).upper()}"
+        sim.save()
+    elif change.action == Action.MOVE_ACCOUNT:
+        subscription.account_id = params["account_id"]
+    elif change.action in (Action.CANCEL, Action.TRANSFER):
+        subscription.status = Subscription.Status.TERMINATED
+    subscription.save()
+    change.status = ChangeRequest.Status.COMPLETED
+    change.completed_at = timezone.now()
+    change.save(update_fields=["status", "completed_at"])
+    subscription.refresh_from_db()
+    SubscriptionEvent.objects.create(
+        company_id=change.company_id, subscription=subscription, actor_id=change.requested_by_id,
+        actor_label=_actor_label(change.requested_by), action=change.action, change_request=change,
+        before=before, after=_snapshot(subscription, change.action),
+    )
+
+
+def change_request_complete(*, change_id: int, ok: bool, failure: str = ChangeRequest.Failure.REFUSED) -> bool:
+    """The port's answer for a change it was given. True if this call recorded it (an answer that comes
+    twice changes nothing the second time)."""
+    with transaction.atomic():
+        change = (
+            ChangeRequest.objects.select_for_update(of=("self",)).select_related("requested_by")
+            .filter(pk=change_id, status=ChangeRequest.Status.SENT).first()
+        )
+        if change is None:
+            return False
+        if not ok:
+            _fail(change, failure)
+        elif change.effective_date and change.effective_date > timezone.localdate():
+            change.status = ChangeRequest.Status.SCHEDULED
+            change.save(update_fields=["status"])
+        else:
+            _apply(change)
+    return True
+
+
+def change_requests_apply_due(*, today: date | None = None) -> int:
+    """Scheduled changes whose date has come (beat, daily; safe to run twice or after downtime)."""
+    today = today or timezone.localdate()
+    applied = 0
+    ids = ChangeRequest.objects.filter(status=ChangeRequest.Status.SCHEDULED, effective_date__lte=today)
+    for change_id in ids.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            change = (
+                ChangeRequest.objects.select_for_update(skip_locked=True, of=("self",)).select_related("requested_by")
+                .filter(pk=change_id, status=ChangeRequest.Status.SCHEDULED).first()
+            )
+            if change is not None:
+                _apply(change)
+                applied += 1
+    return applied
+
+
+def change_requests_pending_ids(*, older_than_minutes: int = 2) -> list[int]:
+    """Pending changes whose task should have run by now (lost in a broker restart or a crash)."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    return list(
+        ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING, created_at__lt=cutoff)
+        .order_by("created_at").values_list("pk", flat=True)[:500]
+    )
+
+
+def invoice_note_set(*, membership, subscription_id: int, invoice_note: str) -> Subscription:
+    """The invoice note is the portal's own: changed at once, with its history entry."""
+    if not membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS):
+        raise PermissionDenied
+    with transaction.atomic():
+        subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
+        if subscription.status == Subscription.Status.TERMINATED:
+            raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
+        before = subscription.invoice_note
+        if before == invoice_note:
+            return subscription
+        subscription.invoice_note = invoice_note
+        subscription.save(update_fields=["invoice_note"])
+        SubscriptionEvent.objects.create(
+            company_id=subscription.company_id, subscription=subscription, actor_id=membership.user_id,
+            actor_label=_actor_label(membership.user), action="invoice_note",
+            before={"invoice_note": before}, after={"invoice_note": invoice_note},
+        )
+    return subscription
+
+
+def change_allowed(*, subscription: Subscription, membership, action: str) -> bool:
+    """Whether the employee page offers this change (the service checks again when it is asked for)."""
+    if not membership.has_permission(ACTION_PERMISSIONS[action]):
+        return False
+    if subscription.status == Subscription.Status.TERMINATED:
+        return False
+    if action == Action.BLOCK:
+        return subscription.status == Subscription.Status.ACTIVE
+    if action == Action.UNBLOCK:
+        return subscription.status == Subscription.Status.BLOCKED
+    return True
