@@ -26,8 +26,9 @@ with the permission (so the refusals above are not an accident). On top of that:
   must be refused with 403.
 
 tests/test_url_coverage.py fails for any route that is neither declared here nor listed as public, and
-(in a full run) for any declared check that did not run. tests/conftest.py fails the run for a check
-that applies to none of a class's routes, unless tests/route_checks_deselected.py names it with a reason.
+(in a full run) for any declared check that did not run. A check that applies to none of a class's
+routes fails as that test (tests/conftest.py), unless tests/route_checks_deselected.py names it with a
+reason; then it is deselected.
 """
 
 import io
