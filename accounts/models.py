@@ -333,6 +333,7 @@ class AuditEvent(models.Model):
         APPLICATION_RECEIVED = "application_received", _("Application for access received")
         APPLICATION_APPROVED = "application_approved", _("Application for access approved")
         APPLICATION_REJECTED = "application_rejected", _("Application for access rejected")
+        PUK_VIEWED = "puk_viewed", _("PUK codes shown")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -175,3 +175,37 @@ class InvoiceNoteForm(forms.ModelForm):
         model = Subscription
         fields = ["invoice_note"]
         help_texts = {"invoice_note": _("Printed beside the line on the invoice, e.g. a cost centre.")}
+
+
+class BillingAccountForm(forms.ModelForm):
+    """An account's invoice settings: its name, where the invoice goes, and in which format."""
+
+    # Longer than the 13 digits it keeps: people type it in groups ("5790 0001 2345 2").
+    ean = forms.CharField(label=_("EAN (GLN)"), max_length=20, required=False,
+                          widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+                          help_text=_("The 13-digit location number (GLN) of the customer's e-invoice inbox."))
+
+    class Meta:
+        model = BillingAccount
+        fields = ["name", "email", "ean", "invoice_format"]
+        labels = {"email": _("Invoice e-mail")}
+
+    def clean_ean(self):
+        from stdnum import ean
+
+        value = "".join(self.cleaned_data["ean"].split())
+        if not value:
+            return value
+        if not (value.isdigit() and len(value) == 13):
+            raise forms.ValidationError(_("An EAN (GLN) number has 13 digits."))
+        if not ean.is_valid(value):
+            raise forms.ValidationError(_("The check digit of this EAN number is wrong: check the number."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("invoice_format") == BillingAccount.InvoiceFormat.EAN and not data.get("ean"):
+            self.add_error("ean", _("E-invoicing by EAN needs the EAN number."))
+        if data.get("invoice_format") == BillingAccount.InvoiceFormat.PDF_EMAIL and not data.get("email"):
+            self.add_error("email", _("Invoices by e-mail need the e-mail address."))
+        return data

@@ -386,3 +386,48 @@ def change_allowed(*, subscription: Subscription, membership, action: str) -> bo
     if action == Action.UNBLOCK:
         return subscription.status == Subscription.Status.BLOCKED
     return True
+
+
+# PUK codes are shown on purpose only: each look-up is audited, and a login may look up this many an hour.
+PUK_LOOKUPS_PER_HOUR = 10
+
+
+def puk_reveal(*, membership, subscription_id: int, request=None) -> tuple[SimCard, str, str]:
+    """The PUK codes of the subscription's SIM card in use, for a login with "View PUK codes"; recorded
+    in the company's audit log (without the codes) and limited per login per hour."""
+    from django.core.cache import cache
+
+    from accounts.models import AuditEvent
+    from accounts.services.audit import audit_record
+
+    if not membership.has_permission(Permission.VIEW_PUK):
+        raise PermissionDenied
+    subscription = Subscription.objects.for_membership(membership).get(pk=subscription_id)
+    sim = subscription.sim_cards.filter(status=SimCard.Status.ACTIVE).first()
+    if sim is None:
+        raise ChangeRefused(_("The subscription has no SIM card in use, so there are no PUK codes to show."))
+    key = f"puk-lookups:{membership.user_id}:{timezone.now():%Y%m%d%H}"
+    cache.add(key, 0, timeout=3600)
+    if cache.incr(key) > PUK_LOOKUPS_PER_HOUR:
+        raise ChangeRefused(_("You have looked up %(count)s PUK codes this hour. Try again next hour, or ask "
+                              "customer service.") % {"count": PUK_LOOKUPS_PER_HOUR})
+    with transaction.atomic():
+        audit_record(action=AuditEvent.Action.PUK_VIEWED, actor=membership.user, company=membership.company,
+                     changes={"number": [None, subscription.number], "iccid": [None, sim.iccid]}, request=request)
+    puk1, puk2 = sim.puk_codes()
+    return sim, puk1, puk2
+
+
+def billing_account_update(*, membership, account_id: int, fields: dict) -> BillingAccount:
+    """Change an account's name and invoice settings (needs "Manage invoice settings")."""
+    if not membership.has_permission(Permission.MANAGE_INVOICE_SETTINGS):
+        raise PermissionDenied
+    allowed = {"name", "email", "ean", "invoice_format"}
+    with transaction.atomic():
+        account = BillingAccount.objects.for_membership(membership).select_for_update().get(pk=account_id)
+        for name, value in fields.items():
+            if name in allowed:
+                setattr(account, name, value)
+        account.full_clean(exclude=["company"])
+        account.save(update_fields=sorted(allowed & set(fields)))
+    return account

@@ -11,5 +11,9 @@ urlpatterns = [
     path("<int:pk>/change/<slug:action>/", views.SubscriptionChangeView.as_view(), name="change"),
     path("<int:pk>/changes/<int:change_pk>/retry/", views.ChangeRetryView.as_view(), name="change_retry"),
     path("<int:pk>/invoice-note/", views.InvoiceNoteView.as_view(), name="invoice_note"),
+    path("<int:pk>/puk/", views.PukView.as_view(), name="puk"),
     path("<int:pk>/sim/<int:sim_pk>/esim-qr.svg", views.EsimQrView.as_view(), name="esim_qr"),
+    path("accounts/<int:pk>/", views.BillingAccountDetailView.as_view(), name="account_detail"),
+    path("accounts/<int:pk>/edit/", views.BillingAccountEditView.as_view(), name="account_edit"),
+    path("connections/<int:pk>/", views.ConnectionDetailView.as_view(), name="connection_detail"),
 ]

@@ -10,14 +10,16 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import Permission
 from accounts.views_base import TenantDetailView, TenantListView
-from subscriptions.forms import CHANGE_FORMS, InvoiceNoteForm
-from subscriptions.models import ChangeRequest, SimCard, Subscription, UsageRecord
+from subscriptions.forms import CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
+from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
 from subscriptions.services import (
     BlockReason,
+    billing_account_update,
     change_allowed,
     change_request_create,
     change_request_retry,
     invoice_note_set,
+    puk_reveal,
 )
 
 
@@ -228,3 +230,90 @@ class EsimQrView(SubscriptionPageMixin, TenantDetailView):
         response["Cache-Control"] = "private, no-store"
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
         return response
+
+
+class PukView(SubscriptionPageMixin, TenantDetailView):
+    """POST: show the PUK codes of the SIM card in use (a deliberate click; audited; limited per hour)."""
+
+    required_permission = Permission.VIEW_PUK
+    template_name = "subscriptions/subscription_detail.html#puk"
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        context = {"subscription": subscription, "can_view_puk": True}
+        try:
+            sim, puk1, puk2 = puk_reveal(membership=self.membership, subscription_id=subscription.pk, request=request)
+        except ValidationError as refusal:
+            context["puk_error"] = " ".join(refusal.messages)
+        else:
+            context.update(puk_sim=sim, puk1=puk1, puk2=puk2)
+        if not request.htmx:
+            context = {**self.page_context(subscription), **context}
+            response = render(request, "subscriptions/subscription_detail.html", context)
+        else:
+            response = render(request, self.template_name, context)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+ACCOUNT_LINES_SHOWN = 50
+
+
+class BillingAccountDetailView(TenantDetailView):
+    """An account number: its invoice settings, its subscriptions and connections."""
+
+    required_permission = Permission.VIEW_SUBSCRIPTIONS
+    model = BillingAccount
+    template_name = "subscriptions/account_detail.html"
+    context_object_name = "account"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        account = self.object
+        lines = Subscription.objects.for_membership(self.membership).filter(account=account)
+        context.update(
+            lines=list(lines.select_related("plan").order_by("employee_name", "number", "pk")[:ACCOUNT_LINES_SHOWN]),
+            line_count=lines.count(),
+            connections=list(Connection.objects.for_membership(self.membership).filter(account=account)[:50]),
+            can_edit=self.membership.has_permission(Permission.MANAGE_INVOICE_SETTINGS),
+            form=kwargs.get("form"),
+        )
+        if context["can_edit"] and context["form"] is None:
+            context["form"] = BillingAccountForm(instance=account)
+        return context
+
+
+class BillingAccountEditView(BillingAccountDetailView):
+    required_permission = Permission.MANAGE_INVOICE_SETTINGS
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        self.object = account = self.get_object()
+        # The form checks the input on a copy; the service writes it under the row lock.
+        form = BillingAccountForm(request.POST, instance=BillingAccount.objects.get(pk=account.pk))
+        if form.is_valid():
+            try:
+                billing_account_update(membership=self.membership, account_id=account.pk, fields=form.cleaned_data)
+            except ValidationError as refusal:
+                form.add_error(None, refusal)
+            else:
+                messages.success(request, _("The account's invoice settings are saved."))
+                return redirect("subscriptions:account_detail", account.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ConnectionDetailView(TenantDetailView):
+    """A circuit or fixed data line: its address, services and contact person."""
+
+    required_permission = Permission.VIEW_SUBSCRIPTIONS
+    model = Connection
+    template_name = "subscriptions/connection_detail.html"
+    context_object_name = "connection"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("account")

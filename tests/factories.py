@@ -7,7 +7,7 @@ from stdnum import luhn
 from accounts.models import Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
 from subscriptions.crypto import encrypt
-from subscriptions.models import AddOn, BillingAccount, PricePlan, SimCard, Subscription
+from subscriptions.models import AddOn, BillingAccount, Connection, PricePlan, SimCard, Subscription
 
 _cvr_numbers = itertools.count(30000000)
 
@@ -132,3 +132,18 @@ class SimCardFactory(factory.django.DjangoModelFactory):
     iccid = factory.Sequence(lambda n: iccid(n))
     puk1_encrypted = factory.LazyFunction(lambda: encrypt("12345678"))
     puk2_encrypted = factory.LazyFunction(lambda: encrypt("87654321"))
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    account = factory.SubFactory(BillingAccountFactory)
+    company = factory.SelfAttribute("account.company")
+    circuit_id = factory.Sequence(lambda n: f"C-{n:06d}")
+    service_type = "fibre"
+    capacity_mbps = 1000
+    street = "Havnegade 12"
+    postal_code = "1058"
+    city = "København K"
+    contact_name = "Driftsvagt"

@@ -38,3 +38,25 @@ def test_seed_demo_is_realistic_and_idempotent():
 
     printed = out.getvalue()
     assert "Selfcare-demo-2026" in printed and "superuser@nordlys.example" in printed
+
+
+def test_seed_demo_fills_the_employee_pages_once():
+    from subscriptions.models import Connection, PricePlan, SimCard, SubscriptionEvent, UsageRecord
+    from subscriptions.services import iccid_is_valid
+
+    call_command("seed_demo", stdout=io.StringIO())
+    estate = [model.objects.count() for model in (PricePlan, SimCard, UsageRecord, Connection, SubscriptionEvent)]
+    call_command("seed_demo", stdout=io.StringIO())
+    assert [model.objects.count() for model in (PricePlan, SimCard, UsageRecord, Connection, SubscriptionEvent)] == estate
+
+    assert not Subscription.objects.filter(plan__isnull=True).exists()
+    assert PricePlan.objects.filter(data_gb__isnull=False).exists()
+    for company in Company.objects.all():
+        spare = SimCard.objects.filter(company=company, status=SimCard.Status.SPARE)
+        assert spare.count() >= 2 and spare.filter(is_esim=True).exists(), company
+        assert Connection.objects.filter(company=company).exists()
+    assert all(iccid_is_valid(iccid) for iccid in SimCard.objects.values_list("iccid", flat=True))
+    puk1, puk2 = SimCard.objects.first().puk_codes()
+    assert len(puk1) == len(puk2) == 8 and puk1.isdigit()
+    assert UsageRecord.objects.exists() and SubscriptionEvent.objects.exists()
+    assert Subscription.objects.filter(number__endswith="9999").exists()  # the simulator's failing line

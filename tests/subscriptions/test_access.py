@@ -1,8 +1,9 @@
 from django.urls import reverse
 
 from accounts.permissions import Permission
-from subscriptions.models import ChangeRequest, SimCard, Subscription
-from tests.factories import SimCardFactory, SubscriptionFactory
+from accounts.models import AuditEvent
+from subscriptions.models import BillingAccount, ChangeRequest, SimCard, Subscription
+from tests.factories import ConnectionFactory, SimCardFactory, SubscriptionFactory
 from tests.tenancy import RouteCheck, TenantRouteTests, marker
 
 
@@ -34,6 +35,20 @@ def esim_in(company, account):
     return {"pk": subscription.pk, "sim_pk": sim.pk}
 
 
+def sim_in(company, account):
+    subscription = SubscriptionFactory(company=company, account=account)
+    SimCardFactory(company=company, subscription=subscription, status=SimCard.Status.ACTIVE)
+    return {"pk": subscription.pk}
+
+
+def account_in(company, account):
+    return {"pk": account.pk}
+
+
+def connection_in(company, account):
+    return {"pk": ConnectionFactory(company=company, account=account).pk}
+
+
 def _subscription_page(case):
     return reverse("subscriptions:detail", kwargs={"pk": case.kwargs["pk"]})
 
@@ -50,6 +65,16 @@ def _invoice_note_saved(case):
     return Subscription.objects.get(pk=case.kwargs["pk"]).invoice_note == "Afd. 7"
 
 
+def _puk_shown_and_audited(case):
+    return (case.response.status_code == 200
+            and AuditEvent.objects.filter(action=AuditEvent.Action.PUK_VIEWED, company=case.company).exists())
+
+
+def _account_saved(case):
+    account = BillingAccount.objects.get(pk=case.kwargs["pk"])
+    return (account.name, account.email) == ("Salg", "faktura@example.com")
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS, kind="list", make_row=subscription_row),
@@ -64,5 +89,15 @@ class TestSubscriptionAccess(TenantRouteTests):
         RouteCheck("subscriptions:invoice_note", Permission.MANAGE_SUBSCRIPTIONS, method="post",
                    make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
                    ok_status=(302,), expect_location=_subscription_page, effect=_invoice_note_saved),
+        RouteCheck("subscriptions:puk", Permission.VIEW_PUK, method="post", make_object=sim_in,
+                   effect=_puk_shown_and_audited),
+        RouteCheck("subscriptions:account_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=account_in),
+        RouteCheck("subscriptions:account_edit", Permission.MANAGE_INVOICE_SETTINGS, method="post",
+                   make_object=account_in, ok_status=(302,),
+                   make_data=lambda company, account: {"name": "Salg", "email": "faktura@example.com", "ean": "",
+                                                       "invoice_format": "pdf_email"},
+                   expect_location=lambda case: reverse("subscriptions:account_detail", kwargs=case.kwargs),
+                   effect=_account_saved),
+        RouteCheck("subscriptions:connection_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=connection_in),
         RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]

@@ -41,7 +41,7 @@ def test_the_page_shows_the_plan_add_ons_sim_cards_and_usage(line, admin):
     assert "8945010000000000125" in body and "Physical SIM card" in body
     assert "12.5 of 50 GB (25 %)" in body  # the chart's text; 12,800 MB is 12.5 GB
     assert 'width="25"' in body  # the bar
-    assert "<td>95 min</td>" in body and "No limit" in body  # the table beside it
+    assert "95 min" in body and 'data-label="Used"' in body and "No limit" in body  # the table beside it
     assert "Afd. 3" in body
 
 
@@ -190,3 +190,37 @@ def test_the_page_costs_the_same_queries_however_long_its_history(line, admin):
     line.add_ons.add(AddOnFactory(), AddOnFactory(code="extra", name="Ekstra data"))
     PricePlanFactory(code="other", name="Mobil Basis 10 GB")
     assert queries() == few
+
+
+def test_puk_codes_are_shown_on_a_deliberate_click_audited_and_limited(line, admin, settings):
+    from accounts.models import AuditEvent
+    from subscriptions.services import PUK_LOOKUPS_PER_HOUR
+
+    sim = SimCardFactory(company=line.company, subscription=line, status=SimCard.Status.ACTIVE)
+    sim.set_puk_codes("11223344", "55667788")
+    sim.save()
+    client = verified_client(admin.user)
+    body = page(client, line)
+    assert "Show PUK codes" in body and "11223344" not in body  # never on the page by itself
+    response = client.post(reverse("subscriptions:puk", args=[line.pk]), HTTP_HX_REQUEST="true")
+    fragment = response.content.decode()
+    assert "11223344" in fragment and "55667788" in fragment and "<html" not in fragment
+    assert response["Cache-Control"] == "private, no-store"
+    event = AuditEvent.objects.get(action=AuditEvent.Action.PUK_VIEWED)
+    assert event.company == line.company and event.actor == admin.user
+    assert sim.iccid in str(event.changes) and "11223344" not in str(event.changes)
+    for _lookup in range(PUK_LOOKUPS_PER_HOUR - 1):
+        assert "11223344" in client.post(reverse("subscriptions:puk", args=[line.pk])).content.decode()
+    refused = client.post(reverse("subscriptions:puk", args=[line.pk])).content.decode()
+    assert "11223344" not in refused and "Try again next hour" in refused
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PUK_VIEWED).count() == PUK_LOOKUPS_PER_HOUR
+
+
+def test_puk_codes_need_their_permission_and_a_sim_card(line):
+    no_puk = make_member(line.company, permissions=ALL_PERMISSIONS - {Permission.VIEW_PUK})
+    client = verified_client(no_puk.user)
+    assert "Show PUK codes" not in page(client, line)
+    assert client.post(reverse("subscriptions:puk", args=[line.pk])).status_code == 403
+    admin = make_member(line.company)
+    body = verified_client(admin.user).post(reverse("subscriptions:puk", args=[line.pk])).content.decode()
+    assert "no SIM card in use" in body

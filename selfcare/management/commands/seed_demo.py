@@ -5,11 +5,21 @@ import random
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+from stdnum import luhn
 
 from accounts.models import AccessApplication, Company, Membership, User
 from accounts.permissions import ROLE_PRESETS, Role
 from subscriptions.catalogue import catalogue_ensure
-from subscriptions.models import BillingAccount, Subscription
+from subscriptions.models import (
+    AddOn,
+    BillingAccount,
+    Connection,
+    SimCard,
+    Subscription,
+    SubscriptionEvent,
+    UsageRecord,
+)
 
 DEMO_PASSWORD = "Selfcare-demo-2026"
 
@@ -55,6 +65,7 @@ class Command(BaseCommand):
             )
             companies[key] = company
             self._accounts_and_subscriptions(company, rng)
+            self._estate(company, rng)
 
         staff = self._user(*STAFF)
         if not staff.is_staff:
@@ -84,6 +95,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:<30} {roles}")
         self.stdout.write("The SMS code arrives on the developer inbox page: /dev/inbox/")
         self.stdout.write("An application for access from Vindkraft Nord ApS waits in the back office (staff login).")
+        self.stdout.write("Changes to a number ending in 9999 fail in the provisioning simulator, to show a failure.")
 
     def _user(self, email, name, mobile, language):
         user = User.objects.filter(email=email).first()
@@ -115,3 +127,79 @@ class Command(BaseCommand):
                 status=rng.choices(["active", "blocked", "terminated"], weights=[10, 1, 1])[0],
             ))
         Subscription.objects.bulk_create(subscriptions)
+
+    def _estate(self, company, rng):
+        """SIM cards (and spare ones, an eSIM among them), add-ons, this month's usage, connections and
+        some history: what the employee page and the lists show. Once per company."""
+        if SimCard.objects.filter(company=company).exists():
+            return
+        country = "46" if company.country == "SE" else "45"
+        serials = iter(range(1, 10_000))
+
+        def new_iccid():
+            base = f"89{country}01{company.pk:04d}{next(serials):08d}"
+            return base + luhn.calc_check_digit(base)
+
+        def sim(**fields):
+            card = SimCard(company=company, iccid=new_iccid(), **fields)
+            card.set_puk_codes(f"{rng.randint(0, 99_999_999):08d}", f"{rng.randint(0, 99_999_999):08d}")
+            return card
+
+        subscriptions = list(Subscription.objects.filter(company=company).order_by("pk"))
+        mobile = [line for line in subscriptions if line.type == Subscription.Type.MOBILE]
+        if mobile:  # one line whose changes the simulator refuses (PROVISIONING_SIMULATOR_FAIL_SUFFIXES)
+            failing = mobile[-1]
+            failing.number = failing.number[:-4] + "9999"
+            failing.save(update_fields=["number"])
+        cards = [sim(subscription=line, status=SimCard.Status.ACTIVE, is_esim=index % 4 == 3)
+                 for index, line in enumerate(mobile) if line.status != Subscription.Status.TERMINATED]
+        cards += [sim(is_esim=index == 0) for index in range(3)]  # spare cards for a SIM change
+        SimCard.objects.bulk_create(cards)
+
+        add_ons = {type_: list(AddOn.objects.filter(pk__in=ids)) for type_, ids in self.catalogue["add_ons"].items()}
+        period = timezone.localdate().replace(day=1)
+        usage = []
+        for line in mobile:
+            if add_ons.get(line.type) and rng.random() < 0.5:
+                line.add_ons.add(rng.choice(add_ons[line.type]))
+            if line.status == Subscription.Status.ACTIVE:
+                usage.append(UsageRecord(
+                    company=company, subscription=line, period=period, data_mb=rng.randint(200, 40_000),
+                    voice_minutes=rng.randint(0, 900), sms_count=rng.randint(0, 200),
+                ))
+        UsageRecord.objects.bulk_create(usage)
+
+        accounts = list(BillingAccount.objects.filter(company=company).order_by("number"))
+        streets = [("Havnegade 12", "1058", "København K"), ("Søndergade 4", "8000", "Aarhus C"),
+                   ("Vestergade 20", "5000", "Odense C")]
+        if company.country == "SE":
+            streets = [("Drottninggatan 50", "111 21", "Stockholm"), ("Kungsgatan 8", "411 19", "Göteborg"),
+                       ("Storgatan 3", "211 42", "Malmö")]
+        Connection.objects.bulk_create([
+            Connection(
+                company=company, account=accounts[index % len(accounts)],
+                circuit_id=f"C{company.pk:04d}-{index + 1:03d}", service_type=service, capacity_mbps=capacity,
+                street=street, postal_code=postal_code, city=city, services=services,
+                contact_name="Driftsvagt", contact_phone="+4570101010" if country == "45" else "+46101010101",
+                contact_email=f"drift@{company.name.split()[0].lower()}.example",
+            )
+            for index, ((street, postal_code, city), (service, capacity, services)) in enumerate(zip(
+                streets, [("fibre", 1000, "Internet, fast IP"), ("mpls", 100, "IP VPN, QoS"), ("coax", 500, "Internet")],
+                strict=True,
+            ))
+        ])
+
+        # A little history: an invoice note set and a line blocked earlier, by the first Superuser-to-be.
+        for line in subscriptions[:3]:
+            SubscriptionEvent.objects.create(
+                company=company, subscription=line, action="invoice_note", actor_label="Selfcare demo",
+                before={"invoice_note": ""}, after={"invoice_note": line.invoice_note or "Afd. 1"},
+            )
+        for line in subscriptions:
+            if line.status == Subscription.Status.BLOCKED:
+                line.block_reason = "lost"
+                line.save(update_fields=["block_reason"])
+                SubscriptionEvent.objects.create(
+                    company=company, subscription=line, action="block", actor_label="Selfcare demo",
+                    before={"status": "active", "block_reason": ""}, after={"status": "blocked", "block_reason": "lost"},
+                )
