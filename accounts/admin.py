@@ -8,9 +8,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.forms.applications import ApplicationApproveForm, ApplicationRejectForm
-from accounts.models import AccessApplication, AuditEvent, Company, Membership, SMSDevice, User
+from accounts.models import AccessApplication, AuditEvent, AuthenticatorApp, Company, Membership, SMSDevice, User
 from accounts.services.applications import (
     ApplicationRefused,
     application_approval_refusal,
@@ -18,6 +19,7 @@ from accounts.services.applications import (
     application_company_for,
     application_reject,
 )
+from accounts.templatetags.portal import phone
 
 
 class MembershipInline(admin.TabularInline):
@@ -30,7 +32,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "mobile", "is_staff", "is_active", "last_login"]
+    list_display = ["email", "full_name", "mobile_display", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active", "language"]
     search_fields = ["email", "full_name", "mobile"]
     inlines = [MembershipInline]
@@ -44,6 +46,10 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "mobile", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
 
+    @admin.display(description=_("mobile"), ordering="mobile")
+    def mobile_display(self, user):
+        return phone(user.mobile)
+
 
 class SubsidiaryInline(admin.TabularInline):
     model = Company
@@ -56,11 +62,15 @@ class SubsidiaryInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "country", "registration_number", "city", "parent"]
+    list_display = ["name", "country", "registration_display", "city", "parent"]
     list_filter = ["country"]
     search_fields = ["name", "registration_number"]
     autocomplete_fields = ["parent"]
     inlines = [SubsidiaryInline]
+
+    @admin.display(description=_("CVR / organisation number"), ordering="registration_number")
+    def registration_display(self, company):
+        return company.registration
 
 
 @admin.register(Membership)
@@ -74,9 +84,54 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(SMSDevice)
 class SMSDeviceAdmin(admin.ModelAdmin):
-    list_display = ["user", "number", "confirmed"]
+    list_display = ["user", "number_display", "confirmed"]
     search_fields = ["user__email", "number"]
     exclude = ["token", "valid_until", "throttling_failure_timestamp", "throttling_failure_count"]
+
+    @admin.display(description=_("mobile"), ordering="number")
+    def number_display(self, device):
+        return phone(device.number)
+
+
+# django-otp's own admin has English-only labels and shows the secret key: replaced by the one below.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(AuthenticatorApp)
+class AuthenticatorAppAdmin(admin.ModelAdmin):
+    """Which logins use an authenticator app; staff remove a lost one (the login then gets codes by SMS)."""
+
+    list_display = ["login", "app_name", "created", "last_used", "is_confirmed"]
+    search_fields = ["user__email", "user__full_name"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ["login", "app_name", "created", "last_used", "is_confirmed"]
+
+    @admin.display(description=_("login"), ordering="user__email")
+    def login(self, device):
+        return device.user
+
+    @admin.display(description=_("name"), ordering="name")
+    def app_name(self, device):
+        return device.name
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, device):
+        return device.created_at
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, device):
+        return device.last_used_at
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
+    def is_confirmed(self, device):
+        return device.confirmed
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)
@@ -110,8 +165,8 @@ class AccessApplicationAdmin(admin.ModelAdmin):
     selected", and both ways in share them.
     """
 
-    list_display = ["created_at", "company_name", "country", "registration_number", "applicant_name", "email",
-                    "mobile", "status", "decided_at", "decided_by"]
+    list_display = ["created_at", "company_name", "country", "registration_display", "applicant_name", "email",
+                    "mobile_display", "status", "decided_at", "decided_by"]
     list_filter = ["status", "country", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["company_name", "registration_number", "applicant_name", "email", "mobile"]
     list_select_related = ["decided_by"]
@@ -119,6 +174,14 @@ class AccessApplicationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AccessApplication._meta.fields]
     actions = ["approve_applications", "reject_applications"]
     change_form_template = "admin/accounts/accessapplication/change_form.html"
+
+    @admin.display(description=_("CVR / organisation number"), ordering="registration_number")
+    def registration_display(self, application):
+        return application.registration
+
+    @admin.display(description=_("mobile"), ordering="mobile")
+    def mobile_display(self, application):
+        return phone(application.mobile)
 
     def has_add_permission(self, request):
         return False
@@ -232,7 +295,7 @@ class AccessApplicationAdmin(admin.ModelAdmin):
                 "Approved: %(email)s is the Superuser of %(company)s. The username and activation code have been "
                 "sent to the digital mailbox of %(number)s."
             ) % {"email": approval.user.email, "company": approval.company.name,
-                 "number": approval.company.registration_number}, messages.SUCCESS)
+                 "number": approval.company.registration}, messages.SUCCESS)
             return None
         return self._intermediate(
             request, "accounts/application_approve.html", gettext("Approve the application"),

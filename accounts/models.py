@@ -9,6 +9,10 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django_otp.models import SideChannelDevice, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from stdnum.dk import cvr
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.se import orgnr
 
 from accounts.permissions import ALL_PERMISSIONS, Role
 from accounts.validators import normalise_registration_number, validate_mobile
@@ -48,11 +52,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("operator employee"), default=False, help_text=_("Works for the operator and may use the back office."))
     date_joined = models.DateTimeField(_("created"), default=timezone.now)
     # Wrong second-factor codes in a row; at the limit the login is refused codes until locked_until.
-    second_factor_failures = models.PositiveSmallIntegerField(default=0)
-    second_factor_locked_until = models.DateTimeField(null=True, blank=True)
+    second_factor_failures = models.PositiveSmallIntegerField(_("wrong second-factor codes in a row"), default=0)
+    second_factor_locked_until = models.DateTimeField(_("second factor locked until"), null=True, blank=True)
     # Part of the session hash: bumping it signs the login out of every session
     # (accounts.services.profile.sessions_end_others keeps the current one).
-    session_generation = models.PositiveIntegerField(default=0, editable=False)
+    session_generation = models.PositiveIntegerField(_("session generation"), default=0, editable=False)
 
     objects = UserManager()
 
@@ -94,7 +98,38 @@ class Country(models.TextChoices):
     SWEDEN = "SE", _("Sweden")
 
 
-class Company(models.Model):
+class RegistrationNumberDisplay:
+    """How a registration number is shown: label and format follow the company's country, not the reader's
+    language ("CVR 25800036" for Denmark, "Org.nr 556677-8899" for Sweden). For models with ``country``
+    and ``registration_number``; every page, letter, e-mail and back-office list shows it this way."""
+
+    REGISTRATION_LABELS = {
+        "DK": pgettext_lazy("Danish company registration number", "CVR"),
+        "SE": pgettext_lazy("Swedish company registration number", "Org.nr"),
+    }
+
+    @property
+    def registration_label(self) -> str:
+        return str(self.REGISTRATION_LABELS.get(self.country, _("CVR / organisation number")))
+
+    @property
+    def registration_number_display(self) -> str:
+        value = self.registration_number or ""
+        try:
+            if self.country == "SE":
+                return orgnr.format(value)
+            if self.country == "DK":
+                return cvr.compact(value)
+        except StdnumError:
+            pass
+        return value
+
+    @property
+    def registration(self) -> str:
+        return f"{self.registration_label} {self.registration_number_display}"
+
+
+class Company(RegistrationNumberDisplay, models.Model):
     """The tenant: a legal entity with a CVR (DK) or organisation number (SE)."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -117,7 +152,7 @@ class Company(models.Model):
         _("send status e-mails"), default=True,
         help_text=_("E-mail the creator and the contact person when an order or case changes status."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("company")
@@ -155,8 +190,10 @@ class Company(models.Model):
 class Membership(models.Model):
     """A login's access to one company: its role, permissions and account scope."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, verbose_name=_("login"), on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.READ_ONLY)
     permissions = ArrayField(
         # No choices here: the catalogue grows with later issues without a migration each time;
@@ -173,7 +210,7 @@ class Membership(models.Model):
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("A deactivated login keeps its settings but cannot use this company."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -202,9 +239,19 @@ class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
     """
 
     number = models.CharField(_("mobile"), max_length=20, validators=[validate_mobile])
+    # django-otp's fields, again with labels the back office can translate (the package has none).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("login"), on_delete=models.CASCADE,
+        help_text=_("The login that signs in with codes sent to this mobile."),
+    )
+    name = models.CharField(_("name"), max_length=64)
+    confirmed = models.BooleanField(_("confirmed"), default=True, help_text=_("Only a confirmed device is used."))
+    created_at = models.DateTimeField(_("created"), null=True, blank=True, auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta(SideChannelDevice.Meta):
         verbose_name = _("SMS device")
+        verbose_name_plural = _("SMS devices")
 
     def get_throttle_factor(self):
         return settings.SMS_CODE_THROTTLE_FACTOR
@@ -242,7 +289,16 @@ class SMSDevice(TimestampMixin, ThrottlingMixin, SideChannelDevice):
         return f"{self.number[:3]} •••• {self.number[-2:]}"
 
 
-class AccessApplication(models.Model):
+class AuthenticatorApp(TOTPDevice):
+    """django-otp's authenticator-app device under a name the back office can translate."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+
+class AccessApplication(RegistrationNumberDisplay, models.Model):
     """A company's application for access to Selfcare, filled in without a login (seed 002)."""
 
     class Status(models.TextChoices):
@@ -278,7 +334,7 @@ class AccessApplication(models.Model):
         indexes = [models.Index(fields=["status", "-created_at"], name="application_status_idx")]
 
     def __str__(self):
-        return f"{self.company_name} ({self.registration_number})"
+        return f"{self.company_name} ({self.registration})"
 
 
 class ActivationToken(models.Model):
@@ -292,13 +348,15 @@ class ActivationToken(models.Model):
         LETTER_CODE = "letter_code", _("Activation code by digital mail")
         INVITATION = "invitation", _("Invitation by e-mail")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_tokens")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(User, verbose_name=_("login"), on_delete=models.CASCADE, related_name="activation_tokens")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    token_hash = models.CharField(_("hash of the code"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("activation")
@@ -334,6 +392,10 @@ class AuditEvent(models.Model):
         APPLICATION_APPROVED = "application_approved", _("Application for access approved")
         APPLICATION_REJECTED = "application_rejected", _("Application for access rejected")
         PUK_VIEWED = "puk_viewed", _("PUK codes shown")
+        INVITATION_SENT = "invitation_sent", _("Invited to the company")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+        INVITATION_DECLINED = "invitation_declined", _("Invitation declined")
+        INVITATION_WITHDRAWN = "invitation_withdrawn", _("Invitation withdrawn")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -364,3 +426,48 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()}"
+
+
+class MembershipInvitation(models.Model):
+    """An offer of access to a company for an e-mail address that already has a login somewhere.
+
+    Nothing about that login reaches the inviting company until it accepts: the invitation holds only
+    the address as typed and the access offered. The Membership is created on acceptance
+    (accounts.services.users.membership_invitation_accept), with the access checked again then.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.CASCADE,
+                                related_name="membership_invitations")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CUSTOM)
+    permissions = ArrayField(models.CharField(max_length=50), default=list, blank=True,
+                             verbose_name=_("permissions"))
+    all_accounts = models.BooleanField(_("all account numbers"), default=False)
+    accounts = models.ManyToManyField("subscriptions.BillingAccount", blank=True, related_name="+",
+                                      verbose_name=_("account numbers"))
+    invited_by = models.ForeignKey(User, verbose_name=_("invited by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation to a company")
+        verbose_name_plural = _("invitations to a company")
+        ordering = ["-created_at"]
+        constraints = [
+            # One open offer per company and address: sending the wizard twice cannot make two.
+            models.UniqueConstraint(Upper("email"), "company", condition=models.Q(status="pending"),
+                                    name="membership_invitation_one_pending"),
+        ]
+        indexes = [models.Index(Upper("email"), "status", name="invitation_email_idx")]
+
+    def __str__(self):
+        return f"{self.email} → {self.company}"

@@ -54,14 +54,14 @@ ROLE_PRESETS: dict[str, frozenset[str]] = {
 
 ROLE_HELP = {
     Role.SUPERUSER: _(
-        "The company's main administrator: every function, including colleagues' logins, the company "
+        "The company's main administrator: every permission, including colleagues' logins, the company "
         "profile and the audit log. A company always has at least one."
     ),
-    Role.ADMINISTRATOR: _("Every function except colleagues' logins, the company profile and the audit log."),
+    Role.ADMINISTRATOR: _("Every permission except colleagues' logins, the company profile and the audit log."),
     Role.ORDERER: _("Sees subscriptions and invoices, orders products and reports cases and faults."),
     Role.APPROVER: _("Sees subscriptions and invoices and approves colleagues' orders."),
     Role.READ_ONLY: _("Sees subscriptions and invoices, changes nothing."),
-    Role.CUSTOM: _("A hand-picked set of functions."),
+    Role.CUSTOM: _("A hand-picked set of permissions."),
 }
 
 

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import ActivationToken, Membership
+from accounts.models import ActivationToken, Membership, MembershipInvitation
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role
 from subscriptions.models import BillingAccount
 
@@ -122,3 +122,54 @@ def manageable_membership_for(*, user, company_id) -> Membership | None:
 def grantable_accounts(*, membership: Membership) -> QuerySet:
     """The billing accounts the membership's login may hand out in its company: its own scope."""
     return BillingAccount.objects.for_membership(membership).order_by("number")
+
+
+# Invitations to existing logins -----------------------------------------------------------------
+
+def membership_invitation_list(*, membership: Membership) -> QuerySet:
+    """The company's open invitations: the address as typed and the access offered, nothing of the login."""
+    return (
+        MembershipInvitation.objects.filter(company_id=membership.company_id,
+                                            status=MembershipInvitation.Status.PENDING,
+                                            expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def access_membership_invitation(*, membership: Membership, pk) -> MembershipInvitation:
+    """An invitation of the membership's own company, or Http404 (missing and foreign alike)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    found = MembershipInvitation.objects.filter(company_id=membership.company_id, pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def membership_invitations_pending(*, user) -> QuerySet:
+    """The open invitations addressed to this login. Never any for operator staff or a deactivated login:
+    those cannot take up customer access."""
+    if not user.is_authenticated or user.is_staff or not user.is_active:
+        return MembershipInvitation.objects.none()
+    return (
+        MembershipInvitation.objects.filter(email__iexact=user.email, status=MembershipInvitation.Status.PENDING,
+                                            expires_at__gt=timezone.now())
+        .select_related("company", "invited_by")
+        .prefetch_related(Prefetch("accounts", queryset=BillingAccount.objects.order_by("number")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def access_invitation_for_login(*, user, pk) -> MembershipInvitation:
+    """An open invitation addressed to this login, or Http404 (another login's is the same as none)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    found = membership_invitations_pending(user=user).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found

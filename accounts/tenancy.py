@@ -6,6 +6,7 @@ membership's company *and* its account scope. Views never build customer-side qu
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class TenantQuerySet(models.QuerySet):
@@ -19,7 +20,9 @@ class TenantQuerySet(models.QuerySet):
 
 
 class TenantModel(models.Model):
-    company = models.ForeignKey("accounts.Company", on_delete=models.PROTECT, related_name="+")
+    company = models.ForeignKey(
+        "accounts.Company", verbose_name=_("company"), on_delete=models.PROTECT, related_name="+"
+    )
 
     # The path from this model to its BillingAccount ("pk" for the account itself, "account" for a
     # subscription), used to apply a membership's restricted account scope. None: not account-scoped.

@@ -5,11 +5,13 @@ active membership's scope (``get_queryset`` is final). A class that forgets the 
 a ``queryset`` of its own, is refused when it is defined.
 """
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.permissions import Permission
@@ -25,6 +27,9 @@ class PortalViewMixin:
     """
 
     required_permission = NOT_DECLARED
+    # The HTTP methods that need a recent step-up ("confirm it is you": password and a fresh code) on
+    # top of the permission, e.g. ("POST",) for a sensitive change. See needs_step_up / step_up_next.
+    step_up: tuple[str, ...] = ()
 
     def __init_subclass__(cls, abstract=False, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -60,7 +65,24 @@ class PortalViewMixin:
             wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
             if not any(self.membership.has_permission(p) for p in wanted):
                 raise PermissionDenied
+        if self.needs_step_up():
+            from accounts.views.profile import reauth_is_recent, reauth_url
+
+            if not reauth_is_recent(request):
+                next_url = self.step_up_next()
+                if request.method != "GET":
+                    messages.info(request, _("For your security, confirm it is you first. Then try again."))
+                return redirect(reauth_url(next_url))
         return super().dispatch(request, *args, **kwargs)
+
+    def needs_step_up(self) -> bool:
+        return self.request.method in self.step_up
+
+    def step_up_next(self) -> str:
+        """Where the step-up returns to: this page for a GET; for a POST the page it was sent from
+        (override for POST-only URLs). An override may look its object up first, so that another
+        company's row is still a 404 rather than a step-up."""
+        return self.request.get_full_path() if self.request.method == "GET" else self.request.path
 
 
 class TenantQuerysetMixin(PortalViewMixin, abstract=True):

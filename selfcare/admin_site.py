@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class SelfcareAdminSite(admin.AdminSite):
@@ -9,6 +10,11 @@ class SelfcareAdminSite(admin.AdminSite):
     site_title = _("Selfcare back office")
     index_title = _("Back office")
 
+    # Apps whose own name is not translatable (no verbose_name, or a product name): named here.
+    APP_NAMES = {
+        "axes": _("Sign-in lock-outs"),
+    }
+
     def has_permission(self, request):
         return super().has_permission(request) and request.user.is_verified()
 
@@ -17,3 +23,45 @@ class SelfcareAdminSite(admin.AdminSite):
 
         # One sign-in for everybody: password, then second factor, then back here.
         return redirect_to_login(request.get_full_path())
+
+    def get_app_list(self, request, app_label=None):
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            if app["app_label"] in self.APP_NAMES:
+                app["name"] = self.APP_NAMES[app["app_label"]]
+        return app_list
+
+
+# django-axes marks its labels for translation but ships no Danish or Swedish catalogue. Its exact
+# msgids are listed here so that makemessages keeps them in ours, where staff read them translated.
+AXES_LABELS = [
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("Access Attempt"),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("Access lock out"),
+    gettext_noop("Attempt Remaining"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("Clean up expired attempts"),
+    gettext_noop("Expires At"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Form Data"),
+    gettext_noop("GET Data"),
+    gettext_noop("HTTP Accept"),
+    gettext_noop("IP Address"),
+    gettext_noop("Locked Out"),
+    gettext_noop("Logout Time"),
+    gettext_noop("Meta Data"),
+    gettext_noop("Not set"),
+    gettext_noop("POST Data"),
+    gettext_noop("Path"),
+    gettext_noop("Session key hash (sha256)"),
+    gettext_noop("The time when access attempt expires and is no longer valid."),
+    gettext_noop("User Agent"),
+    gettext_noop("Username"),
+]

@@ -108,7 +108,7 @@ class Subscription(TenantModel):
     block_reason = models.CharField(_("block reason"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     invoice_note = models.CharField(_("invoice note"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("subscription")

@@ -77,6 +77,18 @@ def verified_client(user, client=None) -> Client:
     return client
 
 
+def stepped_up(client: Client) -> Client:
+    """As right after "confirm it is you": the step-up that sensitive changes need (PortalViewMixin.step_up)."""
+    import time
+
+    from accounts.views.profile import REAUTH_SESSION_KEY
+
+    session = client.session
+    session[REAUTH_SESSION_KEY] = time.time()
+    session.save()
+    return client
+
+
 def password_only_client(user, client=None) -> Client:
     """Signed in with the password only: the second factor is still missing."""
     client = client or english_client()
@@ -204,9 +216,8 @@ def _full_run(config) -> tuple[bool, str]:
     """The full suite: no -k / -m / --deselect / --lf on the command line, no path but the project or
     tests/, nothing ignored but the browser tests, one process. Anything else is a subset, and the
     ran-checks test skips, saying why."""
-    from pathlib import Path
-
     import shlex
+    from pathlib import Path
 
     option = config.option
     # A filter written into the configuration (addopts, PYTEST_ADDOPTS) is part of every "full" run:

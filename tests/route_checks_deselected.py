@@ -36,6 +36,12 @@ DESELECTED_ROUTE_CHECKS: dict[str, str] = {
     "tests/accounts/test_profile_access.py::TestProfilePageAccess::test_object_outside_account_scope_is_404": (
         OWN_LOGIN),
     "tests/accounts/test_users_access.py::TestUserPagesAccess::test_list_shows_own_rows_only": NOT_A_LIST,
+    "tests/accounts/test_users_access.py::TestInvitationPagesAccess::test_list_shows_own_rows_only": NOT_A_LIST,
+    "tests/accounts/test_users_access.py::TestInvitationPagesAccess::test_login_without_company_is_refused": OWN_LOGIN,
+    "tests/accounts/test_users_access.py::TestInvitationPagesAccess::test_member_without_permission_is_refused": (
+        OWN_LOGIN),
+    "tests/accounts/test_users_access.py::TestInvitationPagesAccess::test_object_outside_account_scope_is_404": (
+        "invitations are addressed to a login, which no account scope restricts"),
     "tests/accounts/test_users_access.py::TestUserPagesAccess::test_object_outside_account_scope_is_404": (
         NOT_ACCOUNT_SCOPED),
 }

@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils.crypto import get_random_string
 
 from accounts.permissions import ALL_PERMISSIONS
-from tests.conftest import make_member, password_only_client, verified_client
+from tests.conftest import make_member, password_only_client, stepped_up, verified_client
 from tests.factories import BillingAccountFactory, CompanyFactory, UserFactory
 
 KINDS = ("page", "list", "export")
@@ -90,6 +90,9 @@ class RouteCheck:
     # For a state-changing route: a function of the RouteCase (after the request) that is true when the
     # route's effect happened (the row changed, the message was queued, the session switched ...).
     effect: Callable | None = None
+    # The route sits behind the step-up ("confirm it is you"): the check for a member with the permission
+    # steps up first, so it sees the route's own outcome (the step-up itself has its own tests).
+    step_up: bool = False
     # Set by TenantRouteTests: the class that declared this check, and its position there.
     declared_in: type | None = field(default=None, repr=False)
     position: int = field(default=0, repr=False)
@@ -310,6 +313,8 @@ class TenantRouteTests:
         account, kwargs = self._setup(route, company)
         user = make_member(company, permissions=route.required()).user
         client = signed_in(user)
+        if route.step_up:
+            stepped_up(client)
         response = self._request(client, route, kwargs, company, account)
         assert response.status_code in route.ok_status
         case = RouteCase(route, company, account, kwargs, user=user, client=client, response=response)
@@ -317,7 +322,8 @@ class TenantRouteTests:
             assert route.expect_location is not None, (
                 f"{route}: the allowed outcome is a redirect; declare expect_location (where it must lead)"
             )
-            expected = route.expect_location(case) if callable(route.expect_location) else reverse(route.expect_location)
+            location = route.expect_location
+            expected = location(case) if callable(location) else reverse(location)
             assert urlsplit(response["Location"]).path == urlsplit(expected).path, (response["Location"], expected)
         if route.changes_state:
             assert route.effect is not None, f"{route}: a state-changing route declares effect (what it did)"

@@ -29,7 +29,7 @@ from selfcare.outbox.models import Channel, OutboxMessage
 from tests.conftest import english_client, verified_client
 from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory, UserFactory
 from tests.tenancy import REGISTERED_ROUTE_CHECKS
-from tests.test_url_coverage import PUBLIC_ROUTES, SPECIALLY_TESTED, _import_all_test_modules
+from tests.test_url_coverage import PUBLIC_ROUTES, _import_all_test_modules
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.I)
 # The session (its expiry moves on every request: the idle time-out) is the only thing a GET may write.
@@ -59,6 +59,7 @@ DOCUMENTED = {
     "admin:axes_accessfailurelog_add": ((403,), "failures are recorded by django-axes only"),
     "admin:outbox_outboxmessage_add": ((403,), "outgoing messages are written by the services only"),
     "admin:jobs_job_add": ((403,), "jobs are started from the pages that need them"),
+    "admin:accounts_authenticatorapp_add": ((403,), "an authenticator app is enrolled by its login only"),
     "admin:view_on_site": ((302, 404), "only models with a page of their own have one"),
     "admin:accounts_auditevent_delete": ((403,), "the audit log cannot be deleted"),
     "admin:accounts_accessapplication_delete": ((403,), "applications are decided, never deleted"),
@@ -107,6 +108,10 @@ def _admin_objects(staff, superuser, company, account):
         "accesslog": AccessLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
         "accessfailurelog": AccessFailureLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
     }
+    for model in admin.site._registry:  # a proxy with an admin of its own shows its concrete model's row
+        concrete = model._meta.concrete_model._meta.model_name
+        if model._meta.proxy and model._meta.model_name not in rows and concrete in rows:
+            rows[model._meta.model_name] = model._default_manager.get(pk=rows[concrete].pk)
     missing = {model._meta.model_name for model in admin.site._registry} - set(rows)
     assert not missing, f"ADMIN_OBJECTS: add a row for {missing}"
     return rows

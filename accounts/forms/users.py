@@ -23,7 +23,7 @@ PERMISSION_AREAS = [
     ("groups", _("Groups")),
     ("accounts", _("Users and company")),
 ]
-SCOPE_ALL, SCOPE_SELECTED = "all", "selected"
+SCOPE_ALL, SCOPE_SELECTED, SCOPE_NONE = "all", "selected", "none"
 
 
 class LoginDetailsForm(forms.Form):
@@ -36,15 +36,11 @@ class LoginDetailsForm(forms.Form):
     mobile = forms.CharField(label=_("Mobile"), max_length=20,
                              help_text=_("Sign-in codes are sent to it by SMS. For example +45 20 12 34 56."),
                              widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}))
-    use_existing_login = forms.BooleanField(
-        label=_("Give the existing login access to this company"), required=False,
-        help_text=_("The login keeps its own name, mobile and password; it gets an e-mail that it now has access."),
-    )
 
     def __init__(self, *args, company: Company, **kwargs):
         super().__init__(*args, **kwargs)
         self.company = company
-        self.email_status = "new"
+        self.email_status = "free"
 
     def clean_full_name(self):
         return " ".join(self.cleaned_data["full_name"].split())
@@ -59,16 +55,11 @@ class LoginDetailsForm(forms.Form):
         cleaned = super().clean()
         email = cleaned.get("email")
         if email:
+            # Only this company's own logins and invitations are told apart (see login_email_status).
             self.email_status = login_email_status(email=email, company_id=self.company.pk)
-            if self.email_status == "existing" and cleaned.get("use_existing_login"):
-                return cleaned
-            if self.email_status != "new":
+            if self.email_status != "free":
                 self.add_error("email", login_email_refusal(self.email_status))
         return cleaned
-
-    @property
-    def offers_existing_login(self) -> bool:
-        return self.email_status == "existing" or bool(self.data.get(self.add_prefix("use_existing_login")))
 
 
 class CompanyChoiceForm(forms.Form):
@@ -90,7 +81,7 @@ class CompanyChoiceForm(forms.Form):
         company = self.cleaned_data["company"]
         if self.email:
             status = login_email_status(email=self.email, company_id=company.pk)
-            if status == "member":
+            if status != "free":
                 raise ValidationError(login_email_refusal(status))
         return company
 
@@ -133,7 +124,7 @@ class FunctionsForm(forms.Form):
 
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, widget=RoleRadios, required=False)
     permissions = forms.MultipleChoiceField(
-        label=_("Functions"), choices=Permission.choices, required=False,
+        label=_("Permissions"), choices=Permission.choices, required=False,
         error_messages={"invalid_choice": _("Unknown permission: %(value)s.")},
     )
 
@@ -180,8 +171,8 @@ class FunctionsForm(forms.Form):
         permissions = cleaned.get("permissions")
         role = cleaned.get("role")
         if permissions is not None and role in ROLE_PRESETS and role_for_permissions(permissions) != role:
-            self.add_error("role", _("The ticked functions do not match the role “%(role)s”. Press “Use this role” to "
-                                     "tick its functions, or choose Custom.") % {"role": Role(role).label})
+            self.add_error("role", _("The ticked permissions do not match the role “%(role)s”. Press “Use this role” to "
+                                     "tick its permissions, or choose Custom.") % {"role": Role(role).label})
         return cleaned
 
     def permission_groups(self):
@@ -210,7 +201,8 @@ class AccountScopeForm(forms.Form):
     scope = forms.ChoiceField(
         label=_("Access to account numbers"), widget=forms.RadioSelect,
         choices=[(SCOPE_ALL, _("All account numbers, also new ones")),
-                 (SCOPE_SELECTED, _("Only the chosen account numbers"))],
+                 (SCOPE_SELECTED, _("Only the chosen account numbers")),
+                 (SCOPE_NONE, _("No account numbers"))],
         error_messages={"invalid_choice": _("You cannot give access to all account numbers: you do not have it "
                                             "yourself.")},
     )
@@ -228,7 +220,8 @@ class AccountScopeForm(forms.Form):
         # A restricted actor can neither grant "all" nor take it away.
         self.scope_locked = self.actor_accounts is not None and self.before.all_accounts
         if self.actor_accounts is not None and not self.before.all_accounts:
-            self.fields["scope"].choices = [(SCOPE_SELECTED, _("Only the chosen account numbers"))]
+            self.fields["scope"].choices = [(SCOPE_SELECTED, _("Only the chosen account numbers")),
+                                            (SCOPE_NONE, _("No account numbers"))]
         if self.scope_locked:
             self.fields["scope"].disabled = True
             self.fields["scope"].initial = SCOPE_ALL
@@ -248,7 +241,13 @@ class AccountScopeForm(forms.Form):
             cleaned["access_scope"] = (True, frozenset())
         elif scope == SCOPE_SELECTED:
             chosen = frozenset(account.pk for account in cleaned.get("accounts") or [])
+            if not chosen | self.kept_account_ids:
+                self.add_error("accounts", _("Tick at least one account number, or choose “No account numbers”."))
+                return cleaned
             cleaned["access_scope"] = (False, chosen | self.kept_account_ids)
+        elif scope == SCOPE_NONE:
+            # Only what the actor cannot see stays; "none" takes away the rest.
+            cleaned["access_scope"] = (False, self.kept_account_ids)
         return cleaned
 
     @property
@@ -261,4 +260,32 @@ class AccountScopeForm(forms.Form):
 def scope_initial(access: Access | None) -> dict:
     if access is None:
         return {}
-    return {"scope": SCOPE_ALL if access.all_accounts else SCOPE_SELECTED, "accounts": sorted(access.account_ids)}
+    if access.all_accounts:
+        return {"scope": SCOPE_ALL, "accounts": []}
+    return {"scope": SCOPE_SELECTED if access.account_ids else SCOPE_NONE, "accounts": sorted(access.account_ids)}
+
+
+class LoginEditDetailsForm(forms.Form):
+    """A colleague's name, e-mail and mobile on its page; a new e-mail or mobile is only confirmed later."""
+
+    full_name = forms.CharField(label=_("Name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"), max_length=254,
+                             help_text=_("A new address takes effect when the colleague confirms the code sent "
+                                         "to it."))
+    mobile = forms.CharField(label=_("Mobile"), max_length=20,
+                             help_text=_("A new number takes effect when the colleague confirms the code sent to it "
+                                         "by SMS."),
+                             widget=forms.TextInput(attrs={"inputmode": "tel"}))
+
+    def __init__(self, *args, company: Company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.company = company
+
+    def clean_full_name(self):
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_mobile(self):
+        return normalise_mobile(self.cleaned_data["mobile"], default_region=self.company.country)

@@ -39,6 +39,7 @@ from accounts.services.second_factor import (
     second_factor_verify,
     sms_device_for,
 )
+from accounts.templatetags.portal import phone
 from accounts.validators import normalise_mobile
 from selfcare.outbox.services import outbox_enqueue_email, outbox_enqueue_sms
 
@@ -305,7 +306,7 @@ def mobile_change_confirm(*, user: User, code: str, request=None) -> User:
             body=_(
                 "Hello %(name)s,\n\nThe mobile number of your Selfcare login was changed to %(mobile)s. Sign-in "
                 "codes by SMS now go to that number. If that was not you, contact your administrator at once.\n"
-            ) % {"name": user.full_name, "mobile": new_mobile},
+            ) % {"name": user.full_name, "mobile": phone(new_mobile)},
         )
     logger.info("user %s changed their mobile number", user.pk)
     return user

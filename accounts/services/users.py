@@ -22,15 +22,16 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import ActivationToken, Company, Country, Membership, User
+from accounts.models import ActivationToken, Company, Country, Membership, MembershipInvitation, User
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role, role_for_permissions
 from accounts.selectors import membership_account_ids, membership_permissions
 from accounts.services.activation import INVITATION_VALIDITY, activation_issue_invitation
 from accounts.services.audit import Action, audit_diff, audit_record
+from accounts.services.profile import email_change_start, mobile_change_start
 from selfcare.outbox.services import outbox_enqueue_email
 from subscriptions.models import BillingAccount
 
@@ -202,10 +203,12 @@ def _send_invitation(*, user: User, company: Company, actor: User, site_url: str
     outbox_enqueue_email(to=user.email, subject=subject, body=body)
 
 
-def _send_access_granted(*, user: User, company: Company, actor: User, site_url: str) -> None:
-    context = {"user": user, "company": company, "actor": actor,
-               "link": site_url.rstrip("/") + reverse("accounts:login")}
+def _send_membership_invitation(*, user: User, invitation: MembershipInvitation, actor: User, site_url: str) -> None:
+    """Tell an existing login that a company offers it access; it answers on its own invitations page."""
+    context = {"user": user, "company": invitation.company, "actor": actor, "invitation": invitation,
+               "link": site_url.rstrip("/") + reverse("accounts:invitations"), "days": INVITATION_VALIDITY.days}
     with translation.override(user.language):
+        context["role"] = invitation.get_role_display()
         subject = render_to_string("accounts/email/invitation_existing_login_subject.txt", context)
         subject = "".join(subject.splitlines())
         body = render_to_string("accounts/email/invitation_existing_login.txt", context)
@@ -214,30 +217,40 @@ def _send_access_granted(*, user: User, company: Company, actor: User, site_url:
 
 # The services ----------------------------------------------------------------------------------
 
+def _normalise_email(email: str) -> str:
+    return User.objects.normalize_email((email or "").strip()).lower()
+
+
+def _pending_invitations(company_id: int, email: str):
+    return MembershipInvitation.objects.filter(company_id=company_id, email__iexact=email,
+                                               status=MembershipInvitation.Status.PENDING)
+
+
+def _login_by_email(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()
+
+
 def login_email_status(*, email: str, company_id: int) -> str:
-    """How an e-mail address stands for a new login in this company: "new", "existing" (a login that
-    may be given access), "member" (already has access), "staff" or "deactivated" (cannot be used)."""
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    if user is None:
-        return "new"
-    if user.is_staff:
-        return "staff"
-    if not user.is_active:
-        return "deactivated"
-    if Membership.objects.filter(user=user, company_id=company_id).exists():
+    """How an e-mail address stands in this company: "member" (a login of this company already),
+    "invited" (an invitation of this company awaits an answer), else "free".
+
+    Deliberately nothing about other companies, operator staff or deactivated logins: whether the address
+    has a login elsewhere is the login's business, not the inviting company's (``login_create`` sends an
+    invitation to accept in that case, and the wizard says the same either way).
+    """
+    email = _normalise_email(email)
+    if Membership.objects.filter(user__email__iexact=email, company_id=company_id).exists():
         return "member"
-    return "existing"
+    if _pending_invitations(company_id, email).filter(expires_at__gt=timezone.now()).exists():
+        return "invited"
+    return "free"
 
 
 EMAIL_REFUSALS = {
-    "staff": gettext_lazy("This e-mail address belongs to an operator employee and cannot be used for a customer "
-                          "login."),
-    "deactivated": gettext_lazy("This e-mail address belongs to a deactivated login. Contact support to have it "
-                                "reactivated."),
-    "member": gettext_lazy("This e-mail address already has a login for this company. Change its access on the "
+    "member": gettext_lazy("This e-mail address already belongs to a colleague here. Change their access on the "
                            "users page."),
-    "existing": gettext_lazy("This e-mail address already has a Selfcare login. Tick the box to give that login "
-                             "access to this company instead."),
+    "invited": gettext_lazy("This e-mail address has already been invited to this company. The invitation is on "
+                            "the users page."),
 }
 
 
@@ -246,31 +259,35 @@ def login_email_refusal(status: str) -> str:
 
 
 def login_create(*, actor_membership: Membership, full_name: str, email: str, mobile: str, access: Access,
-                 site_url: str, use_existing_login: bool = False, request=None) -> Membership:
-    """Create a colleague's login in the actor's company (its membership), with an invitation e-mail.
+                 site_url: str, request=None) -> Membership | MembershipInvitation:
+    """Invite a colleague to the actor's company: what the wizard's last step does.
 
-    ``actor_membership`` is the actor's membership of the company the login is for. If the e-mail
-    already has a login (of another company) and ``use_existing_login`` is set, that login is given
-    access instead; its name and mobile stay as they are. Sending the form twice creates nothing twice:
-    the database's unique constraints make the second attempt fail, and it is refused.
+    An address without a login gets a new login of this company (its membership) and an invitation
+    e-mail with an activation link. An address that already has a login anywhere (another company,
+    operator staff, deactivated) gets a ``MembershipInvitation`` instead: access only once that login
+    accepts, and nothing of that login (its name, mobile, memberships, activation links) is touched or
+    shown here. Operator staff and deactivated logins are never told and can never accept. The caller
+    shows the same thing in every case. Sending the form twice creates nothing twice: the database's
+    unique constraints make the second attempt fail, and it is refused.
     """
-    email = User.objects.normalize_email(email.strip()).lower()
+    email = _normalise_email(email)
     try:
         with transaction.atomic():
             actor = _lock(actor_membership)
             company = actor.company
             _check_change(actor, Access(frozenset(), False), access)
             status = login_email_status(email=email, company_id=company.pk)
-            if status == "existing" and use_existing_login:
-                user = User.objects.get(email__iexact=email)
-            elif status != "new":
+            if status != "free":
                 raise AccessRefused(login_email_refusal(status), code=f"email_{status}")
-            else:
-                user = User(email=email, full_name=full_name.strip(), mobile=mobile,
-                            language=LANGUAGE_BY_COUNTRY.get(company.country, "da"))
-                user.set_unusable_password()
-                user.full_clean()
-                user.save()
+            existing = _login_by_email(email)
+            if existing is not None:
+                return _invitation_create(actor=actor, user=existing, email=email, access=access,
+                                          site_url=site_url, request=request)
+            user = User(email=email, full_name=full_name.strip(), mobile=mobile,
+                        language=LANGUAGE_BY_COUNTRY.get(company.country, "da"))
+            user.set_unusable_password()
+            user.full_clean()
+            user.save()
             membership = Membership(user=user, company=company)
             _save_access(membership, access)
             changes = audit_diff({}, {
@@ -279,16 +296,37 @@ def login_create(*, actor_membership: Membership, full_name: str, email: str, mo
             })
             audit_record(action=Action.LOGIN_CREATED, actor=actor.user, company=company, target=user,
                          changes=changes, request=request)
-            if user.has_usable_password():
-                _send_access_granted(user=user, company=company, actor=actor.user, site_url=site_url)
-            else:
-                _send_invitation(user=user, company=company, actor=actor.user, site_url=site_url)
+            _send_invitation(user=user, company=company, actor=actor.user, site_url=site_url)
     except IntegrityError:
         raise AccessRefused(
             _("A login with this e-mail address already has access to this company. Perhaps the form was sent twice?"),
             code="duplicate",
         ) from None
     return membership
+
+
+def _invitation_create(*, actor: Membership, user: User, email: str, access: Access, site_url: str,
+                       request=None) -> MembershipInvitation:
+    company = actor.company
+    # An expired offer no longer counts as pending: it must not block a fresh one.
+    _pending_invitations(company.pk, email).filter(expires_at__lte=timezone.now()).update(
+        status=MembershipInvitation.Status.WITHDRAWN, answered_at=timezone.now())
+    role = access.role
+    invitation = MembershipInvitation(
+        company=company, email=email, role=role, invited_by=actor.user,
+        permissions=sorted(ALL_PERMISSIONS if role == Role.SUPERUSER else access.permissions),
+        all_accounts=access.all_accounts, expires_at=timezone.now() + INVITATION_VALIDITY,
+    )
+    invitation.save()
+    invitation.accounts.set([] if access.all_accounts else sorted(access.account_ids))
+    # The inviting company's log names only the address it typed, never the login behind it.
+    event = audit_record(action=Action.INVITATION_SENT, actor=actor.user, company=company,
+                         changes=audit_diff({}, _audit_values(access, role)), request=request)
+    event.target_label = email
+    event.save(update_fields=["target_label"])
+    if user.is_active and not user.is_staff:
+        _send_membership_invitation(user=user, invitation=invitation, actor=actor.user, site_url=site_url)
+    return invitation
 
 
 @transaction.atomic
@@ -417,3 +455,152 @@ def login_refusals(*, actor_membership: Membership, membership: Membership) -> d
             lambda: _check_superuser_stays(target, _("The company's last Superuser cannot lose the Superuser role.")),
         ),
     }
+
+
+# Invitations to an existing login: the login's answer -------------------------------------------
+
+def _invitation_access(invitation: MembershipInvitation) -> Access:
+    ids = frozenset() if invitation.all_accounts else frozenset(invitation.accounts.values_list("pk", flat=True))
+    return Access(frozenset(invitation.permissions), invitation.all_accounts, ids)
+
+
+def _invitation_for_answer(*, user: User, invitation: MembershipInvitation) -> MembershipInvitation:
+    """The invitation, locked, if it is addressed to this login and still open; another login's is a 404."""
+    locked = (
+        MembershipInvitation.objects.select_for_update().select_related("company")
+        .filter(pk=invitation.pk, email__iexact=user.email).first()
+    )
+    if locked is None or not user.is_active or user.is_staff:
+        raise Http404
+    if locked.status != MembershipInvitation.Status.PENDING or locked.expires_at <= timezone.now():
+        raise AccessRefused(_("This invitation is no longer open. Ask the company to invite you again."),
+                            code="closed")
+    return locked
+
+
+def _close(invitation: MembershipInvitation, status: str) -> None:
+    invitation.status = status
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+
+
+@transaction.atomic
+def membership_invitation_accept(*, user: User, invitation: MembershipInvitation, request=None) -> Membership:
+    """The login takes up the offer: a membership of the inviting company with the access offered.
+
+    The offer is checked again now: the inviter must still manage users there and may still hand out
+    that access (what it lost meanwhile is refused, and nothing is created). The login's other
+    memberships stay as they are; each of its companies' logs notes the new company.
+    """
+    invitation = _invitation_for_answer(user=user, invitation=invitation)
+    company = invitation.company
+    inviter = Membership.objects.filter(user_id=invitation.invited_by_id, company=company).first()
+    if inviter is None:
+        raise AccessRefused(_("This invitation can no longer be accepted: the person who sent it no longer manages "
+                              "users at %(company)s. Ask them to invite you again.") % {"company": company.name},
+                            code="inviter_gone")
+    try:
+        actor = _lock(inviter)
+        access = _invitation_access(invitation)
+        _check_change(actor, Access(frozenset(), False), access)
+    except AccessRefused:
+        raise AccessRefused(_("This invitation can no longer be accepted: the access it offers is no longer the "
+                              "inviter's to give. Ask %(company)s to invite you again.") % {"company": company.name},
+                            code="offer_beyond_inviter") from None
+    if Membership.objects.filter(user=user, company=company).exists():
+        _close(invitation, MembershipInvitation.Status.ACCEPTED)
+        raise AccessRefused(_("You already have access to %(company)s.") % {"company": company.name}, code="member")
+    other_company_ids = list(Membership.objects.filter(user=user).values_list("company_id", flat=True))
+    membership = Membership(user=user, company=company)
+    _save_access(membership, access)
+    _close(invitation, MembershipInvitation.Status.ACCEPTED)
+    audit_record(action=Action.INVITATION_ACCEPTED, actor=user, company=company, target=user,
+                 changes=audit_diff({}, _audit_values(access, membership.role)), request=request)
+    for company_id in other_company_ids:
+        audit_record(action=Action.INVITATION_ACCEPTED, actor=user, company=Company(pk=company_id), target=user,
+                     changes={"company": [None, company.name]}, request=request)
+    return membership
+
+
+@transaction.atomic
+def membership_invitation_decline(*, user: User, invitation: MembershipInvitation, request=None) -> None:
+    """The login says no; the inviting company learns only that the address it typed declined."""
+    invitation = _invitation_for_answer(user=user, invitation=invitation)
+    _close(invitation, MembershipInvitation.Status.DECLINED)
+    event = audit_record(action=Action.INVITATION_DECLINED, company=invitation.company, request=None)
+    event.target_label = invitation.email
+    event.save(update_fields=["target_label"])
+
+
+@transaction.atomic
+def membership_invitation_withdraw(*, actor_membership: Membership, invitation: MembershipInvitation,
+                                   request=None) -> None:
+    """The inviting company takes its open offer back."""
+    actor = _lock(actor_membership)
+    locked = MembershipInvitation.objects.select_for_update().filter(
+        pk=invitation.pk, company_id=actor.company_id).first()
+    if locked is None:
+        raise Http404
+    if locked.status != MembershipInvitation.Status.PENDING:
+        return
+    _close(locked, MembershipInvitation.Status.WITHDRAWN)
+    event = audit_record(action=Action.INVITATION_WITHDRAWN, actor=actor.user, company=actor.company, request=request)
+    event.target_label = locked.email
+    event.save(update_fields=["target_label"])
+
+
+# A colleague's own details ------------------------------------------------------------------------
+
+def login_details_editable(*, actor_membership: Membership, membership: Membership) -> str:
+    """Why the actor may not change this colleague's name, e-mail and mobile ("" when it may)."""
+    if membership.user_id == actor_membership.user_id:
+        return _("Change your own name, e-mail and mobile on your profile.")
+    if Membership.objects.filter(user_id=membership.user_id).exclude(company_id=membership.company_id).exists():
+        return _("This login also has access to another company and signs in there with the same details, so only "
+                 "the login itself can change its name, e-mail and mobile, on its own profile.")
+    try:
+        _check_not_beyond(actor_membership, membership,
+                          _("You cannot change the details of a login that has more access than you."))
+    except AccessRefused as refusal:
+        return refusal.messages[0]
+    return ""
+
+
+def login_details_change(*, actor_membership: Membership, membership: Membership, full_name: str, email: str,
+                         mobile: str, confirm_url: str, request=None) -> dict:
+    """Change a colleague's name at once; a new e-mail or mobile only asks for confirmation, by the same
+    rules as one's own profile: a code to the new address or number, which the colleague enters while
+    signed in (accounts.services.profile). Returns what was done: {"name", "email", "mobile"}."""
+    with transaction.atomic():
+        actor = _lock(actor_membership)
+        target = _target(actor, membership)
+        reason = login_details_editable(actor_membership=actor, membership=target)
+        if reason:
+            raise AccessRefused(reason, code="details_not_editable")
+        user = User.objects.select_for_update().get(pk=target.user_id)
+        done = {"name": False, "email": "", "mobile": ""}
+        full_name = " ".join((full_name or "").split())
+        if full_name and full_name != user.full_name:
+            changes = audit_diff({"full_name": user.full_name}, {"full_name": full_name})
+            user.full_name = full_name
+            user.full_clean(exclude=["password", "email", "mobile"])
+            user.save(update_fields=["full_name"])
+            audit_record(action=Action.LOGIN_CHANGED, actor=actor.user, company=actor.company, target=user,
+                         changes=changes, request=request)
+            done["name"] = True
+    email = _normalise_email(email)
+    if email and email != user.email.lower():
+        try:
+            done["email"] = email_change_start(user=user, new_email=email, confirm_url=confirm_url)
+        except ValidationError as error:
+            # An address taken by another login is not this company's business: say the same as for a
+            # free one (the confirmation can never succeed anyway).
+            if getattr(error, "code", None) != "email_taken":
+                raise AccessRefused(error.messages, code="email") from None
+            done["email"] = email
+    if mobile and mobile != user.mobile:
+        try:
+            done["mobile"] = mobile_change_start(user=user, new_mobile=mobile)
+        except ValidationError as error:
+            raise AccessRefused(error.messages, code="mobile") from None
+    return done

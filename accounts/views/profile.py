@@ -59,6 +59,7 @@ from accounts.services.profile import (
     reauth_check,
     sessions_end_others,
 )
+from accounts.templatetags.portal import phone
 from accounts.views_base import PortalTemplateView, SecondFactorChoiceMixin, VerifiedLoginMixin
 
 # Step-up ---------------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ class ProfileMobileView(VerifiedLoginMixin, RecentReauthRequiredMixin, FormView)
             form.add_error("mobile", error)
             return self.form_invalid(form)
         messages.success(self.request, _("We have sent a code by SMS to %(number)s. Enter it below.")
-                         % {"number": mobile})
+                         % {"number": phone(mobile)})
         return redirect("accounts:profile_mobile_confirm")
 
     def form_invalid(self, form):
@@ -310,7 +311,7 @@ class ProfileMobileConfirmView(VerifiedLoginMixin, FormView):
             form.add_error("token", error.message)
             return self.form_invalid(form)
         _changed(self.request, _("Your mobile number is now %(number)s. Sign-in codes by SMS go there from now on.")
-                 % {"number": user.mobile})
+                 % {"number": phone(user.mobile)})
         return redirect("accounts:profile")
 
     def form_invalid(self, form):
@@ -429,6 +430,7 @@ class CompanyProfileView(PortalTemplateView):
 
     required_permission = Permission.MANAGE_COMPANY
     template_name = "accounts/company_profile.html"
+    step_up = ("POST",)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

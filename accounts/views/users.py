@@ -24,16 +24,21 @@ from accounts.forms.users import (
     CompanyChoiceForm,
     FunctionsForm,
     LoginDetailsForm,
+    LoginEditDetailsForm,
     scope_initial,
 )
 from accounts.permissions import ROLE_PRESETS, Permission, Role
 from accounts.selectors import (
     DEFAULT_MEMBERSHIP_SORT,
     MEMBERSHIP_SORTS,
+    access_invitation_for_login,
     access_membership,
+    access_membership_invitation,
     grantable_accounts,
     manageable_membership_for,
     manageable_memberships,
+    membership_invitation_list,
+    membership_invitations_pending,
     membership_list,
     membership_permissions,
 )
@@ -42,12 +47,17 @@ from accounts.services.users import (
     login_access_change,
     login_create,
     login_deactivate,
+    login_details_change,
+    login_details_editable,
     login_invitation_resend,
     login_reactivate,
     login_refusals,
     login_remove,
+    membership_invitation_accept,
+    membership_invitation_decline,
+    membership_invitation_withdraw,
 )
-from accounts.views_base import PortalViewMixin
+from accounts.views_base import PortalViewMixin, VerifiedLoginMixin
 
 
 def _site_url(request) -> str:
@@ -107,6 +117,8 @@ class UserListView(PortalViewMixin, ListView):
         if self.sort != DEFAULT_MEMBERSHIP_SORT:
             paging["sort"] = self.sort
         context.update(search=self.search, sort=self.sort, columns=columns, paging_query=paging.urlencode())
+        if not self.request.htmx:
+            context["invitations"] = list(membership_invitation_list(membership=self.membership))
         return context
 
 
@@ -123,7 +135,7 @@ STEP_TITLES = {
     STEP_DETAILS: gettext_lazy("User details"),
     STEP_COMPANY: gettext_lazy("Company"),
     STEP_ACCOUNTS: gettext_lazy("Account numbers"),
-    STEP_FUNCTIONS: gettext_lazy("Functions"),
+    STEP_FUNCTIONS: gettext_lazy("Permissions"),
 }
 
 
@@ -152,6 +164,27 @@ class UserCreateView(PortalViewMixin, View):
 
     required_permission = Permission.MANAGE_USERS
     template_name = "accounts/user_create.html"
+    # The step-up comes when the wizard opens (nothing typed yet can be lost) and again, if it has run
+    # out meanwhile, at "Create", which then returns to the last step with the ticks kept.
+    step_up = ("GET",)
+
+    def needs_step_up(self) -> bool:
+        request = self.request
+        return super().needs_step_up() or (request.method == "POST" and request.POST.get("step") == STEP_FUNCTIONS
+                                           and request.POST.get("action") != FunctionsForm.APPLY_ROLE)
+
+    def step_up_next(self) -> str:
+        if self.request.method == "GET":
+            return super().step_up_next()
+        wizard_id = self.request.POST.get("wizard", "")
+        state = self._load(wizard_id)
+        if state is None:
+            return reverse("accounts:user_create")
+        # Kept as the step's initial values only: they are validated again when sent.
+        state["values"][STEP_FUNCTIONS] = {"role": self.request.POST.get("role", "")[:20],
+                                           "permissions": self.request.POST.getlist("permissions")[:100]}
+        self._save(wizard_id, state)
+        return f"{reverse('accounts:user_create')}?wizard={wizard_id}&step={STEP_FUNCTIONS}"
 
     # State -------------------------------------------------------------------------------------
 
@@ -307,8 +340,7 @@ class UserCreateView(PortalViewMixin, View):
             return self._render(wizard_id, state, step, form, status=400)
 
         if step == STEP_DETAILS:
-            state["values"][STEP_DETAILS] = {key: form.cleaned_data[key] for key in
-                                             ("full_name", "email", "mobile", "use_existing_login")}
+            state["values"][STEP_DETAILS] = {key: form.cleaned_data[key] for key in ("full_name", "email", "mobile")}
         elif step == STEP_COMPANY:
             company = form.cleaned_data["company"]
             if company.pk != state["company"]:
@@ -351,22 +383,17 @@ class UserCreateView(PortalViewMixin, View):
                 all_accounts, account_ids = form.cleaned_data["access_scope"]
         access = Access(frozenset(functions_form.cleaned_data["permissions"]), all_accounts, account_ids)
         try:
-            membership = login_create(
+            created = login_create(
                 actor_membership=self.actor, full_name=details["full_name"], email=details["email"],
-                mobile=details["mobile"], access=access, site_url=_site_url(self.request),
-                use_existing_login=details["use_existing_login"], request=self.request,
+                mobile=details["mobile"], access=access, site_url=_site_url(self.request), request=self.request,
             )
         except ValidationError as refusal:
             return self._render(wizard_id, state, STEP_FUNCTIONS, functions_form, status=400,
                                 error=_refusal_text(refusal))
-        self._finish(wizard_id, membership.pk)
-        if membership.user.has_usable_password():
-            text = _("%(name)s now has access to %(company)s and has been told by e-mail.")
-        else:
-            text = _("The login for %(name)s has been created in %(company)s. An invitation has been sent to "
-                     "%(email)s.")
-        messages.success(self.request, text % {"name": membership.user.full_name, "company": membership.company.name,
-                                               "email": membership.user.email})
+        self._finish(wizard_id, created.pk)
+        # The same words whether the address was new or has a login elsewhere (issue 6, item 1).
+        messages.success(self.request, _("%(company)s: an invitation has been sent to %(email)s.")
+                         % {"company": self.company.name, "email": details["email"]})
         return redirect("accounts:users")
 
 
@@ -385,11 +412,16 @@ class MembershipMixin(PortalViewMixin, abstract=True):
     def back(self):
         return redirect("accounts:user_edit", pk=self.target().pk)
 
+    def step_up_next(self) -> str:
+        # Looks the login up first: another company's stays a 404, never a step-up.
+        return reverse("accounts:user_edit", kwargs={"pk": self.target().pk})
+
 
 class UserEditView(MembershipMixin, TemplateView):
     """A login's details and status, and its role, functions and account numbers (not one's own)."""
 
     template_name = "accounts/user_edit.html"
+    step_up = ("POST",)
 
     def forms(self, data=None, functions_initial=None):
         before = Access.of(self.target())
@@ -407,7 +439,13 @@ class UserEditView(MembershipMixin, TemplateView):
             context["functions_form"], context["scope_form"] = self.forms()
         refusals = login_refusals(actor_membership=self.membership, membership=target)
         accounts = list(target.accounts.order_by("number")) if not target.all_accounts else []
-        context.update(target=target, refusals=refusals, target_accounts=accounts)
+        details_refusal = login_details_editable(actor_membership=self.membership, membership=target)
+        if "details_form" not in context and not details_refusal:
+            context["details_form"] = LoginEditDetailsForm(
+                company=self.membership.company,
+                initial={"full_name": target.user.full_name, "email": target.user.email, "mobile": target.user.mobile},
+            )
+        context.update(target=target, refusals=refusals, target_accounts=accounts, details_refusal=details_refusal)
         return context
 
     def post(self, request, pk):
@@ -434,6 +472,47 @@ class UserEditView(MembershipMixin, TemplateView):
         return self.back()
 
 
+class UserDetailsView(MembershipMixin, View):
+    """A colleague's name, e-mail and mobile (POST from the login's page). The name changes at once; a new
+    e-mail or mobile waits for the colleague to confirm the code sent to it, as on one's own profile."""
+
+    http_method_names = ["post"]
+    step_up = ("POST",)
+
+    def post(self, request, pk):
+        target = self.target()
+        form = LoginEditDetailsForm(request.POST, company=self.membership.company)
+        if form.is_valid():
+            try:
+                done = login_details_change(
+                    actor_membership=self.membership, membership=target, full_name=form.cleaned_data["full_name"],
+                    email=form.cleaned_data["email"], mobile=form.cleaned_data["mobile"],
+                    confirm_url=request.build_absolute_uri(reverse("accounts:profile_email_confirm")),
+                    request=request,
+                )
+            except ValidationError as refusal:
+                messages.error(request, _refusal_text(refusal))
+                return self.back()
+            else:
+                if done["name"]:
+                    messages.success(request, _("The name has been saved."))
+                if done["email"]:
+                    messages.info(request, _("A code has been sent to %(email)s. The e-mail address changes when "
+                                             "%(name)s enters it while signed in.")
+                                  % {"email": done["email"], "name": target.user.full_name})
+                if done["mobile"]:
+                    messages.info(request, _("A code has been sent by SMS to %(number)s. The mobile number changes "
+                                             "when %(name)s enters it while signed in.")
+                                  % {"number": done["mobile"], "name": target.user.full_name})
+                if not any(done.values()):
+                    messages.info(request, _("Nothing was changed."))
+                return self.back()
+        view = UserEditView(request=request, kwargs=self.kwargs, args=self.args)
+        view.membership, view._target = self.membership, target
+        context = view.get_context_data(details_form=form)
+        return render(request, UserEditView.template_name, context, status=400)
+
+
 class UserActionView(MembershipMixin, View, abstract=True):
     """A POST-only action on one login; a refusal comes back as a message on the login's page."""
 
@@ -458,11 +537,13 @@ class UserActionView(MembershipMixin, View, abstract=True):
 
 
 class UserDeactivateView(UserActionView):
+    step_up = ("POST",)
     service = staticmethod(login_deactivate)
     success_message = gettext_lazy("%(name)s has been deactivated and can no longer use this company.")
 
 
 class UserReactivateView(UserActionView):
+    step_up = ("POST",)
     service = staticmethod(login_reactivate)
     success_message = gettext_lazy("%(name)s has been reactivated.")
 
@@ -479,6 +560,7 @@ class UserRemoveView(UserActionView):
     """GET asks for confirmation; POST removes the login from this company."""
 
     http_method_names = ["get", "post"]
+    step_up = ("POST",)
     service = staticmethod(login_remove)
     success_message = gettext_lazy("%(name)s has been removed from this company.")
 
@@ -490,3 +572,64 @@ class UserRemoveView(UserActionView):
     def done(self):
         return redirect("accounts:users")
 
+
+
+# Invitations to existing logins ------------------------------------------------------------------
+
+class InvitationWithdrawView(PortalViewMixin, View):
+    """The inviting company takes back an invitation that has not been answered yet."""
+
+    required_permission = Permission.MANAGE_USERS
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        invitation = access_membership_invitation(membership=self.membership, pk=pk)
+        try:
+            membership_invitation_withdraw(actor_membership=self.membership, invitation=invitation, request=request)
+        except ValidationError as refusal:
+            messages.error(request, _refusal_text(refusal))
+        else:
+            messages.success(request, _("The invitation to %(email)s has been withdrawn.") % {"email": invitation.email})
+        return redirect("accounts:users")
+
+
+class InvitationListView(VerifiedLoginMixin, TemplateView):
+    """The login's own page: invitations from companies that offer it access, to accept or decline."""
+
+    template_name = "accounts/invitation_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        labels = dict(Permission.choices)
+        invitations = list(membership_invitations_pending(user=self.request.user))
+        for invitation in invitations:
+            invitation.permission_labels = [labels[code] for code, _label in Permission.choices
+                                            if code in invitation.permissions]
+        context["invitations"] = invitations
+        return context
+
+
+class InvitationAnswerView(VerifiedLoginMixin, View):
+    """POST only; an invitation addressed to another login is a 404, the same as a missing one."""
+
+    http_method_names = ["post"]
+    accept = True
+
+    def post(self, request, pk):
+        invitation = access_invitation_for_login(user=request.user, pk=pk)
+        company = invitation.company
+        try:
+            if self.accept:
+                membership_invitation_accept(user=request.user, invitation=invitation, request=request)
+            else:
+                membership_invitation_decline(user=request.user, invitation=invitation, request=request)
+        except ValidationError as refusal:
+            messages.error(request, _refusal_text(refusal))
+        else:
+            if self.accept:
+                messages.success(request, _("You now have access to %(company)s. Choose it in the company menu at "
+                                            "the top.") % {"company": company.name})
+            else:
+                messages.success(request, _("You have declined the invitation from %(company)s.")
+                                 % {"company": company.name})
+        return redirect("accounts:invitations")

@@ -45,11 +45,11 @@ class OutboxMessage(models.Model):
 class DevInboxMessage(models.Model):
     """What the local SMS, e-mail and digital-mailbox sinks received; shown on the developer inbox page."""
 
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    recipient = models.CharField(max_length=254)
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

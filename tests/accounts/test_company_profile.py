@@ -8,7 +8,7 @@ from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.models import AuditEvent, Company, Membership
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role
 from accounts.services.profile import company_profile_update, postal_code_normalise
-from tests.conftest import make_member, verified_client
+from tests.conftest import make_member, stepped_up, verified_client
 from tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def post(client, **changes):
 
 @pytest.fixture
 def admin_client(superuser):
-    return verified_client(superuser)
+    return stepped_up(verified_client(superuser))
 
 
 def test_the_url_is_the_one_in_the_cogwheel():
@@ -113,7 +113,7 @@ def test_the_company_is_always_the_active_membership(company, other_company):
     user = make_member(company).user
     Membership.objects.create(user=user, company=other_company, role=Role.SUPERUSER,
                               permissions=sorted(ALL_PERMISSIONS))
-    client = verified_client(user)
+    client = stepped_up(verified_client(user))
     client.post(reverse("accounts:company_switch"), {"company": other_company.pk})
     assert other_company.name in client.get(URL).content.decode()
     post(client, street="Andenvej 2")
@@ -124,7 +124,7 @@ def test_the_company_is_always_the_active_membership(company, other_company):
 
 def test_a_company_not_ones_own_in_the_session_is_never_used(superuser, company):
     stranger = CompanyFactory(name="Fremmed A/S")
-    client = verified_client(superuser)
+    client = stepped_up(verified_client(superuser))
     session = client.session
     session[SESSION_COMPANY_KEY] = stranger.pk
     session.save()

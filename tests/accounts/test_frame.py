@@ -9,7 +9,7 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from accounts.permissions import Role
-from tests.conftest import make_member, verified_client
+from tests.conftest import make_member, stepped_up, verified_client
 from tests.factories import BillingAccountFactory, CompanyFactory, MembershipFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +97,7 @@ COMPANY_PROFILE = {
 
 
 def test_a_half_filled_delivery_address_marks_the_missing_fields_and_the_summary_links_to_them(superuser, company):
-    response = verified_client(superuser).post(reverse("accounts:company_profile"), COMPANY_PROFILE)
+    response = stepped_up(verified_client(superuser)).post(reverse("accounts:company_profile"), COMPANY_PROFILE)
     assert response.status_code == 400
     html = response.content.decode()
     elements = Elements(html)
@@ -127,7 +127,8 @@ def test_a_half_filled_delivery_address_marks_the_missing_fields_and_the_summary
 def test_the_error_summary_is_in_the_users_language(superuser, company):
     superuser.language = "da"
     superuser.save(update_fields=["language"])
-    html = verified_client(superuser).post(reverse("accounts:company_profile"), COMPANY_PROFILE).content.decode()
+    client = stepped_up(verified_client(superuser))
+    html = client.post(reverse("accounts:company_profile"), COMPANY_PROFILE).content.decode()
     assert "Der er et problem" in html
     assert "Udfyld byen for leveringsadressen, eller lad hele leveringsadressen stå tom." in html
 
@@ -137,7 +138,7 @@ def test_a_page_without_errors_has_no_summary(superuser):
 
 
 def test_the_wizard_step_heading_takes_the_focus(superuser):
-    elements = Elements(page(verified_client(superuser), reverse("accounts:user_create")))
+    elements = Elements(page(stepped_up(verified_client(superuser)), reverse("accounts:user_create")))
     heading = elements.one("h2", data_focus_on_load=True)
     assert heading["tabindex"] == "-1"
 
@@ -183,7 +184,7 @@ def test_a_cell_spanning_the_row_stays_unlabelled():
 def test_every_list_uses_the_table_component(superuser, company, url_name):
     SubscriptionFactory(account=BillingAccountFactory(company=company))
     make_member(company, Role.READ_ONLY)
-    client = verified_client(superuser)
+    client = stepped_up(verified_client(superuser))
     # An audited change, for the audit log.
     client.post(reverse("accounts:company_profile"), {**COMPANY_PROFILE, "delivery_street": ""})
     elements = Elements(page(client, reverse(url_name)))

@@ -23,6 +23,7 @@ from accounts.services.profile import (
     mobile_change_start,
     profile_update,
 )
+from accounts.templatetags.portal import phone
 from accounts.views.profile import REAUTH_SESSION_KEY, REAUTH_VALID_SECONDS
 from selfcare.outbox.models import OutboxMessage
 from tests.conftest import PASSWORD, english_client, make_member, verified_client
@@ -99,7 +100,7 @@ def member_client(member):
 
 def test_profile_shows_own_access_per_company(member_client, member, company):
     page = member_client.get(reverse("accounts:profile")).content.decode()
-    assert member.email in page and member.mobile in page
+    assert member.email in page and phone(member.mobile) in page
     assert company.name in page and "Superuser" in page
     assert "Manage users" in page and "View PUK codes" in page  # permission labels, not codes
     assert "All account numbers" in page
@@ -274,7 +275,7 @@ def test_mobile_changes_only_after_the_code_from_the_new_number(member_client, m
     assert member.mobile == old_mobile  # not yet
 
     page = member_client.get(reverse("accounts:profile_mobile_confirm")).content.decode()
-    assert NEW_MOBILE in page
+    assert phone(NEW_MOBILE) in page
     code = code_in(sms)
     response = member_client.post(reverse("accounts:profile_mobile_confirm"), {"token": code})
     assert response.status_code == 302 and response["Location"] == reverse("accounts:profile")

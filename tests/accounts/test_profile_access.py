@@ -51,6 +51,6 @@ class TestProfilePageAccess(TenantRouteTests):
 class TestCompanyProfileWriteAccess(TenantRouteTests):
     routes = [
         RouteCheck("accounts:company_profile", Permission.MANAGE_COMPANY, method="post",
-                   make_data=_company_profile_data, ok_status=(302,),
+                   make_data=_company_profile_data, step_up=True, ok_status=(302,),
                    expect_location="accounts:company_profile", effect=_company_profile_saved),
     ]

@@ -35,7 +35,8 @@ def _path(response) -> str:
 
 def sms_codes(mobile) -> list[str]:
     """Every code sent by SMS to this mobile, oldest first, as the person read them."""
-    bodies = OutboxMessage.objects.filter(channel=Channel.SMS, recipient=mobile).order_by("pk").values_list("body", flat=True)
+    bodies = (OutboxMessage.objects.filter(channel=Channel.SMS, recipient=mobile).order_by("pk")
+              .values_list("body", flat=True))
     return [found.group(1) for found in map(SMS_CODE.search, bodies) if found]
 
 
@@ -125,7 +126,8 @@ def test_letter_code_replayed_is_refused(letter):
 
     again = english_client()
     response = again.post(reverse("accounts:activate"), {"email": user.email, "code": code})
-    assert response.status_code in (200, 400, 404, 410), f"the used code was taken: {response.status_code} {_path(response)}"
+    assert response.status_code in (200, 400, 404, 410), (
+        f"the used code was taken: {response.status_code} {_path(response)}")
     # Nothing was started: the next step sends the visitor back to the beginning.
     assert _path(again.get(reverse("accounts:activate_password"))) == reverse("accounts:activate")
     user.refresh_from_db()

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import ActivationToken, AuditEvent, Membership, User
+from accounts.models import ActivationToken, AuditEvent, Membership, MembershipInvitation, User
 from accounts.permissions import ALL_PERMISSIONS, ROLE_PRESETS, Permission, Role
 from accounts.services.activation import ActivationInvalid, activation_find
 from accounts.services.users import (
@@ -46,7 +46,7 @@ def create(actor, email="ny.kollega@example.com", **kwargs):
 class Snapshot:
     """Counts of everything a refused call must leave alone."""
 
-    models = (User, Membership, AuditEvent, OutboxMessage, ActivationToken)
+    models = (User, Membership, AuditEvent, OutboxMessage, ActivationToken, MembershipInvitation)
 
     def __init__(self):
         self.counts = self.take()
@@ -171,29 +171,6 @@ def test_only_a_login_that_manages_users_creates_logins(company):
 def test_an_e_mail_of_a_member_of_this_company_is_refused(boss, company):
     colleague = make_member(company, Role.READ_ONLY)
     refused(lambda: create(boss, email=colleague.user.email.upper()), code="email_member")
-    refused(lambda: create(boss, email=colleague.user.email, use_existing_login=True), code="email_member")
-
-
-def test_an_existing_login_of_another_company_is_given_access_only_when_asked(boss, company, other_company):
-    elsewhere = make_member(other_company, Role.SUPERUSER, full_name="Anna Andet")
-    refused(lambda: create(boss, email=elsewhere.user.email), code="email_existing")
-
-    membership = create(boss, email=elsewhere.user.email, full_name="Ignored Name", mobile="+4599999999",
-                        use_existing_login=True)
-    assert membership.user == elsewhere.user and membership.company == company
-    user = User.objects.get(pk=elsewhere.user.pk)
-    assert user.full_name == "Anna Andet" and user.has_usable_password()
-    assert not ActivationToken.objects.filter(user=user).exists()
-    mail = OutboxMessage.objects.get(recipient=user.email)
-    assert company.name in mail.body and SITE + reverse("accounts:login") in mail.body
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_CREATED, target_user=user).exists()
-
-
-def test_staff_and_deactivated_logins_cannot_be_used(boss):
-    staff = StaffUserFactory()
-    refused(lambda: create(boss, email=staff.email, use_existing_login=True), code="email_staff")
-    gone = UserFactory(is_active=False)
-    refused(lambda: create(boss, email=gone.email, use_existing_login=True), code="email_deactivated")
 
 
 def test_creating_twice_creates_one_login(boss):
@@ -426,6 +403,14 @@ def test_refusals_explain_what_the_page_does_not_offer(company):
 def test_a_concurrent_second_create_is_refused_by_the_database(boss, monkeypatch):
     """Two submits racing past the e-mail check: the unique constraint stops the second one."""
     create(boss)
-    monkeypatch.setattr("accounts.services.users.login_email_status", lambda **kwargs: "new")
+    monkeypatch.setattr("accounts.services.users.login_email_status", lambda **kwargs: "free")
+    monkeypatch.setattr("accounts.services.users._login_by_email", lambda email: None)
     monkeypatch.setattr(User, "validate_unique", lambda self, exclude=None: None)
     refused(lambda: create(boss), code="duplicate", match="sent twice")
+
+
+def test_a_concurrent_second_invitation_is_refused_by_the_database(boss, other_company, monkeypatch):
+    elsewhere = make_member(other_company, Role.READ_ONLY)
+    create(boss, email=elsewhere.user.email)
+    monkeypatch.setattr("accounts.services.users.login_email_status", lambda **kwargs: "free")
+    refused(lambda: create(boss, email=elsewhere.user.email), code="duplicate")

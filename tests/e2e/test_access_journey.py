@@ -164,6 +164,17 @@ def sign_out_and_in_again(page: Page, email: str, password: str, mobile: str):
     submit_and_confirm_sms_code(page, mobile, r"/login/verify/")
 
 
+def confirm_it_is_you(page: Page, password: str, mobile: str):
+    """The step-up before a sensitive change: a fresh SMS code and the password, then back where it was."""
+    expect(page).to_have_url(re.compile(r"/profile/confirm-it-is-you/"))
+    before = last_sms_id()
+    page.locator("main form[action$='/send-sms/'] button").click()
+    expect(page).to_have_url(re.compile(r"/profile/confirm-it-is-you/"))
+    fill_by_name(page, "password", password)
+    fill_by_name(page, "token", sms_code(mobile, after_id=before))
+    page.locator("main form[action$='/confirm-it-is-you/'] button[type=submit]").click()
+
+
 def wizard_next(page: Page, step: str):
     page.locator("main form button.button:not([name])").click()
     expect(page.locator("main input[name='step']")).to_have_value(step)
@@ -174,6 +185,7 @@ def create_restricted_colleague(page: Page, *, account_number: str):
     page.goto(reverse("accounts:users"))
     assert_accessible(page, label="users page")
     page.locator(f"main a[href='{reverse('accounts:user_create')}']").first.click()
+    confirm_it_is_you(page, SUPERUSER_PASSWORD, APPLICANT_MOBILE)  # creating a login needs the step-up
     expect(page.locator("main input[name='step']")).to_have_value("details")
     assert_accessible(page, label="wizard step 1")
     fill_by_name(page, "full_name", "Jonas Berg")

@@ -20,6 +20,7 @@ from accounts.models import Membership
 from accounts.permissions import Role
 from tests.conftest import make_member
 from tests.e2e.axe import assert_accessible
+from tests.e2e.test_consent_journey import confirm_it_is_you
 from tests.e2e.layout import (
     PHONE_375,
     assert_no_horizontal_overflow,
@@ -142,6 +143,8 @@ def test_phone_journey_every_page_fits_and_every_menu_item_is_reachable(
 
     # The login wizard: on each new step the focus is on the step's heading, not the top of the page.
     page.goto(reverse("accounts:user_create"))
+    confirm_it_is_you(page, user)  # creating a login (and saving the company profile below) needs the step-up
+    expect(page).to_have_url(re.compile(r"/users/new/"))
     expect(page.locator("main h2")).to_be_focused()
     page.locator("main [name='full_name']").fill("Jonas Berg")
     page.locator("main [name='email']").fill("jonas.berg@nordlys.example")

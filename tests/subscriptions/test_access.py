@@ -1,7 +1,7 @@
 from django.urls import reverse
 
-from accounts.permissions import Permission
 from accounts.models import AuditEvent
+from accounts.permissions import Permission
 from subscriptions.models import BillingAccount, ChangeRequest, SimCard, Subscription
 from tests.factories import ConnectionFactory, SimCardFactory, SubscriptionFactory
 from tests.tenancy import RouteCheck, TenantRouteTests, marker
