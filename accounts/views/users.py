@@ -57,6 +57,7 @@ from accounts.services.users import (
     membership_invitation_decline,
     membership_invitation_withdraw,
 )
+from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import PortalViewMixin, VerifiedLoginMixin
 
 
@@ -443,7 +444,8 @@ class UserEditView(MembershipMixin, TemplateView):
         if "details_form" not in context and not details_refusal:
             context["details_form"] = LoginEditDetailsForm(
                 company=self.membership.company,
-                initial={"full_name": target.user.full_name, "email": target.user.email, "mobile": target.user.mobile},
+                initial={"full_name": target.user.full_name, "email": target.user.email,
+                         "mobile": format_phone(target.user.mobile)},
             )
         context.update(target=target, refusals=refusals, target_accounts=accounts, details_refusal=details_refusal)
         return context

@@ -19,7 +19,7 @@ from accounts.permissions import Role
 from accounts.services.applications import application_submit
 from accounts.templatetags.portal import phone
 from selfcare.outbox.models import OutboxMessage
-from tests.conftest import make_member, verified_client
+from tests.conftest import make_member, stepped_up, verified_client
 from tests.factories import CompanyFactory, StaffUserFactory, SubscriptionFactory
 
 # Phone numbers --------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_the_english_texts_say_permissions_too():
 def test_wizard_user_page_and_profile_use_the_same_word(language, company):
     boss = make_member(company, Role.SUPERUSER, language=language).user
     colleague = make_member(company, Role.READ_ONLY)
-    client = verified_client(boss)
+    client = stepped_up(verified_client(boss))  # the wizard asks "confirm it is you" first
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
     word = PERMISSIONS[language]
     pages = {
