@@ -79,12 +79,24 @@ class TenantContext:
         if wanted is not None:
             logger.info("user %s: session company %s is no longer theirs", self.request.user.pk, wanted)
             messages.warning(self.request, _("You no longer have access to that company. We have switched company."))
-        session[SESSION_COMPANY_KEY] = memberships[0].company_id
-        return memberships[0]
+        membership = starting_membership(memberships)
+        session[SESSION_COMPANY_KEY] = membership.company_id
+        return membership
 
     @property
     def company(self):
         return self.membership.company if self.membership else None
+
+
+def starting_membership(memberships):
+    """Where a session starts: the company the login switched to last, else the top of its group
+    (a company without a parent among them), else the first by name."""
+    used = [m for m in memberships if m.last_used_at is not None]
+    if used:
+        return max(used, key=lambda m: m.last_used_at)
+    company_ids = {m.company_id for m in memberships}
+    tops = [m for m in memberships if m.company.parent_id not in company_ids]
+    return (tops or memberships)[0]
 
 
 class ActiveMembershipMiddleware:

@@ -211,6 +211,8 @@ class Membership(models.Model):
         _("active"), default=True, help_text=_("A deactivated login keeps its settings but cannot use this company."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # When the login last switched to this company: a new sign-in starts in the newest one.
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("membership")

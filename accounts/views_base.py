@@ -15,8 +15,18 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from accounts.permissions import Permission
+from accounts.redirects import with_next
 
 NOT_DECLARED = object()
+
+
+def membership_holds(membership, permission) -> bool:
+    """Whether the membership has ``permission`` as views declare it: one permission, a tuple
+    meaning "any of these", or None for "any member"."""
+    if permission is None:
+        return True
+    wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
+    return any(membership.has_permission(p) for p in wanted)
 
 
 class PortalViewMixin:
@@ -54,17 +64,14 @@ class PortalViewMixin:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not request.user.is_verified():
-            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
+            return redirect(with_next(reverse("accounts:verify"), request.get_full_path()))
         self.membership = request.tenant.membership
         if self.membership is None:
             if request.user.is_staff and request.method == "GET":
                 return redirect("admin:index")  # operator staff work in the back office
             return render(request, "accounts/no_company.html", status=403)
-        permission = self.permission_for(request.method)
-        if permission is not None:
-            wanted = (permission,) if isinstance(permission, (str, Permission)) else permission
-            if not any(self.membership.has_permission(p) for p in wanted):
-                raise PermissionDenied
+        if not membership_holds(self.membership, self.permission_for(request.method)):
+            raise PermissionDenied
         if self.needs_step_up():
             from accounts.views.profile import reauth_is_recent, reauth_url
 
@@ -111,7 +118,7 @@ class VerifiedLoginMixin(LoginRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not request.user.is_verified():
-            return redirect(f"{reverse('accounts:verify')}?next={request.get_full_path()}")
+            return redirect(with_next(reverse("accounts:verify"), request.get_full_path()))
         return super().dispatch(request, *args, **kwargs)
 
 

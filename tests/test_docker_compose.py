@@ -37,3 +37,17 @@ def test_worker_and_beat_run_celery_and_web_runs_gunicorn():
     config = compose("config").stdout
     assert "gunicorn selfcare.wsgi:application" in config
     assert "- worker" in config and "- beat" in config
+
+
+def test_gunicorn_is_published_directly_so_no_forwarded_address_is_trusted(monkeypatch):
+    """web publishes gunicorn's port itself, with no proxy in front: X-Forwarded-For is whatever the
+    client sends, so TRUSTED_PROXY_COUNT is 0 for every service, whatever the shell says (issue 6, item 4)."""
+    import re
+
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "2")
+    result = compose("config")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"published: ['\"]?8000", result.stdout) or "8000:8000" in result.stdout  # reached directly
+    assert set(compose("config", "--services").stdout.split()) == {"db", "redis", "mail", "web", "worker", "beat"}
+    values = re.findall(r"TRUSTED_PROXY_COUNT: ['\"]?(\w+)", result.stdout)
+    assert values == ["0", "0", "0"]  # web, worker, beat

@@ -1,7 +1,11 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.template import loader
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from selfcare.outbox.services import outbox_enqueue_email
 
 
@@ -28,15 +32,24 @@ class CodeForm(forms.Form):
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's reset form, with the e-mail written to the outbox instead of sent inline."""
+    """Django's reset form, with the e-mail written to the outbox in the login's own language.
+
+    An address without a usable login gets the very same work, so the answer can't tell the two apart
+    by its time: a stand-in login (never saved) gets its token and its rendered mail, and one outbox
+    row is written, discarded from the start, which the worker drops without sending.
+    """
+
+    def get_users(self, email):
+        users = list(super().get_users(email))
+        return users or [User(email="", language=translation.get_language() or settings.LANGUAGE_CODE)]
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None):
-        from django.template import loader
-
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
-        outbox_enqueue_email(to=to_email, subject=subject, body=body)
+        user = context["user"]
+        with translation.override(user.language):
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+            body = loader.render_to_string(email_template_name, context)
+        outbox_enqueue_email(to=to_email, subject=subject, body=body, discarded=user.pk is None)
 
 
 class AuthenticatorConfirmForm(forms.Form):
@@ -54,8 +67,6 @@ class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=[])
 
     def __init__(self, *args, **kwargs):
-        from django.conf import settings
-
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = settings.LANGUAGES
 

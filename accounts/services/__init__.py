@@ -10,6 +10,7 @@ from accounts.services.second_factor import (  # noqa: F401
     authenticator_remove,
     authenticator_start,
     language_set,
+    membership_use,
     second_factor_locked_until,
     second_factor_verify,
     sms_code_send,

@@ -73,7 +73,9 @@ def audit_diff(before: dict, after: dict) -> dict:
 
 @receiver(user_login_failed)
 def _record_failed_sign_in(sender, credentials, request=None, **kwargs):
-    email = (credentials or {}).get("username") or ""
+    from accounts.services.lockout import login_key
+
+    email = login_key((credentials or {}).get("username"))  # keyed as the lock-out is
     user = User.objects.filter(email__iexact=email).first() if email else None
     if user is None:
         AuditEvent.objects.create(action=Action.SIGN_IN_FAILED, target_label=email[:254], ip_address=_client_ip(request))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -51,7 +51,8 @@ def sms_code_send(*, user: User) -> CodeResult:
         sent_at = device.valid_until - timedelta(seconds=settings.SMS_CODE_VALIDITY_SECONDS)
         if timezone.now() - sent_at < timedelta(seconds=SMS_RESEND_SECONDS):
             return CodeResult(False, _("A code was sent less than half a minute ago. Wait a moment before asking again."))
-    with transaction.atomic():
+    # The SMS speaks the login's language, whatever the browser's.
+    with transaction.atomic(), translation.override(user.language):
         device.generate_challenge()
     minutes = settings.SMS_CODE_VALIDITY_SECONDS // 60
     message = ngettext(
@@ -156,3 +157,10 @@ def language_set(*, user: User, language: str) -> None:
     if user.is_authenticated and user.language != language:
         user.language = language
         user.save(update_fields=["language"])
+
+
+def membership_use(*, membership) -> None:
+    """The login switched to this company: its next sign-in starts here."""
+    from accounts.models import Membership
+
+    Membership.objects.filter(pk=membership.pk).update(last_used_at=timezone.now())

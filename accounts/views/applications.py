@@ -148,8 +148,13 @@ class ActivationCodeView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
+        from axes.helpers import get_client_ip_address
+
         email = form.cleaned_data["email"]
-        if activation_attempts_locked(scope="code", identifier=email):
+        # Wrong codes are counted per client address and e-mail: a stranger elsewhere typing wrong codes
+        # for the applicant's address locks only themselves, never the applicant (issue 6, item 4).
+        throttle = f"{get_client_ip_address(self.request)}|{email}"
+        if activation_attempts_locked(scope="code", identifier=throttle):
             form.add_error(None, _lock_message())
             return self.form_invalid(form)
         try:
@@ -159,16 +164,16 @@ class ActivationCodeView(FormView):
                 raise ActivationInvalid("inactive")
         except ActivationInvalid as invalid:
             if invalid.reason == "unknown":
-                activation_attempt_failed(scope="code", identifier=email)
+                activation_attempt_failed(scope="code", identifier=throttle)
                 logger.warning("wrong activation code for an e-mail")
-                if activation_attempts_locked(scope="code", identifier=email):
+                if activation_attempts_locked(scope="code", identifier=throttle):
                     form.add_error(None, _lock_message())
                     return self.form_invalid(form)
             elif invalid.reason in GONE_REASONS:
                 return _invalid_page(self.request, reason=invalid.reason, kind=ActivationToken.Kind.LETTER_CODE)
             form.add_error(None, _letter_code_error(invalid.reason))
             return self.form_invalid(form)
-        activation_attempts_reset(scope="code", identifier=email)
+        activation_attempts_reset(scope="code", identifier=throttle)
         _start(self.request, token)
         return redirect("accounts:activate_password")
 

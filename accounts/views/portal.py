@@ -1,42 +1,47 @@
 import logging
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import redirect
-from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
+from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 from django_otp import login as otp_login
 
+from accounts.context_processors import MENU
 from accounts.forms.sign_in import CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
 from accounts.middleware import SESSION_COMPANY_KEY, SESSION_EXPIRED_FLAG, SESSION_SIGNED_IN_AT_KEY
 from accounts.permissions import Permission
+from accounts.redirects import safe_next, safe_path, with_next
 from accounts.services import (
     authenticator_for,
     language_set,
+    membership_use,
     second_factor_verify,
     sms_code_send,
 )
-from accounts.views_base import PortalTemplateView, PortalViewMixin, SecondFactorChoiceMixin
+from accounts.services.lockout import device_cookie_set
+from accounts.views_base import PortalTemplateView, PortalViewMixin, SecondFactorChoiceMixin, membership_holds
 from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger("selfcare.security")
 
 
-def _safe_next(request, default_name="overview"):
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
-        return candidate
-    return reverse(default_name)
+def _set_language_cookie(response, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE, secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+    )
 
 
 class SignInView(auth_views.LoginView):
@@ -46,6 +51,8 @@ class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
 
     def get(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.is_verified():
+            return HttpResponseRedirect(safe_next(request))  # already through both steps
         if request.session.pop(SESSION_EXPIRED_FLAG, False):
             messages.info(request, _("Your session has ended. Please sign in again."))
         return super().get(request, *args, **kwargs)
@@ -54,11 +61,13 @@ class SignInView(auth_views.LoginView):
         user = form.get_user()
         auth_login(self.request, user)  # rotates the session id
         self.request.session[SESSION_SIGNED_IN_AT_KEY] = time.time()
+        # From here on the login is known: its own language, for the SMS and the messages alike.
+        translation.activate(user.language)
+        self.request.LANGUAGE_CODE = user.language
         if authenticator_for(user) is None:
             result = sms_code_send(user=user)
             (messages.success if result.ok else messages.error)(self.request, result.message)
-        next_url = _safe_next(self.request)
-        return redirect(f"{reverse('accounts:verify')}?next={next_url}")
+        return HttpResponseRedirect(with_next(reverse("accounts:verify"), safe_next(self.request)))
 
 
 class VerifyView(LoginRequiredMixin, SecondFactorChoiceMixin, FormView):
@@ -70,11 +79,11 @@ class VerifyView(LoginRequiredMixin, SecondFactorChoiceMixin, FormView):
     @method_decorator(sensitive_post_parameters("token"))
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.user.is_verified():
-            return redirect(_safe_next(request))
+            return HttpResponseRedirect(safe_next(request))
         return super().dispatch(request, *args, **kwargs)
 
     def next_url(self):
-        return _safe_next(self.request)
+        return safe_next(self.request)
 
     def form_valid(self, form):
         result, device = second_factor_verify(
@@ -87,7 +96,10 @@ class VerifyView(LoginRequiredMixin, SecondFactorChoiceMixin, FormView):
         otp_login(self.request, device)
         self.request.session.cycle_key()  # a new session id once fully signed in, too
         logger.info("user %s signed in with %s", self.request.user.pk, form.cleaned_data["method"])
-        return HttpResponseRedirect(_safe_next(self.request))
+        response = HttpResponseRedirect(safe_next(self.request))
+        # This browser is now a remembered one for the login: failures elsewhere do not lock it out.
+        device_cookie_set(response, user=self.request.user)
+        return response
 
 
 class SendSMSCodeView(LoginRequiredMixin, View):
@@ -96,11 +108,20 @@ class SendSMSCodeView(LoginRequiredMixin, View):
     def post(self, request):
         result = sms_code_send(user=request.user)
         (messages.success if result.ok else messages.error)(request, result.message)
-        return redirect(f"{reverse('accounts:verify')}?method=sms&next={_safe_next(request)}")
+        return HttpResponseRedirect(with_next(reverse("accounts:verify"), safe_next(request), method="sms"))
 
 
 class SignOutView(auth_views.LogoutView):
+    """Ends the session and says so on the sign-in page, in the language the login used."""
+
     http_method_names = ["post", "options"]
+
+    def post(self, request, *args, **kwargs):
+        language = translation.get_language()
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, _("You are signed out."))
+        _set_language_cookie(response, language)
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -159,6 +180,42 @@ class OverviewView(PortalTemplateView):
         return context
 
 
+def same_area_in(request, membership) -> str:
+    """Where a company switch lands: the page the switch was made from, in the new company.
+
+    A page of one object of the old company (a route with an id) becomes the list of its area (the
+    users list for a user's page); a page the login may not see in the new company, or one that cannot
+    be told, becomes the overview. The page is the form's ``next``, else the Referer.
+    """
+    overview = reverse("overview")
+    candidate = request.POST.get("next") or ""
+    if not candidate:
+        referer = request.META.get("HTTP_REFERER", "")
+        origin = f"{request.scheme}://{request.get_host()}"
+        candidate = referer[len(origin):] if referer.startswith(origin + "/") else ""
+    path = safe_path(candidate.split("?", 1)[0].split("#", 1)[0], request)
+    if path is None:
+        return overview
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return overview
+    area = next((entry for entry in MENU if match.view_name.startswith(entry[3])), None)
+    if match.args or match.kwargs:
+        if area is None or not membership_holds(membership, area[2]):
+            return overview
+        return reverse(area[0])
+    view_class = getattr(match.func, "view_class", None)
+    if view_class is None or not issubclass(view_class, PortalViewMixin):
+        return path  # the login's own pages (profile) are the same in every company
+    permission = view_class.required_permission
+    if isinstance(permission, dict):
+        if "GET" not in permission:
+            return overview
+        permission = permission["GET"]
+    return path if membership_holds(membership, permission) else overview
+
+
 class CompanySwitchView(PortalViewMixin, View):
     """Choose the active company. Only a company the login is a member of; anything else is a 404."""
 
@@ -174,9 +231,10 @@ class CompanySwitchView(PortalViewMixin, View):
         if membership is None:
             raise Http404
         request.session[SESSION_COMPANY_KEY] = membership.company_id
+        membership_use(membership=membership)
         messages.success(request, _("You are now working in %(company)s.") % {"company": membership.company.name})
-        # Back to the same area, not to a row of the company just left.
-        return redirect("overview")
+        # The same area, not a row of the company just left.
+        return HttpResponseRedirect(same_area_in(request, membership))
 
 
 class LanguageView(View):
@@ -185,12 +243,8 @@ class LanguageView(View):
     http_method_names = ["post"]
 
     def post(self, request):
-        from django.conf import settings
-        from django.utils import translation
-
         form = LanguageForm(request.POST)
-        next_url = _safe_next(request)
-        response = HttpResponseRedirect(next_url)
+        response = HttpResponseRedirect(safe_next(request))
         if not form.is_valid():
             messages.error(request, _("That language is not available."))
             return response
@@ -198,9 +252,5 @@ class LanguageView(View):
         if request.user.is_authenticated:
             language_set(user=request.user, language=language)
         translation.activate(language)
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE, secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        )
+        _set_language_cookie(response, language)
         return response

@@ -18,7 +18,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
@@ -37,6 +36,7 @@ from accounts.forms.profile import (
     ReauthForm,
 )
 from accounts.permissions import Permission
+from accounts.redirects import safe_next
 from accounts.services import (
     authenticator_for,
     authenticator_start,
@@ -120,10 +120,7 @@ class RecentReauthRequiredMixin:
 
 
 def _safe_next(request, default_name="accounts:profile") -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
-        return candidate
-    return reverse(default_name)
+    return safe_next(request, default=default_name)
 
 
 def _changed(request, message: str) -> None:

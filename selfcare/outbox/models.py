@@ -19,6 +19,8 @@ class OutboxMessage(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        # Written only to do the same work as a real message; the worker drops it.
+        DISCARDED = "discarded", _("Discarded")
 
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     recipient = models.CharField(_("recipient"), max_length=254)

@@ -23,7 +23,12 @@ def _enqueue(**fields) -> OutboxMessage:
     return message
 
 
-def outbox_enqueue_email(*, to: str, subject: str, body: str) -> OutboxMessage:
+def outbox_enqueue_email(*, to: str, subject: str, body: str, discarded: bool = False) -> OutboxMessage:
+    """``discarded``: the same work as a real e-mail (row, task), but the worker drops it unsent, and the
+    recipient is not stored: for answers that must not reveal whether an address is known."""
+    if discarded:
+        return _enqueue(channel=Channel.EMAIL, recipient="", subject=str(subject), body=str(body),
+                        status=OutboxMessage.Status.DISCARDED)
     return _enqueue(channel=Channel.EMAIL, recipient=to, subject=str(subject), body=str(body))
 
 

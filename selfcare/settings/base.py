@@ -115,6 +115,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Argon2id first (OWASP's first choice, with OWASP's parameters: accounts/hashers.py); PBKDF2 after it
+# so existing hashes still verify, and are re-hashed with Argon2id at the login's next sign-in.
+PASSWORD_HASHERS = [
+    "accounts.hashers.OWASPArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -172,14 +179,22 @@ SMS_CODE_THROTTLE_FACTOR = 1
 SECOND_FACTOR_FAILURE_LIMIT = 5
 SECOND_FACTOR_LOCK_MINUTES = 15
 
-# Lock-out after repeated wrong passwords: a cool-off, never a permanent lock.
+# Lock-out after repeated wrong passwords: a cool-off, never a permanent lock. OWASP's device cookies
+# on top of django-axes (accounts.services.lockout): a browser that has signed in completely before is
+# judged by its own failures only; unknown browsers are limited per login and per client address.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-# The login after repeated wrong passwords from anywhere, and an address trying many logins.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
+# Keyed on the normalised address (trimmed, case-folded), as the sign-in looks it up.
+AXES_USERNAME_CALLABLE = "accounts.services.lockout.axes_username"
+AXES_HANDLER = "accounts.services.lockout.DeviceCookieAxesHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.services.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+DEVICE_COOKIE_NAME = "selfcare_device"
+DEVICE_COOKIE_AGE = 365 * 24 * 60 * 60
+DEVICE_COOKIE_SECURE = False
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Behind a reverse proxy: how many proxies stand in front of us (X-Forwarded-For).

@@ -29,3 +29,5 @@ CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-selfcare_session"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+DEVICE_COOKIE_SECURE = True
+DEVICE_COOKIE_NAME = "__Host-selfcare_device"
