@@ -235,8 +235,7 @@ class FilteredListView(TenantListView, abstract=True):
 
     def get(self, request, *args, **kwargs):
         self.notices = []
-        self.export_format = kwargs.get("export_format")
-        if self.export_format is not None:
+        if self.export_format is not None:  # set by list_urls for the export routes
             if self.export_format not in EXPORT_FORMATS or not self.export_name:
                 raise Http404
             return self.export(self.get_queryset())
@@ -277,7 +276,7 @@ class FilteredListView(TenantListView, abstract=True):
         if self.export_name:
             view_name = self.request.resolver_match.view_name
             for export_format in EXPORT_FORMATS:
-                url = reverse(f"{view_name}_export", kwargs={**self.kwargs, "export_format": export_format})
+                url = reverse(export_route_name(view_name, export_format), kwargs=self.kwargs or None)
                 exports.append({"format": export_format, "url": url + self._without_position()})
         return {
             "view": self,
@@ -302,10 +301,17 @@ def _no_value(value) -> bool:
     return value in (None, "", [], ()) or (hasattr(value, "exists") and not value.exists())
 
 
+def export_route_name(name: str, export_format: str) -> str:
+    """``<name>_export`` for the CSV, ``<name>_export_xlsx`` for the workbook (as the audit log's)."""
+    return f"{name}_export" if export_format == "csv" else f"{name}_export_{export_format}"
+
+
 def list_urls(route: str, view: type[FilteredListView], name: str) -> list:
-    """The list's page and its export (``<name>_export``, ``…/export.csv`` or ``…/export.xlsx``)."""
+    """The list's page and its exports: ``…/export.csv`` (``<name>_export``) and ``…/export.xlsx``
+    (``<name>_export_xlsx``)."""
     prefix = route if not route or route.endswith("/") else f"{route}/"
     return [
         path(prefix, view.as_view(), name=name),
-        path(f"{prefix}export.<str:export_format>", view.as_view(), name=f"{name}_export"),
+        *(path(f"{prefix}export.{export_format}", view.as_view(export_format=export_format),
+               name=export_route_name(name, export_format)) for export_format in EXPORT_FORMATS),
     ]

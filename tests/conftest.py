@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -174,12 +176,113 @@ def smtp_server(settings):
     controller.stop()
 
 
+# Route checks: what ran, what was deselected, and whether this run is the full suite ---------------------
+
+# (RouteCheck.key, check name) of every route check that ran in this process (tests/test_url_coverage.py).
+EXECUTED_ROUTE_CHECKS: set[tuple[str, str]] = set()
+# Whether this run is the whole suite, and if not, why not (set at collection).
+ROUTE_CHECK_RUN = {"full": False, "why": "not collected yet"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_route_checks: runs after every other test (reads what ran)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.when == "call":
+        from tests.tenancy import RouteCheck
+
+        route = getattr(getattr(item, "callspec", None), "params", {}).get("route")
+        if isinstance(route, RouteCheck) and route.declared_in is not None:
+            EXECUTED_ROUTE_CHECKS.add((route.key, item.originalname))
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """An empty parameter set nobody listed is not skipped: it fails, as the test it silenced."""
+    if getattr(item, "unlisted_empty_parameter_set", False):
+        pytest.fail(
+            f"{item.nodeid.split('[', 1)[0]} applies to no parameter at all (a typo in applies_to? a class "
+            "without such routes?). If that is right, list it with the reason in tests/route_checks_deselected.py:\n"
+            f'    "{item.nodeid.split("[", 1)[0]}": "<why>",',
+            pytrace=False,
+        )
+
+
+def _full_run(config) -> tuple[bool, str]:
+    """The full suite: no -k / -m / --deselect / --lf on the command line, no path but the project or
+    tests/, nothing ignored but the browser tests, one process. Anything else is a subset, and the
+    ran-checks test skips, saying why."""
+    import shlex
+    from pathlib import Path
+
+    option = config.option
+    # A filter written into the configuration (addopts, PYTEST_ADDOPTS) is part of every "full" run:
+    # the checks it filters away must fail the coverage test, not skip it.
+    configured = shlex.split(" ".join(config.getini("addopts"))) + shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+
+    def asked(*flags):
+        return not any(arg == flag or arg.startswith(flag + ("=" if flag.startswith("--") else ""))
+                       for arg in configured for flag in flags)
+
+    if getattr(option, "keyword", "") and asked("-k"):
+        return False, "-k selects a subset"
+    if getattr(option, "markexpr", "") and asked("-m"):
+        return False, "-m selects a subset"
+    if getattr(option, "deselect", None) and asked("--deselect"):
+        return False, "--deselect"
+    if getattr(option, "lf", False):
+        return False, "--last-failed"
+    if getattr(option, "numprocesses", None) or os.environ.get("PYTEST_XDIST_WORKER"):
+        return False, "pytest-xdist: each worker sees only its share of the checks"
+    root = Path(config.rootpath).resolve()
+    whole = {root, root / "tests"}
+    for arg in config.args:
+        if Path(arg.split("::")[0]).resolve() not in whole or "::" in arg:
+            return False, f"only {arg} was asked for"
+    browser = root / "tests" / "e2e"
+    for ignored in (getattr(option, "ignore", None) or []) + (getattr(option, "ignore_glob", None) or []):
+        if Path(ignored).resolve() != browser:
+            return False, f"--ignore {ignored}"
+    return True, ""
+
+
+# What collection found: checks deselected without a listed reason, and listed ones that now run.
+ROUTE_CHECK_DESELECTION = {"unexpected": [], "stale": []}
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """A route check that applies to none of a class's routes is not a test: deselect it, don't skip it."""
-    empty = [
-        item for item in items
-        if any("got empty parameter set" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skip"))
-    ]
-    if empty:
-        config.hook.pytest_deselected(items=empty)
-        items[:] = [item for item in items if item not in empty]
+    """Route checks that apply to none of a class's routes are deselected, but only those listed in
+    tests/route_checks_deselected.py (with the reason). Any other empty parameter set is kept and fails
+    as that test (see pytest_runtest_setup); a listed entry whose check now runs fails
+    tests/test_url_coverage.py. Tests marked after_route_checks go last."""
+    from tests.route_checks_deselected import DESELECTED_ROUTE_CHECKS
+
+    def empty(item):
+        return any("got empty parameter set" in str(mark.kwargs.get("reason", "")) or
+                   "got empty parameter set" in str(mark.args) for mark in item.iter_markers("skip"))
+
+    def check_id(item):
+        return item.nodeid.split("[", 1)[0]
+
+    empties = [item for item in items if empty(item)]
+    listed = [item for item in empties if check_id(item) in DESELECTED_ROUTE_CHECKS]
+    for item in empties:
+        if item not in listed:
+            item.unlisted_empty_parameter_set = True
+    empty_ids = {check_id(item) for item in empties}
+    collected_ids = {check_id(item) for item in items}
+    ROUTE_CHECK_DESELECTION["unexpected"] = sorted(empty_ids - set(DESELECTED_ROUTE_CHECKS))
+    ROUTE_CHECK_DESELECTION["stale"] = sorted(
+        nodeid for nodeid in DESELECTED_ROUTE_CHECKS if nodeid in collected_ids and nodeid not in empty_ids
+    )
+    if listed:
+        config.hook.pytest_deselected(items=listed)
+        items[:] = [item for item in items if item not in listed]
+    last = [item for item in items if item.get_closest_marker("after_route_checks")]
+    items[:] = [item for item in items if item not in last] + last
+    ROUTE_CHECK_RUN["full"], ROUTE_CHECK_RUN["why"] = _full_run(config)

@@ -1,15 +1,20 @@
 """Every route is either public or proven to refuse other tenants and missing permissions.
 
-A new URL pattern without a RouteCheck (tests/tenancy.py) or an entry below fails this test.
+A new URL pattern without a RouteCheck (tests/tenancy.py) or an entry below fails this test; so does,
+in a full run, a declared RouteCheck whose checks did not run (a class pytest no longer collects, or
+one filtered away); so does a list or an export not declared as one, and a view exempt from CSRF.
 """
 
 import importlib
 import pkgutil
 
+import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.views.generic.list import MultipleObjectMixin
 
 import tests
-from tests.tenancy import REGISTERED_ROUTE_CHECKS
+from tests.conftest import EXECUTED_ROUTE_CHECKS, ROUTE_CHECK_DESELECTION, ROUTE_CHECK_RUN
+from tests.tenancy import REGISTERED_ROUTE_CHECKS, checks_for
 
 # Reachable without signing in, on purpose.
 PUBLIC_ROUTES = {
@@ -36,12 +41,6 @@ SPECIALLY_TESTED = {
     "accounts:verify": "tests/accounts/test_sign_in.py",
     "accounts:send_sms": "tests/accounts/test_sign_in.py",
     "accounts:logout": "tests/accounts/test_sign_in.py",
-    # Exports of the list machinery: scoping proven on their content (another company's and out-of-scope
-    # rows absent, own rows present) in these files.
-    "subscriptions:list_export": "tests/subscriptions/test_list.py",
-    "accounts:users_export": "tests/accounts/test_users_views.py",
-    "subscriptions:accounts_export": "tests/subscriptions/test_account_and_connection_lists.py",
-    "subscriptions:connections_export": "tests/subscriptions/test_account_and_connection_lists.py",
     # A job is its creator's own: RouteCheck's members are other logins by design.
     "jobs:detail": "tests/jobs/test_jobs.py",
     "jobs:result": "tests/jobs/test_jobs.py",
@@ -57,6 +56,20 @@ def _route_names(patterns, namespace=""):
             yield from _route_names(pattern.url_patterns, inner)
         elif isinstance(pattern, URLPattern):
             yield f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed {pattern.pattern}>"
+
+
+# Views that take a POST without the CSRF token, on purpose (none so far: say why for each).
+CSRF_EXEMPT = {}
+
+
+def _callbacks(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _callbacks(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed {pattern.pattern}>"
+            yield name, pattern
 
 
 def _import_all_test_modules():
@@ -85,3 +98,71 @@ def test_declared_routes_exist():
     names = set(_route_names(get_resolver().url_patterns))
     declared = {check.name for check in REGISTERED_ROUTE_CHECKS} | set(PUBLIC_ROUTES) | set(SPECIALLY_TESTED)
     assert declared <= names, declared - names
+
+
+def _is_list_or_export(name, pattern) -> bool:
+    """Pages that show many rows, or files of them: a list view, a paginated page, or an export."""
+    view_class = getattr(pattern.callback, "view_class", None)
+    if "export" in name or str(pattern.pattern).endswith((".csv", ".xlsx")):
+        return True
+    return view_class is not None and (
+        issubclass(view_class, MultipleObjectMixin) or getattr(view_class, "paginate_by", None) is not None
+    )
+
+
+def test_lists_and_exports_are_declared_as_such():
+    """A list or an export must prove its content (kind="list"/"export" with make_row), not just its status."""
+    _import_all_test_modules()
+    content_checked = {check.name for check in REGISTERED_ROUTE_CHECKS if check.kind in ("list", "export")}
+    undeclared = [
+        name for name, pattern in _callbacks(get_resolver().url_patterns)
+        if not name.startswith(tuple(f"{namespace}:" for namespace in SPECIALLY_TESTED_NAMESPACES))
+        and name not in PUBLIC_ROUTES and _is_list_or_export(name, pattern) and name not in content_checked
+    ]
+    assert not undeclared, (
+        f"Lists/exports whose RouteCheck does not read their content: {undeclared}. Declare them with "
+        'kind="list" (or "export") and make_row (tests/tenancy.py).'
+    )
+
+
+def test_no_view_is_exempt_from_csrf_unless_listed():
+    exempt = {name for name, pattern in _callbacks(get_resolver().url_patterns)
+              if getattr(pattern.callback, "csrf_exempt", False)}
+    listed = set(CSRF_EXEMPT)
+    assert exempt <= listed, f"Views exempt from CSRF without a listed reason: {sorted(exempt - listed)}"
+    assert listed <= exempt, f"Listed as CSRF-exempt but no longer exempt: {sorted(listed - exempt)}"
+
+
+def test_deselected_route_checks_are_exactly_the_listed_ones():
+    """tests/route_checks_deselected.py is the whole truth about checks that do not run (for the classes
+    collected in this run): nothing deselected without a reason, no reason for a check that runs."""
+    assert not ROUTE_CHECK_DESELECTION["unexpected"], (
+        f"deselected without a listed reason: {ROUTE_CHECK_DESELECTION['unexpected']}"
+    )
+    assert not ROUTE_CHECK_DESELECTION["stale"], (
+        "listed as deselected in tests/route_checks_deselected.py, but the check runs: "
+        f"{ROUTE_CHECK_DESELECTION['stale']}"
+    )
+
+
+@pytest.mark.after_route_checks
+def test_every_declared_route_check_ran():
+    """Covered means the checks ran in this run, not merely that a RouteCheck was written.
+
+    Runs last (tests/conftest.py moves it there) and only in a full run, i.e. `pytest` or `make test`
+    on the whole project without -k/-m/--deselect/--lf/xdist or paths other than tests/ (ignoring
+    tests/e2e is fine); a subset run skips it, saying why.
+    """
+    if not ROUTE_CHECK_RUN["full"]:
+        pytest.skip(f"not the full suite ({ROUTE_CHECK_RUN['why']}): the route checks are counted only then")
+    _import_all_test_modules()
+    expected = {(route.key, check) for route in REGISTERED_ROUTE_CHECKS for check in checks_for(route)}
+    missing = sorted(expected - EXECUTED_ROUTE_CHECKS)
+    assert len(expected) > 100
+    by_class = {}
+    for key, check in missing:
+        by_class.setdefault(key.split("[", 1)[0], []).append(f"{key.split('] ', 1)[1]} {check}")
+    assert not missing, (
+        f"{len(missing)} declared route checks did not run (class not collected? filtered away?):\n"
+        + "\n".join(f"  {owner}: {len(checks)} checks, e.g. {checks[0]}" for owner, checks in sorted(by_class.items()))
+    )

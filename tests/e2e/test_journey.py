@@ -200,7 +200,8 @@ def test_sign_in_switch_company_and_language_then_sign_out(
     page.keyboard.press("Enter")
     # The same area (the subscriptions list), now of the other company.
     expect(page).to_have_url(re.compile(r"/subscriptions/$"))
-    expect(page.get_by_role("status")).to_contain_text(f"You are now working in {second}")
+    expect(page.get_by_role("status").filter(has_text="You are now working in")).to_contain_text(
+        f"You are now working in {second}")
     expect(company_switcher(page).get_by_label("Company")).to_have_value(
         str(user.memberships.get(company__name=second).company_id)
     )

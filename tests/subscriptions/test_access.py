@@ -1,11 +1,30 @@
+from django.urls import reverse
+
+from accounts.models import AuditEvent
 from accounts.permissions import Permission
-from subscriptions.models import ChangeRequest, SimCard
+from subscriptions.models import BillingAccount, ChangeRequest, SimCard, Subscription
 from tests.factories import ConnectionFactory, SimCardFactory, SubscriptionFactory
-from tests.tenancy import RouteCheck, TenantRouteTests
+from tests.tenancy import RouteCheck, TenantRouteTests, marker
 
 
 def subscription_in(company, account):
     return {"pk": SubscriptionFactory(company=company, account=account).pk}
+
+
+def subscription_row(company, account):
+    """A subscription the list shows by its employee's name."""
+    return SubscriptionFactory(company=company, account=account, employee_name=marker("Employee")).employee_name
+
+
+def account_row(company, account):
+    """The account itself, listed by its name."""
+    account.name = marker("Konto")
+    account.save(update_fields=["name"])
+    return account.name
+
+
+def connection_row(company, account):
+    return ConnectionFactory(company=company, account=account, services=marker("Tjeneste")).services
 
 
 def change_in(company, account):
@@ -41,27 +60,67 @@ def connection_in(company, account):
     return {"pk": ConnectionFactory(company=company, account=account).pk}
 
 
+def _subscription_page(case):
+    return reverse("subscriptions:detail", kwargs={"pk": case.kwargs["pk"]})
+
+
+def _change_asked(action):
+    """A new change request of this kind for the subscription, on its way to the operator."""
+    def asked(case):
+        return ChangeRequest.objects.filter(subscription_id=case.kwargs["pk"], action=action,
+                                            status__in=ChangeRequest.OPEN).exists()
+    return asked
+
+
+def _invoice_note_saved(case):
+    return Subscription.objects.get(pk=case.kwargs["pk"]).invoice_note == "Afd. 7"
+
+
+def _puk_shown_and_audited(case):
+    return (case.response.status_code == 200
+            and AuditEvent.objects.filter(action=AuditEvent.Action.PUK_VIEWED, company=case.company).exists())
+
+
+def _account_saved(case):
+    account = BillingAccount.objects.get(pk=case.kwargs["pk"])
+    return (account.name, account.email) == ("Salg", "faktura@example.com")
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
-        RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS),
-        RouteCheck("subscriptions:accounts", Permission.VIEW_SUBSCRIPTIONS),
-        RouteCheck("subscriptions:connections", Permission.VIEW_SUBSCRIPTIONS),
+        RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS, kind="list", make_row=subscription_row),
+        RouteCheck("subscriptions:list_export", Permission.VIEW_SUBSCRIPTIONS, kind="export", make_row=subscription_row),
+        RouteCheck("subscriptions:list_export_xlsx", Permission.VIEW_SUBSCRIPTIONS, kind="export",
+                   make_row=subscription_row),
+        RouteCheck("subscriptions:accounts", Permission.VIEW_SUBSCRIPTIONS, kind="list", make_row=account_row),
+        RouteCheck("subscriptions:accounts_export", Permission.VIEW_SUBSCRIPTIONS, kind="export", make_row=account_row),
+        RouteCheck("subscriptions:accounts_export_xlsx", Permission.VIEW_SUBSCRIPTIONS, kind="export",
+                   make_row=account_row),
+        RouteCheck("subscriptions:connections", Permission.VIEW_SUBSCRIPTIONS, kind="list", make_row=connection_row),
+        RouteCheck("subscriptions:connections_export", Permission.VIEW_SUBSCRIPTIONS, kind="export",
+                   make_row=connection_row),
+        RouteCheck("subscriptions:connections_export_xlsx", Permission.VIEW_SUBSCRIPTIONS, kind="export",
+                   make_row=connection_row),
         RouteCheck("subscriptions:detail", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
         RouteCheck("subscriptions:changes", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
         RouteCheck("subscriptions:change", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
                    make_object=block_in, make_data=lambda company, account: {"block-reason": "lost"},
-                   ok_status=(302,)),
+                   ok_status=(302,), expect_location=_subscription_page, effect=_change_asked("block")),
         RouteCheck("subscriptions:change_retry", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS),
-                   method="post", make_object=change_in, ok_status=(302,)),
+                   method="post", make_object=change_in, ok_status=(302,), expect_location=_subscription_page,
+                   effect=_change_asked("block")),
         RouteCheck("subscriptions:invoice_note", Permission.MANAGE_SUBSCRIPTIONS, method="post",
                    make_object=subscription_in, make_data=lambda company, account: {"invoice_note": "Afd. 7"},
-                   ok_status=(302,)),
-        RouteCheck("subscriptions:puk", Permission.VIEW_PUK, method="post", make_object=sim_in),
+                   ok_status=(302,), expect_location=_subscription_page, effect=_invoice_note_saved),
+        RouteCheck("subscriptions:puk", Permission.VIEW_PUK, method="post", make_object=sim_in,
+                   effect=_puk_shown_and_audited),
         RouteCheck("subscriptions:account_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=account_in),
         RouteCheck("subscriptions:account_edit", Permission.MANAGE_INVOICE_SETTINGS, method="post",
                    make_object=account_in, ok_status=(302,),
                    make_data=lambda company, account: {"name": "Salg", "email": "faktura@example.com", "ean": "",
-                                                       "invoice_format": "pdf_email"}),
+                                                       "invoice_format": "pdf_email"},
+                   expect_location=lambda case: reverse("subscriptions:account_detail", kwargs=case.kwargs),
+                   effect=_account_saved),
         RouteCheck("subscriptions:connection_detail", Permission.VIEW_SUBSCRIPTIONS, make_object=connection_in),
         RouteCheck("subscriptions:esim_qr", Permission.MANAGE_SUBSCRIPTIONS, make_object=esim_in),
     ]
