@@ -24,7 +24,7 @@ def account_row(company, account):
 
 
 def connection_row(company, account):
-    return ConnectionFactory(company=company, account=account, services=marker("Tjeneste")).services
+    return ConnectionFactory(company=company, account=account, circuit_id=marker("C")).circuit_id
 
 
 def change_in(company, account):
