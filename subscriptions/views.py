@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -199,8 +199,7 @@ class SubscriptionChangeView(SubscriptionPageMixin, TenantDetailView):
 
     required_permission = (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS)
 
-    def get(self, request, *args, **kwargs):
-        return HttpResponseNotAllowed(["POST"])
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         subscription = self.get_object()
@@ -242,8 +241,7 @@ class SubscriptionChangesView(SubscriptionPageMixin, TenantDetailView):
 class ChangeRetryView(SubscriptionPageMixin, TenantDetailView):
     required_permission = (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS)
 
-    def get(self, request, *args, **kwargs):
-        return HttpResponseNotAllowed(["POST"])
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         subscription = self.get_object()
@@ -264,8 +262,7 @@ class ChangeRetryView(SubscriptionPageMixin, TenantDetailView):
 class InvoiceNoteView(SubscriptionPageMixin, TenantDetailView):
     required_permission = Permission.MANAGE_SUBSCRIPTIONS
 
-    def get(self, request, *args, **kwargs):
-        return HttpResponseNotAllowed(["POST"])
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         subscription = self.get_object()
@@ -306,8 +303,7 @@ class PukView(SubscriptionPageMixin, TenantDetailView):
     required_permission = Permission.VIEW_PUK
     template_name = "subscriptions/subscription_detail.html#puk"
 
-    def get(self, request, *args, **kwargs):
-        return HttpResponseNotAllowed(["POST"])
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         subscription = self.get_object()
@@ -357,8 +353,7 @@ class BillingAccountDetailView(TenantDetailView):
 class BillingAccountEditView(BillingAccountDetailView):
     required_permission = Permission.MANAGE_INVOICE_SETTINGS
 
-    def get(self, request, *args, **kwargs):
-        return HttpResponseNotAllowed(["POST"])
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         self.object = account = self.get_object()

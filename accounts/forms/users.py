@@ -26,7 +26,24 @@ PERMISSION_AREAS = [
 SCOPE_ALL, SCOPE_SELECTED, SCOPE_NONE = "all", "selected", "none"
 
 
-class LoginDetailsForm(forms.Form):
+class _LoginDetailsCleaning:
+    """Name, e-mail and mobile tidied the same way wherever a login's details are typed."""
+
+    def __init__(self, *args, company: Company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.company = company
+
+    def clean_full_name(self):
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_mobile(self):
+        return normalise_mobile(self.cleaned_data["mobile"], default_region=self.company.country)
+
+
+class LoginDetailsForm(_LoginDetailsCleaning, forms.Form):
     """Step 1: who the colleague is. E-mail and mobile are both used for two-factor sign-in."""
 
     full_name = forms.CharField(label=_("Name"), max_length=150,
@@ -38,18 +55,8 @@ class LoginDetailsForm(forms.Form):
                              widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}))
 
     def __init__(self, *args, company: Company, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.company = company
+        super().__init__(*args, company=company, **kwargs)
         self.email_status = "free"
-
-    def clean_full_name(self):
-        return " ".join(self.cleaned_data["full_name"].split())
-
-    def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
-
-    def clean_mobile(self):
-        return normalise_mobile(self.cleaned_data["mobile"], default_region=self.company.country)
 
     def clean(self):
         cleaned = super().clean()
@@ -265,7 +272,7 @@ def scope_initial(access: Access | None) -> dict:
     return {"scope": SCOPE_SELECTED if access.account_ids else SCOPE_NONE, "accounts": sorted(access.account_ids)}
 
 
-class LoginEditDetailsForm(forms.Form):
+class LoginEditDetailsForm(_LoginDetailsCleaning, forms.Form):
     """A colleague's name, e-mail and mobile on its page; a new e-mail or mobile is only confirmed later."""
 
     full_name = forms.CharField(label=_("Name"), max_length=150)
@@ -277,15 +284,3 @@ class LoginEditDetailsForm(forms.Form):
                                          "by SMS."),
                              widget=forms.TextInput(attrs={"inputmode": "tel"}))
 
-    def __init__(self, *args, company: Company, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.company = company
-
-    def clean_full_name(self):
-        return " ".join(self.cleaned_data["full_name"].split())
-
-    def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
-
-    def clean_mobile(self):
-        return normalise_mobile(self.cleaned_data["mobile"], default_region=self.company.country)
