@@ -68,13 +68,24 @@ class ListColumn:
     template: str | None = None
     export: bool = True
     export_value: Callable[[Any], Any] | None = None
+    # For a choice field: ``value`` returns the stored key, and the cell shows its label. The labels are
+    # translated once per page or export, not once per row (get_FOO_display per row dominates a big export).
+    choices: tuple | list | None = None
 
     @property
     def sortable(self) -> bool:
         return bool(self.sort)
 
+    def getter(self, *, export: bool = False) -> Callable[[Any], Any]:
+        """What a cell shows: the value, or its choice label (translated now, in the active language)."""
+        value = (self.export_value or self.value) if export else self.value
+        if self.choices is None:
+            return value
+        labels = {key: str(label) for key, label in self.choices}
+        return lambda row: labels.get(value(row), value(row))
+
     def export_column(self) -> Column:
-        return Column(self.label, self.export_value or self.value)
+        return Column(self.label, self.getter(export=True))
 
 
 @dataclass

@@ -44,14 +44,17 @@ class SubscriptionListView(FilteredListView):
     columns = [
         ListColumn("employee", gettext_lazy("Employee"), lambda s: s.employee_name, sort=("employee_name", "number"),
                    link=lambda s: reverse("subscriptions:detail", args=[s.pk])),
-        ListColumn("type", gettext_lazy("Type"), lambda s: s.get_type_display(), sort=("type", "employee_name")),
+        ListColumn("type", gettext_lazy("Type"), lambda s: s.type, choices=Subscription.Type.choices,
+                   sort=("type", "employee_name")),
         ListColumn("email", gettext_lazy("E-mail"), lambda s: s.employee_email, sort=("employee_email",)),
-        ListColumn("number", gettext_lazy("Number"), lambda s: format_phone(s.number), sort=("number",)),
+        # Shown formatted; exported as stored (formatting 500,000 numbers would dominate the export).
+        ListColumn("number", gettext_lazy("Number"), lambda s: format_phone(s.number), sort=("number",),
+                   export_value=lambda s: s.number),
         ListColumn("plan", gettext_lazy("Price plan"), lambda s: s.plan.name if s.plan else "",
                    sort=(Coalesce("plan__name", Value("")), "employee_name")),
         ListColumn("account", gettext_lazy("Account"), lambda s: s.account.number,
                    sort=("account__number", "employee_name")),
-        ListColumn("status", gettext_lazy("Status"), lambda s: s.get_status_display(),
+        ListColumn("status", gettext_lazy("Status"), lambda s: s.status, choices=Subscription.Status.choices,
                    sort=("status", "employee_name")),
         ListColumn("id", gettext_lazy("Subscription id"), lambda s: s.pk, export=True),
     ]
@@ -83,7 +86,8 @@ class BillingAccountListView(FilteredListView):
         ListColumn("name", gettext_lazy("Name"), lambda a: a.name, sort=("name", "number")),
         ListColumn("email", gettext_lazy("Invoice e-mail"), lambda a: a.email, sort=("email", "number")),
         ListColumn("ean", gettext_lazy("EAN (GLN)"), lambda a: a.ean),
-        ListColumn("format", gettext_lazy("Invoice format"), lambda a: a.get_invoice_format_display(),
+        ListColumn("format", gettext_lazy("Invoice format"), lambda a: a.invoice_format,
+                   choices=BillingAccount.InvoiceFormat.choices,
                    sort=("invoice_format", "number")),
     ]
 
@@ -107,7 +111,8 @@ class ConnectionListView(FilteredListView):
         ListColumn("address", gettext_lazy("Address"), lambda c: f"{c.street}, {c.postal_code} {c.city}",
                    sort=("street", "circuit_id")),
         ListColumn("city", gettext_lazy("City"), lambda c: c.city, sort=("city", "street", "circuit_id")),
-        ListColumn("type", gettext_lazy("Service type"), lambda c: c.get_service_type_display(),
+        ListColumn("type", gettext_lazy("Service type"), lambda c: c.service_type,
+                   choices=Connection.ServiceType.choices,
                    sort=("service_type", "city")),
         ListColumn("capacity", gettext_lazy("Capacity (Mbit/s)"), lambda c: c.capacity_mbps,
                    sort=("capacity_mbps", "city")),

@@ -12,7 +12,7 @@ register = template.Library()
 def list_cell(context, column, row):
     if column.template:
         return render_to_string(column.template, {"row": row, "column": column}, request=context.get("request"))
-    value = column.value(row)
+    value = column.getter()(row)
     text = "–" if value in (None, "") else localize(value)
     if column.link is not None:
         return format_html('<a href="{}">{}</a>', column.link(row), text)

@@ -199,3 +199,16 @@ def test_the_xlsx_export_is_a_real_workbook_of_the_logins_rows(estate):
 
 def test_an_unknown_export_format_is_not_found(estate):
     assert verified_client(estate["admin"].user).get(URL + "export.pdf").status_code == 404
+
+
+def test_choice_columns_are_shown_and_exported_in_the_readers_language(estate):
+    client = verified_client(estate["admin"].user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "da"
+    estate["admin"].user.language = "da"
+    estate["admin"].user.save()
+    body = client.get(URL, {"status": "blocked"}).content.decode()
+    assert "Spærret" in body
+    text = b"".join(client.get(URL + "export.csv", {"status": "blocked"}).streaming_content).decode("utf-8-sig")
+    assert text.splitlines()[1].split(";")[6] == "Spærret"
+    # The number as stored; its leading "+" would start a formula in a spreadsheet, so it is quoted.
+    assert text.splitlines()[1].split(";")[3] == "'+45 20445566"
