@@ -337,7 +337,7 @@ class SubscriptionEvent(TenantModel):
     # Kept when the login is removed later.
     actor_label = models.CharField(_("by"), max_length=200, blank=True)
     action = models.CharField(_("change"), max_length=20, choices=ChangeRequest.Action.choices + [
-        ("invoice_note", _("Invoice note")), ("requested", _("Requested")), ("failed", _("Failed")),
+        ("invoice_note", _("Invoice note")), ("failed", _("Failed")),
     ])
     change_request = models.ForeignKey(
         ChangeRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"

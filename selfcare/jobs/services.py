@@ -1,6 +1,7 @@
 """Creating, running and following background jobs (see ``selfcare.jobs.models.Job``)."""
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterable
 from datetime import timedelta
@@ -82,7 +83,12 @@ class Progress:
         if isinstance(content, bytes):
             content = ContentFile(content)
         elif not isinstance(content, File):
-            content = ContentFile(b"".join(content))
+            # Chunks go to a temporary file, never into memory whole (a result may be 500,000 lines).
+            spool = tempfile.TemporaryFile()
+            for chunk in content:
+                spool.write(chunk)
+            spool.seek(0)
+            content = File(spool, name=name)
         self.job.result.save(name, content, save=False)
         self.job.result_name = name
         Job.objects.filter(pk=self.job.pk).update(result=self.job.result.name, result_name=name)

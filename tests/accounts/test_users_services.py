@@ -25,7 +25,7 @@ from accounts.services.users import (
 )
 from selfcare.outbox.models import OutboxMessage
 from tests.conftest import make_member
-from tests.factories import BillingAccountFactory, CompanyFactory, StaffUserFactory, UserFactory
+from tests.factories import BillingAccountFactory, CompanyFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -161,6 +161,16 @@ def test_phone_journey_every_page_fits_and_every_menu_item_is_reachable(
     check_page(page, "a user's page")
     page.goto(reverse("subscriptions:list"))
     check_page(page, "subscriptions", table=True)
+    # An employee's page (facts, SIM cards, change forms, usage chart and table, history), its account's
+    # page and the connections list: the subscription area's other pages fit too.
+    page.locator("table tbody a").first.click()
+    expect(page).to_have_url(re.compile(r"/subscriptions/\d+/$"))
+    check_page(page, "an employee's page", table=True)
+    page.locator("main dl a[href*='/subscriptions/accounts/']").click()
+    expect(page).to_have_url(re.compile(r"/subscriptions/accounts/\d+/$"))
+    check_page(page, "an account's page", table=True)
+    page.goto(reverse("subscriptions:connections"))
+    check_page(page, "connections")
 
     # Company profile: a half-filled delivery address. The error summary takes the focus, links to the
     # marked field, and the link puts the focus in that field.

@@ -39,6 +39,12 @@ def broken_runner(job, progress):
     raise RuntimeError("secret internals")
 
 
+@job_runner("tests.chunks")
+def chunks_runner(job, progress):
+    """A result written from a generator of chunks (as a big export would be)."""
+    progress.store_result("lines.csv", (f"{index};ok\n".encode() for index in range(job.params["n"])))
+
+
 @pytest.fixture(autouse=True)
 def _reset():
     CALLS.clear()
@@ -255,3 +261,13 @@ def test_the_result_is_not_under_a_public_path(settings, finished_job):
     path = Path(finished_job.result.path).resolve()
     assert not path.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
     assert not path.is_relative_to(Path(settings.STATIC_ROOT).resolve())
+
+
+@pytest.mark.django_db
+def test_a_result_written_in_chunks_is_stored_whole_and_downloadable():
+    membership = make_member(CompanyFactory())
+    job = job_create(membership=membership, kind="tests.chunks", title="Chunks", params={"n": 5000})
+    assert job_run(job_id=job.pk) is True
+    response = verified_client(membership.user).get(reverse("jobs:result", args=[job.pk]))
+    body = b"".join(response.streaming_content)
+    assert body.count(b"\n") == 5000 and body.startswith(b"0;ok\n") and body.endswith(b"4999;ok\n")

@@ -7,7 +7,6 @@ import re
 
 import openpyxl
 import pytest
-from django.urls import reverse
 
 from accounts.permissions import Role
 from subscriptions.models import Subscription
