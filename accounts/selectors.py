@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import ActivationToken, Membership, MembershipInvitation
+from accounts.models import ActivationToken, AuditEvent, Membership, MembershipInvitation
 from accounts.permissions import ALL_PERMISSIONS, Permission, Role
 from subscriptions.models import BillingAccount
 
@@ -173,3 +173,9 @@ def access_invitation_for_login(*, user, pk) -> MembershipInvitation:
     if found is None:
         raise Http404
     return found
+
+
+def audit_event_list(*, membership: Membership) -> QuerySet:
+    """The active company's audit log. Other companies' events, and events without a company (operator
+    staff, unknown addresses), never enter the queryset."""
+    return AuditEvent.objects.filter(company_id=membership.company_id)

@@ -37,6 +37,7 @@ from typing import Any
 from django.core import signing
 from django.db.models import F, Q
 from django.http import Http404, QueryDict
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -71,6 +72,9 @@ class ListColumn:
     # For a choice field: ``value`` returns the stored key, and the cell shows its label. The labels are
     # translated once per page or export, not once per row (get_FOO_display per row dominates a big export).
     choices: tuple | list | None = None
+    # ``show=False``: in the export only (e.g. the audit log's IP address); ``export_width``: the .xlsx width.
+    show: bool = True
+    export_width: int | None = None
 
     @property
     def sortable(self) -> bool:
@@ -85,7 +89,7 @@ class ListColumn:
         return lambda row: labels.get(value(row), value(row))
 
     def export_column(self) -> Column:
-        return Column(self.label, self.getter(export=True))
+        return Column(self.label, self.getter(export=True), width=self.export_width)
 
 
 @dataclass
@@ -219,6 +223,16 @@ class FilteredListView(TenantListView, abstract=True):
         page.notices = self.notices
         return page
 
+    def filters_invalid(self) -> bool:
+        """Whether a filter was refused (a bad date, a reversed period): the page says so beside the field."""
+        return self.filterset is not None and self.filterset.is_bound and not self.filterset.is_valid()
+
+    def export_refused(self):
+        """The answer to an export whose filters are refused: the file would silently hold more rows than
+        asked for, so the reader is sent to the list with the same query, which says what is wrong."""
+        list_path = self.request.path.rsplit("/", 1)[0] + "/"  # list_urls: <list>/export.<format>
+        return redirect(list_path + self.query())
+
     def _filters_applied(self) -> bool:
         if self.filterset is None or not self.filterset.is_bound:
             return False
@@ -249,7 +263,10 @@ class FilteredListView(TenantListView, abstract=True):
         if self.export_format is not None:  # set by list_urls for the export routes
             if self.export_format not in EXPORT_FORMATS or not self.export_name:
                 raise Http404
-            return self.export(self.get_queryset())
+            queryset = self.get_queryset()
+            if self.filters_invalid():
+                return self.export_refused()
+            return self.export(queryset)
         self.object_list = self.get_queryset()
         return self.render_to_response(self.get_context_data())
 
@@ -268,8 +285,9 @@ class FilteredListView(TenantListView, abstract=True):
 
     def get_context_data(self, **kwargs):
         page = self.page(self.object_list)
+        shown = [column for column in self.columns if column.show]
         headers = []
-        for column in self.columns:
+        for column in shown:
             header = {"column": column, "sorted": None, "url": None}
             if column.sortable:
                 current = column.key == self.sort_key
@@ -294,7 +312,7 @@ class FilteredListView(TenantListView, abstract=True):
             "title": self.title,
             "list_page": page,
             "headers": headers,
-            "columns": self.columns,
+            "columns": shown,
             "paging": paging,
             "exports": exports,
             "search": self.search,

@@ -1,10 +1,5 @@
-from django.urls import path
-
 from accounts.views import audit
+from selfcare.lists import list_urls
 
-urlpatterns = [
-    path("company/audit-log/", audit.AuditLogView.as_view(), name="audit_log"),
-    path("company/audit-log/export.csv", audit.AuditLogExportView.as_view(export_format="csv"), name="audit_log_export"),
-    path("company/audit-log/export.xlsx", audit.AuditLogExportView.as_view(export_format="xlsx"),
-         name="audit_log_export_xlsx"),
-]
+# The page (audit_log) and its exports (audit_log_export, audit_log_export_xlsx).
+urlpatterns = list_urls("company/audit-log/", audit.AuditLogView, name="audit_log")

@@ -1,66 +1,79 @@
-from django.core.paginator import Paginator
+"""The company's audit log, on the list machinery (selfcare.lists): search by who acted or whom it
+concerned, the filters (what, period), sorting by time, by whom and what, keyset paging, the htmx
+fragment and the CSV / .xlsx export of exactly the filtered log."""
+
+from dataclasses import replace
+
+from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 
 from accounts.filtersets import AuditEventFilterSet
 from accounts.models import AuditEvent
 from accounts.permissions import Permission
+from accounts.selectors import audit_event_list
 from accounts.services.audit import audit_change_lines, audit_changes_text
-from accounts.views_base import PortalTemplateView, PortalViewMixin
-from selfcare.exports import Column, export_response
+from selfcare.lists import FilteredListView, ListColumn
 
 
-def audit_events_for(*, membership, params):
-    """The active company's audit log, filtered. Other companies' events never enter the queryset."""
-    queryset = AuditEvent.objects.filter(company_id=membership.company_id).order_by("-created_at", "-id")
-    return AuditEventFilterSet(params, queryset=queryset)
+def _action_rank():
+    """What happened, ranked by its label in the reader's language: "What" sorts as the reader reads it."""
+    labels = sorted(AuditEvent.Action.choices, key=lambda choice: str(choice[1]).casefold())
+    return Case(*[When(action=key, then=Value(rank)) for rank, (key, _label) in enumerate(labels)],
+                default=Value(len(labels)), output_field=IntegerField())
 
 
-class AuditLogView(PortalTemplateView):
+class AuditLogView(FilteredListView):
     required_permission = Permission.MANAGE_COMPANY
+    model = AuditEvent
+    filterset_class = AuditEventFilterSet
     template_name = "accounts/audit_log.html"
-    paginate_by = 50
+    title = _("Audit log")
+    search_fields = ["actor_label", "target_label"]
+    search_label = _("Who (e-mail of the login)")
+    empty_message = _("No events yet.")
+    default_sort = "-time"
+    columns = [
+        ListColumn("time", _("Time"), lambda event: date_format(timezone.localtime(event.created_at),
+                                                                "SHORT_DATETIME_FORMAT"),
+                   export_value=lambda event: event.created_at, sort=("created_at",), export_width=20),
+        ListColumn("by", _("By"), lambda event: event.actor_label, sort=("actor_label", "created_at"),
+                   export_width=30),
+        # Sorted by the label in the reader's language (see sort_column), then by time.
+        ListColumn("what", _("What"), lambda event: event.action, choices=AuditEvent.Action.choices,
+                   sort=("action", "created_at"), export_width=30),
+        ListColumn("concerning", _("Concerning"), lambda event: event.target_label,
+                   sort=("target_label", "created_at"), export_width=30),
+        ListColumn("changes", _("Changes"), lambda event: audit_changes_text(event.changes),
+                   template="accounts/cells/audit_changes.html", export_width=60),
+        ListColumn("ip_address", _("IP address"), lambda event: event.ip_address, show=False, export_width=16),
+    ]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        filterset = audit_events_for(membership=self.membership, params=self.request.GET)
-        page = Paginator(filterset.qs, self.paginate_by).get_page(self.request.GET.get("page"))
-        for event in page.object_list:
+    @property
+    def export_name(self):
+        return f"audit-log-{self.membership.company.registration_number}"
+
+    def get(self, request, *args, **kwargs):
+        if "who" in request.GET and "q" not in request.GET:
+            # Links from before the log was a list: "who" was its search.
+            query = request.GET.copy()
+            query["q"] = query.pop("who")[-1]
+            return redirect(f"{request.path}?{query.urlencode()}")
+        return super().get(request, *args, **kwargs)
+
+    def scoped_queryset(self):
+        return audit_event_list(membership=self.membership)
+
+    def sort_column(self):
+        column, ascending = super().sort_column()
+        if column.key == "what":
+            column = replace(column, sort=(_action_rank(), "created_at"))
+        return column, ascending
+
+    def page(self, queryset):
+        page = super().page(queryset)
+        for event in page.rows:
             event.change_lines = audit_change_lines(event.changes)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(filterset=filterset, page_obj=page, query=query.urlencode())
-        return context
-
-
-AUDIT_LOG_COLUMNS = [
-    Column(_("Time"), lambda event: event.created_at, width=20),
-    Column(_("By"), lambda event: event.actor_label, width=30),
-    Column(_("What"), lambda event: event.get_action_display(), width=30),
-    Column(_("Concerning"), lambda event: event.target_label, width=30),
-    Column(_("Changes"), lambda event: audit_changes_text(event.changes), width=60),
-    Column(_("IP address"), lambda event: event.ip_address, width=16),
-]
-
-
-class AuditLogExportView(PortalViewMixin, View):
-    """Exactly the filtered log as CSV or .xlsx (``export_format``), streamed: a long log never sits in memory."""
-
-    required_permission = Permission.MANAGE_COMPANY
-    http_method_names = ["get"]
-    export_format = "csv"
-
-    def get(self, request):
-        filterset = audit_events_for(membership=self.membership, params=request.GET)
-        if filterset.is_bound and not filterset.is_valid():
-            # A filter the page refuses (a reversed period, a bad date) would silently widen the file:
-            # send the reader back to the page, which says what is wrong.
-            return redirect(f"{reverse('accounts:audit_log')}?{request.GET.urlencode()}")
-        filename = f"audit-log-{self.membership.company.registration_number}-{timezone.localdate():%Y%m%d}"
-        return export_response(
-            export_format=self.export_format, columns=AUDIT_LOG_COLUMNS, rows=filterset.qs.iterator(chunk_size=2000),
-            filename=filename, sheet_title=_("Audit log"),
-        )
+        return page

@@ -81,6 +81,16 @@ def _cell(template):
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # sorts logins that never signed in first (or last)
 
 
+# A login's status, as accounts/user_status.html words it on the page: a plain value for the export
+# (labels translated once per export, not a template rendered per row).
+STATUS_CHOICES = [
+    ("deactivated", gettext_lazy("Deactivated")),
+    ("invited", gettext_lazy("Invited, not yet activated")),
+    ("invitation_expired", gettext_lazy("Not activated, the invitation has expired")),
+    ("active", gettext_lazy("Active")),
+]
+
+
 class UserListView(FilteredListView):
     """Every login of the active company, on the list machinery: search, sort, paging, live search,
     export; below it the invitations awaiting an answer."""
@@ -101,7 +111,8 @@ class UserListView(FilteredListView):
         ListColumn("role", gettext_lazy("Role"), lambda m: m.get_role_display(), sort=("role_rank", "user_name_lower")),
         ListColumn("accounts", gettext_lazy("Account numbers"), lambda m: _scope_text(m),
                    template=_cell("user_scope.html")),
-        ListColumn("status", gettext_lazy("Status"), lambda m: _status_text(m), template=_cell("user_status.html")),
+        ListColumn("status", gettext_lazy("Status"), lambda m: _status_key(m), choices=STATUS_CHOICES,
+                   template=_cell("user_status.html")),
         ListColumn("last_login", gettext_lazy("Last sign-in"), lambda m: m.user.last_login,
                    sort=(Coalesce("user__last_login", Value(NEVER)), "user_name_lower"),
                    template=_cell("user_last_login.html")),
@@ -123,10 +134,12 @@ def _scope_text(membership) -> str:
     return ", ".join(account.number for account in membership.accounts.all()) or gettext("None")
 
 
-def _status_text(membership) -> str:
-    from django.template.loader import render_to_string
-
-    return render_to_string("accounts/user_status.html", {"member": membership}).strip()
+def _status_key(membership) -> str:
+    if not membership.is_active or not membership.user.is_active:
+        return "deactivated"
+    if membership.invited:
+        return "invited" if membership.invitation_open else "invitation_expired"
+    return "active"
 
 
 # The wizard ------------------------------------------------------------------------------------

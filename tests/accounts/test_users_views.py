@@ -600,3 +600,33 @@ def test_the_users_export_lists_this_companys_logins_only(boss_client, company):
     stranger = make_member(CompanyFactory(), Role.READ_ONLY)
     denied = verified_client(stranger.user).get(reverse("accounts:users_export"))
     assert denied.status_code in (403, 404)
+
+
+def test_the_users_export_states_each_status_as_the_page_does(boss_client, company):
+    """The export's status is a plain value, not the page's cell template rendered per row: the same words."""
+    import csv
+    import io
+
+    from tests.table_rows import table_rows
+
+    invited = make_member(company, Role.ORDERER, full_name="Ivan Inviteret")
+    invited.user.set_unusable_password()
+    invited.user.save()
+    activation_issue_invitation(user=invited.user)
+    expired = make_member(company, Role.ORDERER, full_name="Erik Udløbet")
+    expired.user.set_unusable_password()
+    expired.user.save()
+    paused = make_member(company, Role.APPROVER, full_name="Pia Pause")
+    Membership.objects.filter(pk=paused.pk).update(is_active=False)
+    gone = make_member(company, Role.APPROVER, full_name="Gert Gået")
+    User.objects.filter(pk=gone.user_id).update(is_active=False)
+    make_member(company, Role.READ_ONLY, full_name="Alma Aktiv")
+
+    page = {row["Name"].removesuffix(" (you)"): row["Status"] for row in table_rows(boss_client.get(USERS).content.decode())}
+    response = boss_client.get(reverse("accounts:users_export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    status_index = rows[0].index("Status")
+    exported = {row[0]: row[status_index] for row in rows[1:]}
+    assert exported == page
+    assert {exported[name] for name in ("Ivan Inviteret", "Erik Udløbet", "Pia Pause", "Gert Gået", "Alma Aktiv")} == {
+        "Invited, not yet activated", "Not activated, the invitation has expired", "Deactivated", "Active"}
