@@ -13,6 +13,7 @@ from accounts.permissions import Role
 from accounts.services.audit import audit_diff, audit_record
 from tests.accounts.test_sign_in import current_sms_code, sign_in_with_password
 from tests.conftest import make_member, verified_client
+from tests.table_rows import table_rows
 
 pytestmark = pytest.mark.django_db
 Action = AuditEvent.Action
@@ -292,3 +293,126 @@ def test_every_change_the_code_records_has_a_label():
                 keys |= {key.value for key in node.value.keys if isinstance(key, ast.Constant)}
     assert {"method", "invitation", "number", "iccid"} <= keys  # the scan finds them
     assert keys - set(_change_fields()) == set()
+
+
+# The list machinery: paging, sorting, the fragment ---------------------------------------------------
+
+def _many(company, actor, count, *, action=None):
+    """``count`` events, several sharing a time (the paging must still show each exactly once)."""
+    now = timezone.now()
+    actions = [action] if action else [Action.SIGN_IN, Action.LOGIN_CHANGED, Action.ACCESS_CHANGED]
+    AuditEvent.objects.bulk_create([
+        AuditEvent(action=actions[index % len(actions)], company=company, actor=actor, actor_label=actor.email,
+                   target_label=f"colleague-{index:04d}@example.com", created_at=now - timedelta(minutes=index // 3))
+        for index in range(count)
+    ])
+
+
+def _walk(client, url, params=None):
+    """Every page from the first through the "Next" links: the rows of each, in order."""
+    response = client.get(url, params or {})
+    pages = [_rows(response)]
+    while response.context["paging"]["next"]:
+        response = client.get(url + response.context["paging"]["next"])
+        pages.append(_rows(response))
+    return pages
+
+
+def test_keyset_paging_shows_every_event_once_newest_first(superuser, company):
+    _many(company, superuser, 123)
+    client = verified_client(superuser)
+    url = reverse("accounts:audit_log")
+    pages = _walk(client, url)
+    assert [len(page) for page in pages] == [50, 50, 23]
+    events = [event for page in pages for event in page]
+    expected = list(AuditEvent.objects.filter(company=company).order_by("-created_at", "-pk"))
+    assert events == expected
+    last = client.get(url, {"last": "1"})
+    assert _rows(last) == expected[-50:] and last.context["list_page"].count == 123
+    # Back from the last page through "Previous".
+    previous = client.get(url + last.context["paging"]["previous"])
+    assert _rows(previous) == expected[-100:-50]
+    # Sorted by another heading (ties broken by time and id), still each event exactly once.
+    for sort in ("what", "-what", "by", "-time"):
+        events = [event.pk for page in _walk(client, url, {"sort": sort}) for event in page]
+        assert sorted(events) == sorted(event.pk for event in expected), sort
+
+
+def test_the_page_costs_the_same_queries_at_any_size_and_position(superuser, company):
+    client = verified_client(superuser)
+    url = reverse("accounts:audit_log")
+
+    def queries():
+        counts = {}
+        first = client.get(url)
+        for name, target, extra in [("first", url, {}), ("next", url + first.context["paging"]["next"], {}),
+                                    ("last", url + "?last=1", {}),
+                                    ("fragment", url + first.context["paging"]["next"], {"HTTP_HX_REQUEST": "true"}),
+                                    ("filtered", url + "?q=colleague&action=access_changed&sort=what", {})]:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(target, **extra).status_code == 200
+            counts[name] = len(captured)
+        return counts
+
+    _many(company, superuser, 60, action=Action.ACCESS_CHANGED)
+    AuditEvent.objects.update(changes={"role": ["read_only", "custom"]})
+    small = queries()
+    _many(company, superuser, 600, action=Action.ACCESS_CHANGED)
+    AuditEvent.objects.update(changes={"role": ["read_only", "custom"]})
+    assert queries() == small
+
+
+def test_sorting_by_the_column_headings(superuser, company, other_company):
+    other = make_member(company, Role.READ_ONLY, email="bo@example.com").user
+    audit_record(action=Action.SIGN_IN, actor=other, company=company)
+    audit_record(action=Action.LOGIN_DEACTIVATED, actor=superuser, company=company, target=other)
+    audit_record(action=Action.ACCESS_CHANGED, actor=superuser, company=company, target=other)
+    client = verified_client(superuser)
+    url = reverse("accounts:audit_log")
+
+    def column(params, key):
+        response = client.get(url, params)
+        assert not response.context["list_page"].notices
+        return [cell for cell in (row[key] for row in table_rows(response.content.decode()))]
+
+    assert column({}, "What") == ["Role, permissions or account numbers changed", "Login deactivated", "Signed in"]
+    assert column({"sort": "what"}, "What") == [
+        "Login deactivated", "Role, permissions or account numbers changed", "Signed in"]
+    assert column({"sort": "-what"}, "What") == [
+        "Signed in", "Role, permissions or account numbers changed", "Login deactivated"]
+    assert column({"sort": "by"}, "By") == ["bo@example.com", superuser.email, superuser.email]
+    assert column({"sort": "time"}, "What")[0] == "Signed in"
+    # Sorted by the label the reader reads, in the reader's language.
+    superuser.language = "da"
+    superuser.save(update_fields=["language"])
+    labels = column({"sort": "what"}, "Hændelse")
+    assert labels == sorted(labels, key=str.casefold)
+    # The headings that sort say how, and link to the other direction.
+    response = client.get(url, {"sort": "what"})
+    headers = {str(header["column"].label): header for header in response.context["headers"]}
+    assert headers["Hændelse"]["sorted"] == "ascending" and "sort=-what" in headers["Hændelse"]["url"]
+    assert headers["Ændringer"]["url"] is None  # the changes do not sort
+
+
+def test_the_htmx_fragment_is_the_results_only(superuser, log):
+    response = verified_client(superuser).get(reverse("accounts:audit_log"), {"q": "anna@"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="list-results"') and "<h1" not in html and "<form" not in html
+    assert "2 lines match" in html and "Read-only → Custom" in html
+    assert f'{reverse("accounts:audit_log_export")}?q=anna%40' in html  # the exports keep the search
+
+
+def test_the_export_follows_the_page_sort_and_adds_the_ip_address(superuser, company):
+    audit_record(action=Action.SIGN_IN, actor=superuser, company=company)
+    audit_record(action=Action.ACCESS_CHANGED, actor=superuser, company=company, target=superuser)
+    AuditEvent.objects.update(ip_address="192.0.2.7")
+    client = verified_client(superuser)
+    page = client.get(reverse("accounts:audit_log"), {"sort": "-what"}).content.decode()
+    assert "192.0.2.7" not in page and "IP address" not in page
+    response = client.get(reverse("accounts:audit_log_export"), {"sort": "-what"})
+    assert f"audit-log-{company.registration_number}-" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == ["Time", "By", "What", "Concerning", "Changes", "IP address"]
+    assert [row[2] for row in rows[1:]] == [row["What"] for row in table_rows(page)] == [
+        "Signed in", "Role, permissions or account numbers changed"]
+    assert {row[5] for row in rows[1:]} == {"192.0.2.7"}
