@@ -424,6 +424,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["company", "-created_at"], name="audit_company_time_idx"),
             models.Index(fields=["company", "action", "-created_at"], name="audit_company_action_idx"),
+            # The search ("who") uses the trigram indexes of migration 0013 (raw SQL: UPPER(column) gin_trgm_ops).
         ]
 
     def __str__(self):

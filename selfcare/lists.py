@@ -196,7 +196,10 @@ class FilteredListView(TenantListView, abstract=True):
             for earlier in range(index):
                 step &= Q(**{self._sort_names[earlier]: values[earlier]})
             condition |= step
-        return condition
+        # The same rows, with the first sort value's bound stated on its own: PostgreSQL cannot take an
+        # index range from the OR above, so without it a page deep in a long list reads every row before it.
+        first = self._sort_names[0]
+        return condition & Q(**{f"{first}__{'gte' if forward == self._ascending else 'lte'}": values[0]})
 
     def page(self, queryset) -> ListPage:
         size = self.paginate_by

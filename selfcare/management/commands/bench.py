@@ -30,7 +30,7 @@ from selfcare.bench.urls import REFERENCE_PATH
 
 SCENARIOS = [
     "reference", "reference_signed_in", "overview_superuser", "overview_restricted", "login_flow",
-    "users_superuser", "audit_superuser", "audit_filtered",
+    "users_superuser", "audit_superuser", "audit_filtered", "audit_last_page",
     "subscriptions_superuser", "subscriptions_restricted",
     "subscriptions_name_fragment", "subscriptions_number_fragment", "subscriptions_no_match",
     "subscriptions_sort_email", "subscriptions_filtered", "subscriptions_last_page", "subscriptions_htmx",
@@ -237,8 +237,10 @@ class Command(BaseCommand):
             measure.Scenario("audit_superuser", "audit log p.1, Superuser",
                            get(superuser_client, reverse("accounts:audit_log")), iterations, warmup),
             measure.Scenario("audit_filtered", "audit log filtered (what + who)",
-                           get(superuser_client, reverse("accounts:audit_log") + "?action=access_changed&who=colleague-00"),
+                           get(superuser_client, reverse("accounts:audit_log") + "?action=access_changed&q=colleague-00"),
                            iterations, warmup),
+            measure.Scenario("audit_last_page", "audit log, last page",
+                           get(superuser_client, reverse("accounts:audit_log") + "?last=1"), iterations, warmup),
         ]
         wanted = set(options["scenarios"] or SCENARIOS) | {"reference"}
         scenarios = [scenario for scenario in scenarios if scenario.key in wanted]
