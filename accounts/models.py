@@ -432,7 +432,8 @@ class AuditEvent(models.Model):
 
 
 class MembershipInvitation(models.Model):
-    """An offer of access to a company for an e-mail address that already has a login somewhere.
+    """An offer of access to a company for an e-mail address: every colleague the wizard invites, whether
+    the address has a login somewhere already or not (``new_login``).
 
     Nothing about that login reaches the inviting company until it accepts: the invitation holds only
     the address as typed and the access offered. The Membership is created on acceptance
@@ -460,6 +461,10 @@ class MembershipInvitation(models.Model):
     expires_at = models.DateTimeField(_("expires"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    # The address had no login: the wizard made one, not yet activated and of no company, and mailed it an
+    # activation link. Activating is accepting (accounts.services.applications.activation_complete); the
+    # inviting company sees the same invitation as for a login that exists already.
+    new_login = models.BooleanField(_("for a new login"), default=False)
 
     class Meta:
         verbose_name = _("invitation to a company")

@@ -32,6 +32,7 @@ from accounts.services.activation import (
 )
 from accounts.services.audit import Action, audit_record, audit_record_for_user_companies
 from accounts.services.second_factor import sms_device_for
+from accounts.services.users import membership_invitation_take_up
 from selfcare.outbox.services import outbox_enqueue_digital_mail, outbox_enqueue_email
 
 logger = logging.getLogger("selfcare.security")
@@ -350,6 +351,8 @@ def activation_complete(*, token: ActivationToken, password_hash: str, code: str
         )
         audit_record_for_user_companies(action=Action.SIGN_IN, user=user, request=request,
                                         changes={"method": [None, "sms"]})
+        # A colleague's new login joins the inviting company now: activating is accepting (issue 6).
+        membership_invitation_take_up(user=user, request=request)
     logger.info("user %s activated with sms (%s)", user.pk, token.kind)
     return user, device
 

@@ -17,6 +17,7 @@ company without a Superuser. Every change is audited in its own transaction.
 
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -259,16 +260,23 @@ def login_email_refusal(status: str) -> str:
 
 
 def login_create(*, actor_membership: Membership, full_name: str, email: str, mobile: str, access: Access,
-                 site_url: str, request=None) -> Membership | MembershipInvitation:
+                 site_url: str, request=None) -> MembershipInvitation:
     """Invite a colleague to the actor's company: what the wizard's last step does.
 
-    An address without a login gets a new login of this company (its membership) and an invitation
-    e-mail with an activation link. An address that already has a login anywhere (another company,
-    operator staff, deactivated) gets a ``MembershipInvitation`` instead: access only once that login
-    accepts, and nothing of that login (its name, mobile, memberships, activation links) is touched or
-    shown here. Operator staff and deactivated logins are never told and can never accept. The caller
-    shows the same thing in every case. Sending the form twice creates nothing twice: the database's
-    unique constraints make the second attempt fail, and it is refused.
+    Every address gets a ``MembershipInvitation``, and the inviting company sees the same for each (its
+    users page, its audit log, the wizard's answer): whether the address has a login somewhere is the
+    login's business (issue 6). Access comes only with the login's consent:
+
+    - an address without a login gets a new login of no company yet (the name and mobile typed, no
+      password) and an e-mail with an activation link; activating it is accepting the invitation
+      (``membership_invitation_take_up`` from ``activation_complete``);
+    - an address that already has a login anywhere (another company, operator staff, deactivated) gets
+      an e-mail to accept or decline on its invitations page, and nothing of that login (its name,
+      mobile, memberships, activation links) is touched. Operator staff and deactivated logins are never
+      told and can never accept.
+
+    Sending the form twice creates nothing twice: the database's unique constraints make the second
+    attempt fail, and it is refused.
     """
     email = _normalise_email(email)
     try:
@@ -280,51 +288,62 @@ def login_create(*, actor_membership: Membership, full_name: str, email: str, mo
             if status != "free":
                 raise AccessRefused(login_email_refusal(status), code=f"email_{status}")
             existing = _login_by_email(email)
-            if existing is not None:
+            if existing is not None and not _unclaimed(existing):
                 return _invitation_create(actor=actor, user=existing, email=email, access=access,
                                           site_url=site_url, request=request)
-            user = User(email=email, full_name=full_name.strip(), mobile=mobile,
-                        language=LANGUAGE_BY_COUNTRY.get(company.country, "da"))
+            user = existing or User(email=email)
+            # A login nobody ever activated, of no company, with no open invitation (one withdrawn or
+            # expired before it was used) is nobody's yet: it starts again as the new login it never became.
+            user.full_name, user.mobile, user.is_active = full_name.strip(), mobile, True
+            user.language = LANGUAGE_BY_COUNTRY.get(company.country, "da")
             user.set_unusable_password()
             user.full_clean()
             user.save()
-            membership = Membership(user=user, company=company)
-            _save_access(membership, access)
-            changes = audit_diff({}, {
-                "email": user.email, "full_name": user.full_name, "mobile": user.mobile,
-                **_audit_values(access, membership.role),
-            })
-            audit_record(action=Action.LOGIN_CREATED, actor=actor.user, company=company, target=user,
-                         changes=changes, request=request)
-            _send_invitation(user=user, company=company, actor=actor.user, site_url=site_url)
+            return _invitation_create(actor=actor, user=user, email=email, access=access, site_url=site_url,
+                                      request=request, new_login=True)
     except IntegrityError:
         raise AccessRefused(
             _("A login with this e-mail address already has access to this company. Perhaps the form was sent twice?"),
             code="duplicate",
         ) from None
-    return membership
+
+
+def _open_invitations(email: str):
+    return MembershipInvitation.objects.filter(email__iexact=email, status=MembershipInvitation.Status.PENDING,
+                                               expires_at__gt=timezone.now())
+
+
+def _unclaimed(user: User) -> bool:
+    """A login the wizard made that never became anyone's: never activated, of no company, not staff, and
+    no invitation that made it is still open."""
+    return (not user.is_staff and not user.has_usable_password() and user.last_login is None
+            and not Membership.objects.filter(user=user).exists()
+            and not _open_invitations(user.email).filter(new_login=True).exists())
 
 
 def _invitation_create(*, actor: Membership, user: User, email: str, access: Access, site_url: str,
-                       request=None) -> MembershipInvitation:
+                       request=None, new_login: bool = False) -> MembershipInvitation:
     company = actor.company
     # An expired offer no longer counts as pending: it must not block a fresh one.
     _pending_invitations(company.pk, email).filter(expires_at__lte=timezone.now()).update(
         status=MembershipInvitation.Status.WITHDRAWN, answered_at=timezone.now())
     role = access.role
     invitation = MembershipInvitation(
-        company=company, email=email, role=role, invited_by=actor.user,
+        company=company, email=email, role=role, invited_by=actor.user, new_login=new_login,
         permissions=sorted(ALL_PERMISSIONS if role == Role.SUPERUSER else access.permissions),
         all_accounts=access.all_accounts, expires_at=timezone.now() + INVITATION_VALIDITY,
     )
     invitation.save()
     invitation.accounts.set([] if access.all_accounts else sorted(access.account_ids))
-    # The inviting company's log names only the address it typed, never the login behind it.
+    # The inviting company's log names only the address it typed, never the login behind it, and reads the
+    # same whether the address had a login or not.
     event = audit_record(action=Action.INVITATION_SENT, actor=actor.user, company=company,
                          changes=audit_diff({}, _audit_values(access, role)), request=request)
     event.target_label = email
     event.save(update_fields=["target_label"])
-    if user.is_active and not user.is_staff:
+    if new_login:
+        _send_invitation(user=user, company=company, actor=actor.user, site_url=site_url)
+    elif user.is_active and not user.is_staff:
         _send_membership_invitation(user=user, invitation=invitation, actor=actor.user, site_url=site_url)
     return invitation
 
@@ -522,6 +541,21 @@ def membership_invitation_accept(*, user: User, invitation: MembershipInvitation
     return membership
 
 
+def membership_invitation_take_up(*, user: User, request=None) -> list[Membership]:
+    """A new login's activation is its acceptance of the invitation that made it (``new_login``), checked
+    as any acceptance is. Call it in the activation's transaction. An offer that can no longer be accepted
+    (the inviter has lost the right meanwhile) stays open: the login, signed in now, reads why on its
+    invitations page, and the inviting company sees it still invited."""
+    memberships = []
+    for invitation in _open_invitations(user.email).filter(new_login=True):
+        try:
+            with transaction.atomic():
+                memberships.append(membership_invitation_accept(user=user, invitation=invitation, request=request))
+        except AccessRefused:
+            pass
+    return memberships
+
+
 @transaction.atomic
 def membership_invitation_decline(*, user: User, invitation: MembershipInvitation, request=None) -> None:
     """The login says no; the inviting company learns only that the address it typed declined."""
@@ -544,6 +578,13 @@ def membership_invitation_withdraw(*, actor_membership: Membership, invitation: 
     if locked.status != MembershipInvitation.Status.PENDING:
         return
     _close(locked, MembershipInvitation.Status.WITHDRAWN)
+    if locked.new_login:
+        # The activation link was the way to accept: it stops working now (ended as expired, so an activation
+        # under way is refused cleanly). The login made for the address stays nobody's (see _unclaimed).
+        ActivationToken.objects.filter(
+            user__email__iexact=locked.email, user__password__startswith=UNUSABLE_PASSWORD_PREFIX,
+            kind=ActivationToken.Kind.INVITATION, used_at__isnull=True,
+        ).update(expires_at=timezone.now())
     event = audit_record(action=Action.INVITATION_WITHDRAWN, actor=actor.user, company=actor.company, request=request)
     event.target_label = locked.email
     event.save(update_fields=["target_label"])
