@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from accounts.models import ActivationToken, AuditEvent, Membership, MembershipInvitation, User
 from accounts.permissions import ALL_PERMISSIONS, ROLE_PRESETS, Permission, Role
-from accounts.services.activation import ActivationInvalid, activation_find
+from accounts.services.activation import ActivationInvalid, activation_find, activation_issue_invitation
 from accounts.services.users import (
     Access,
     AccessRefused,
@@ -84,21 +84,34 @@ def boss(company):
 
 # Creating a login ------------------------------------------------------------------------------
 
-def test_create_writes_login_membership_audit_token_and_invitation(boss, company):
-    account = BillingAccountFactory(company=company)
-    membership = create(boss, email="Ny.Kollega@Example.com", access=access(READ_ONLY, False, [account]))
+def pending_login(company, email="ny.kollega@example.com"):
+    """A login of the company that has not been activated yet, with an invitation link (as an approved
+    application's Superuser, or a colleague created before invitations were for every address)."""
+    membership = make_member(company, Role.READ_ONLY, email=email)
+    membership.user.set_unusable_password()
+    membership.user.save(update_fields=["password"])
+    activation_issue_invitation(user=membership.user)
+    return membership
 
-    user = membership.user
-    assert user.email == "ny.kollega@example.com"
+
+def test_create_writes_login_invitation_audit_token_and_mail(boss, company):
+    """A new address: a login of no company yet (no password) and an invitation, which its activation accepts."""
+    account = BillingAccountFactory(company=company)
+    invitation = create(boss, email="Ny.Kollega@Example.com", access=access(READ_ONLY, False, [account]))
+
+    user = User.objects.get(email="ny.kollega@example.com")
     assert user.full_name == "Ny Kollega" and user.mobile == "+4520123456"
     assert not user.has_usable_password()
     assert user.language == "da"
-    assert membership.company == company and membership.role == Role.READ_ONLY
-    assert set(membership.permissions) == READ_ONLY
-    assert not membership.all_accounts and list(membership.accounts.all()) == [account]
+    assert not Membership.objects.filter(user=user).exists()  # access comes with the activation
+    assert invitation.email == user.email and invitation.new_login
+    assert invitation.company == company and invitation.role == Role.READ_ONLY
+    assert set(invitation.permissions) == READ_ONLY
+    assert not invitation.all_accounts and list(invitation.accounts.all()) == [account]
 
-    event = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_CREATED)
-    assert event.actor == boss.user and event.company == company and event.target_user == user
+    event = AuditEvent.objects.get(action=AuditEvent.Action.INVITATION_SENT)
+    assert event.actor == boss.user and event.company == company and event.target_label == user.email
+    assert event.target_user is None and set(event.changes) == {"role", "permissions", "all_accounts", "accounts"}
     assert event.changes["role"] == [None, Role.READ_ONLY]
     assert event.changes["permissions"] == [None, sorted(READ_ONLY)]
     assert event.changes["all_accounts"] == [None, False]
@@ -120,7 +133,8 @@ def test_create_writes_login_membership_audit_token_and_invitation(boss, company
 def test_a_swedish_company_gives_a_swedish_login():
     company = CompanyFactory(country="SE", registration_number="5560360793")
     actor = make_member(company, Role.SUPERUSER)
-    assert create(actor).user.language == "sv"
+    create(actor)
+    assert User.objects.get(email="ny.kollega@example.com").language == "sv"
 
 
 @pytest.mark.parametrize("role", [Role.ADMINISTRATOR, Role.ORDERER, Role.APPROVER, Role.READ_ONLY, Role.SUPERUSER])
@@ -175,8 +189,9 @@ def test_an_e_mail_of_a_member_of_this_company_is_refused(boss, company):
 
 def test_creating_twice_creates_one_login(boss):
     create(boss)
-    refused(lambda: create(boss), code="email_member")
+    refused(lambda: create(boss), code="email_invited")
     assert User.objects.filter(email="ny.kollega@example.com").count() == 1
+    assert MembershipInvitation.objects.filter(email="ny.kollega@example.com").count() == 1
 
 
 # Changing access -------------------------------------------------------------------------------
@@ -338,7 +353,7 @@ def test_a_login_with_more_access_cannot_be_deactivated_or_removed(company):
 
 
 def test_remove_takes_the_membership_and_deactivates_a_login_left_without_company(boss, company):
-    target = create(boss)
+    target = pending_login(company)
     user = target.user
     login_remove(actor_membership=boss, membership=target)
     assert not Membership.objects.filter(pk=target.pk).exists()
@@ -370,8 +385,9 @@ def test_remove_never_deactivates_operator_staff(boss, company):
 
 # Invitation ------------------------------------------------------------------------------------
 
-def test_a_new_invitation_replaces_the_old_link(boss):
-    target = create(boss)
+def test_a_new_invitation_replaces_the_old_link(boss, company):
+    target = pending_login(company)
+    login_invitation_resend(actor_membership=boss, membership=target, site_url=SITE)
     first = re.search(r"/activate/invitation/([\w-]+)/", OutboxMessage.objects.get().body).group(1)
     login_invitation_resend(actor_membership=boss, membership=target, site_url=SITE)
     second = re.search(r"/activate/invitation/([\w-]+)/", OutboxMessage.objects.order_by("-id").first().body).group(1)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.middleware import SESSION_COMPANY_KEY
-from accounts.models import ActivationToken, AuditEvent, Membership, User
+from accounts.models import ActivationToken, AuditEvent, Membership, MembershipInvitation, User
 from accounts.permissions import ALL_PERMISSIONS, ROLE_PRESETS, Permission, Role
 from accounts.services.activation import activation_find, activation_issue_invitation
 from accounts.views.users import WIZARD_SESSION_KEY
@@ -65,6 +65,11 @@ def run_wizard(client, details=None, scope=None, permissions=ROLE_PRESETS[Role.R
     assert redirected_to_step(response, wizard, "functions"), response
     data = {"permissions": sorted(permissions), "role": role or Role.CUSTOM, "action": "create"}
     return wizard, step(client, wizard, "functions", data)
+
+
+def offer(email: str = "nina@example.com") -> MembershipInvitation:
+    """The invitation the wizard made for ``email``."""
+    return MembershipInvitation.objects.get(email=email)
 
 
 def invitation_secret(email: str) -> str:
@@ -191,11 +196,11 @@ def test_wizard_happy_path_creates_the_login_and_sends_the_invitation(boss_clien
     assert response.status_code == 302 and response["Location"] == USERS
 
     user = User.objects.get(email="nina@example.com")
-    membership = Membership.objects.get(user=user, company=company)
-    assert user.mobile == "+4520123456" and not user.has_usable_password()
-    assert membership.role == Role.ORDERER and not membership.all_accounts
-    assert list(membership.accounts.all()) == [account]
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.LOGIN_CREATED, target_user=user,
+    invitation = offer()  # the membership comes when the login is activated (tests/accounts/test_users_consent.py)
+    assert user.mobile == "+4520123456" and not user.has_usable_password() and not user.memberships.exists()
+    assert invitation.company == company and invitation.role == Role.ORDERER and not invitation.all_accounts
+    assert list(invitation.accounts.all()) == [account]
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.INVITATION_SENT, target_label=user.email,
                                      actor=boss.user).exists()
 
     mail = OutboxMessage.objects.get(recipient="nina@example.com")
@@ -267,8 +272,8 @@ def test_two_tabs_do_not_mix(boss_client):
     step(boss_client, second, "accounts", {"scope": "all"})
     step(boss_client, second, "functions", {"permissions": sorted(ROLE_PRESETS[Role.READ_ONLY]), "role": "read_only"})
     step(boss_client, first, "functions", {"permissions": sorted(ROLE_PRESETS[Role.APPROVER]), "role": "approver"})
-    assert User.objects.get(email="nina@example.com").memberships.get().role == Role.APPROVER
-    assert User.objects.get(email="other@example.com").memberships.get().role == Role.READ_ONLY
+    assert offer("nina@example.com").role == Role.APPROVER
+    assert offer("other@example.com").role == Role.READ_ONLY
 
 
 def test_sending_the_last_step_twice_creates_one_login(boss_client):
@@ -304,7 +309,7 @@ def test_company_step_creates_the_login_in_the_chosen_company(boss, company):
     client = stepped_up(verified_client(boss.user))
     _wizard, response = run_wizard(client, company=sister)
     assert response.status_code == 302
-    assert Membership.objects.get(user__email="nina@example.com").company == sister
+    assert offer().company == sister
 
 
 def test_company_step_refuses_a_company_where_the_creator_does_not_manage_users(boss, company):
@@ -344,7 +349,7 @@ def test_a_crafted_permission_the_creator_lacks_is_refused(company):
     response = step(client, wizard, "functions",
                     {"permissions": [Permission.VIEW_SUBSCRIPTIONS], "role": "custom", "action": "create"})
     assert response.status_code == 302
-    assert Membership.objects.get(user__email="nina@example.com").permissions == [Permission.VIEW_SUBSCRIPTIONS]
+    assert offer().permissions == [Permission.VIEW_SUBSCRIPTIONS]
 
 
 def test_a_restricted_creator_offers_and_grants_only_its_own_accounts(company):
@@ -402,7 +407,7 @@ def test_a_role_that_does_not_match_the_ticked_functions_is_questioned(boss_clie
 def test_changed_preset_is_stored_as_custom(boss_client):
     _wizard, response = run_wizard(boss_client, permissions=ROLE_PRESETS[Role.ORDERER] - {Permission.ORDER_PRODUCTS})
     assert response.status_code == 302
-    assert Membership.objects.get(user__email="nina@example.com").role == Role.CUSTOM
+    assert offer().role == Role.CUSTOM
 
 
 def test_an_e_mail_already_in_the_company_is_refused_at_the_first_step(boss_client, company):
@@ -561,11 +566,15 @@ def test_the_last_superuser_is_protected_in_the_pages_too(company):
     assert only.is_active and only.role == Role.SUPERUSER
 
 
-def test_a_new_invitation_can_be_sent_to_a_login_not_yet_activated(boss_client):
-    run_wizard(boss_client)
-    first = invitation_secret("nina@example.com")
-    membership = Membership.objects.get(user__email="nina@example.com")
+def test_a_new_invitation_can_be_sent_to_a_login_not_yet_activated(boss_client, company):
+    """A login of the company never activated (an approved application's, or one from before every colleague
+    was invited): its page sends a fresh link."""
+    membership = make_member(company, Role.READ_ONLY, email="nina@example.com")
+    membership.user.set_unusable_password()
+    membership.user.save(update_fields=["password"])
     assert "Send a new invitation" in boss_client.get(edit_url(membership)).content.decode()
+    boss_client.post(reverse("accounts:user_invitation", args=[membership.pk]))
+    first = invitation_secret("nina@example.com")
     boss_client.post(reverse("accounts:user_invitation", args=[membership.pk]))
     mails = OutboxMessage.objects.filter(recipient="nina@example.com").order_by("id")
     assert mails.count() == 2 and first not in mails.last().body

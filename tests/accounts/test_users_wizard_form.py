@@ -5,7 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent, Membership, User
+from accounts.models import AuditEvent, Membership, MembershipInvitation, User
+from accounts.services.users import membership_invitation_take_up
 from accounts.permissions import ROLE_PRESETS, Role
 from accounts.services.profile import email_change_confirm, mobile_change_confirm
 from selfcare.outbox.models import OutboxMessage
@@ -72,7 +73,10 @@ def test_no_account_numbers_is_an_explicit_choice(boss_client, company):
     BillingAccountFactory(company=company)
     _wizard, response = run_wizard(boss_client, scope={"scope": "none"})
     assert response.status_code == 302
-    membership = Membership.objects.get(user__email=DETAILS["email"])
+    invitation = MembershipInvitation.objects.get(email=DETAILS["email"])
+    assert not invitation.all_accounts and not invitation.accounts.exists()
+    # Activated (which accepts the invitation), the colleague's page shows the same choice.
+    [membership] = membership_invitation_take_up(user=User.objects.get(email=DETAILS["email"]))
     assert not membership.all_accounts and not membership.accounts.exists()
     page = boss_client.get(edit_url(membership))
     assert page.context["scope_form"].initial["scope"] == "none"
