@@ -311,3 +311,139 @@ def test_an_invitation_grants_nothing_beyond_the_inviter(fjallvind, lars):
         login_create(actor_membership=actor, full_name="x", email=lars.email, mobile="+4520123456",
                      access=Access(frozenset({Permission.MANAGE_COMPANY}), True), site_url=SITE)
     assert not MembershipInvitation.objects.exists()
+
+
+# A new address and a login elsewhere look the same to the inviting company (issue 6, residual) -----
+
+NEW_ADDRESS = "brand.new@example.com"
+
+
+def _masked(rows, email, *, drop=()):
+    """Rows as the reader reads them, with the address replaced and the columns in ``drop`` left out."""
+    return [{key: value.replace(email, "E") for key, value in row.items() if key not in drop}
+            for row in rows if any(email in value for value in row.values())]
+
+
+def _row_html(html, email):
+    """The raw HTML of the table rows naming ``email``: ids in URLs and the CSRF token masked."""
+    rows = [row for row in re.findall(r"<tr>.*?</tr>", html, re.S) if email in row]
+    return [re.sub(r"/\d+/", "/N/", re.sub(r'value="[\w-]{40,}"', 'value="T"', row)).replace(email, "E")
+            for row in rows]
+
+
+def _csv_rows(response):
+    import csv
+    import io
+
+    return [dict(zip(rows[0], row)) for rows in [list(csv.reader(io.StringIO(
+        b"".join(response.streaming_content).decode("utf-8-sig"))))] for row in rows[1:]]
+
+
+def what_the_inviting_company_sees(client, email):
+    from tests.table_rows import table_rows
+
+    users = client.get(USERS).content.decode()
+    log = client.get(reverse("accounts:audit_log")).content.decode()
+    return {
+        "users page rows": _masked(table_rows(users), email),
+        "users page HTML": _row_html(users, email),
+        "users export": _masked(_csv_rows(client.get(reverse("accounts:users_export"))), email),
+        # The time is when the inviter acted, not something about the address.
+        "audit log rows": _masked(table_rows(log), email, drop=("Time",)),
+        "audit log export": _masked(_csv_rows(client.get(reverse("accounts:audit_log_export"))), email,
+                                    drop=("Time",)),
+    }
+
+
+def test_the_inviting_company_sees_the_same_for_a_new_address_and_a_login_elsewhere(
+        inviter, inviter_client, fjallvind, lars):
+    for email in (NEW_ADDRESS, lars.email):
+        invite(inviter_client, email, full_name="Typed Name", mobile="+46701234567")
+    new, elsewhere = (what_the_inviting_company_sees(inviter_client, email) for email in (NEW_ADDRESS, lars.email))
+    assert new == elsewhere
+    # And there is something to compare: both are listed as invited, and the log says the same of both.
+    assert new["users page rows"] == [{"E-mail": "E", "Role": "Orderer", "Status": "Invited",
+                                       "Expires": new["users page rows"][0]["Expires"], "Actions": "Withdraw E"}]
+    assert [row["What"] for row in new["audit log rows"]] == ["Invited to the company"]
+    assert [row["What"] for row in new["audit log export"]] == ["Invited to the company"]
+    assert new["users export"] == []  # neither is a login of the company yet
+    # The mails go to the addresses only; nothing to anyone of the inviting company.
+    assert set(OutboxMessage.objects.values_list("recipient", flat=True)) == {NEW_ADDRESS, lars.email}
+
+
+def _activate(email, *, client=None):
+    """The invited address's side: the link in its e-mail, a password and the SMS code."""
+    from tests.accounts.test_activation import NEW_PASSWORD, send_code, sms_code
+
+    body = OutboxMessage.objects.filter(recipient=email).latest("id").body
+    link = re.search(r"http://testserver(/activate/invitation/[\w-]+/)", body).group(1)
+    client = client or Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(email=email)
+    response = send_code(client, "sms", sms_code(user))
+    return link, response
+
+
+def test_a_new_address_joins_by_activating_and_the_log_reads_as_an_acceptance(
+        inviter_client, fjallvind, lars):
+    account = BillingAccountFactory(company=fjallvind, number="7770001")
+    for email in (NEW_ADDRESS, lars.email):
+        run_wizard(inviter_client, details={**DETAILS, "email": email},
+                   scope={"scope": "selected", "accounts": [account.pk]},
+                   permissions=ROLE_PRESETS[Role.ORDERER], role=Role.ORDERER)
+    link, response = _activate(NEW_ADDRESS)
+    assert response["Location"] == reverse("overview")
+    user = User.objects.get(email=NEW_ADDRESS)
+    membership = Membership.objects.get(user=user)
+    assert membership.company == fjallvind and membership.role == Role.ORDERER
+    assert not membership.all_accounts and list(membership.accounts.all()) == [account]
+    assert invitation_to(NEW_ADDRESS).status == MembershipInvitation.Status.ACCEPTED
+    assert Client().get(link).status_code == 410  # the link works once
+    # The login that exists accepts on its page; the inviting company's log reads the same for both.
+    verified_client(lars).post(reverse("accounts:invitation_accept", args=[invitation_to(lars.email).pk]))
+    accepted = {
+        email: [(event.action, event.actor_label.replace(email, "E"), event.target_label.replace(email, "E"),
+                 event.changes) for event in AuditEvent.objects.filter(company=fjallvind).exclude(
+                     action=Action.INVITATION_SENT).filter(actor_label=email)]
+        for email in (NEW_ADDRESS, lars.email)
+    }
+    assert accepted[NEW_ADDRESS] == accepted[lars.email]
+    assert [event[0] for event in accepted[NEW_ADDRESS]] == [Action.INVITATION_ACCEPTED]
+    # The activation itself is the login's own event, in no company's log (it belonged to none yet).
+    assert AuditEvent.objects.get(action=Action.LOGIN_ACTIVATED, target_user=user).company is None
+
+
+def test_a_withdrawn_invitation_ends_the_new_logins_link_and_a_new_one_works(inviter_client, fjallvind):
+    invite(inviter_client, NEW_ADDRESS)
+    first = OutboxMessage.objects.get(recipient=NEW_ADDRESS).body
+    first_link = re.search(r"http://testserver(/activate/invitation/[\w-]+/)", first).group(1)
+    inviter_client.post(reverse("accounts:user_invitation_withdraw", args=[invitation_to(NEW_ADDRESS).pk]))
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").get(first_link)
+    assert response.status_code == 410 and "expired" in response.content.decode()
+
+    invite(inviter_client, NEW_ADDRESS, full_name="Nina Igen")
+    assert User.objects.filter(email=NEW_ADDRESS).count() == 1  # the same login, nobody's yet, starts again
+    assert User.objects.get(email=NEW_ADDRESS).full_name == "Nina Igen"
+    link, response = _activate(NEW_ADDRESS)
+    assert link != first_link and response["Location"] == reverse("overview")
+    assert Membership.objects.get(user__email=NEW_ADDRESS).company == fjallvind
+    assert Client().get(first_link).status_code in (404, 410)  # replaced by the new link: unknown now
+
+
+def test_a_new_login_whose_inviter_lost_the_right_still_activates_and_is_told(inviter, inviter_client, fjallvind):
+    invite(inviter_client, NEW_ADDRESS)
+    boss = make_member(fjallvind, Role.SUPERUSER)
+    login_access_change(actor_membership=boss, membership=inviter,
+                        access=Access(frozenset({Permission.MANAGE_USERS, Permission.VIEW_SUBSCRIPTIONS}), True))
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    _activate(NEW_ADDRESS, client=client)
+    user = User.objects.get(email=NEW_ADDRESS)
+    assert user.has_usable_password() and not Membership.objects.filter(user=user).exists()
+    assert invitation_to(NEW_ADDRESS).status == MembershipInvitation.Status.PENDING  # still the inviter's to fix
+    # Its page says where the invitation is; accepting it says why it cannot (in the login's Swedish).
+    assert f'href="{INVITATIONS}"' in client.get(reverse("overview")).content.decode()
+    response = client.post(reverse("accounts:invitation_accept", args=[invitation_to(NEW_ADDRESS).pk]))
+    assert response.status_code == 302
+    assert any("Fjällvind AB" in text and "inte längre" in text for text in messages_of(client.get(INVITATIONS)))
+    assert not Membership.objects.filter(user=user).exists()
