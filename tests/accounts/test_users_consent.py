@@ -326,7 +326,7 @@ def _masked(rows, email, *, drop=()):
 
 def _row_html(html, email):
     """The raw HTML of the table rows naming ``email``: ids in URLs and the CSRF token masked."""
-    rows = [row for row in re.findall(r"<tr>.*?</tr>", html, re.S) if email in row]
+    rows = [row for row in re.findall(r"<tr\b[^>]*>.*?</tr>", html, re.S) if email in row]
     return [re.sub(r"/\d+/", "/N/", re.sub(r'value="[\w-]{40,}"', 'value="T"', row)).replace(email, "E")
             for row in rows]
 
@@ -366,6 +366,7 @@ def test_the_inviting_company_sees_the_same_for_a_new_address_and_a_login_elsewh
                                        "Expires": new["users page rows"][0]["Expires"], "Actions": "Withdraw E"}]
     assert [row["What"] for row in new["audit log rows"]] == ["Invited to the company"]
     assert [row["What"] for row in new["audit log export"]] == ["Invited to the company"]
+    assert len(new["users page HTML"]) == 1 and "/users/invitations/N/withdraw/" in new["users page HTML"][0]
     assert new["users export"] == []  # neither is a login of the company yet
     # The mails go to the addresses only; nothing to anyone of the inviting company.
     assert set(OutboxMessage.objects.values_list("recipient", flat=True)) == {NEW_ADDRESS, lars.email}
