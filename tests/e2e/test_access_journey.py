@@ -16,7 +16,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from accounts.models import AccessApplication, Company, Membership, User
+from accounts.models import AccessApplication, Company, Membership, MembershipInvitation, User
 from selfcare.outbox.models import Channel, DevInboxMessage
 from tests.conftest import wait_for
 from tests.e2e.axe import assert_accessible
@@ -204,9 +204,10 @@ def create_restricted_colleague(page: Page, *, account_number: str):
     page.locator("main button[name='action'][value='create']").click()
     expect(page).to_have_url(re.compile(r"/users/"))
     assert not User.objects.get(email=COLLEAGUE_EMAIL).has_usable_password()
-    colleague = Membership.objects.get(user__email=COLLEAGUE_EMAIL)
-    assert colleague.role == "read_only" and not colleague.all_accounts
-    assert [account.number for account in colleague.accounts.all()] == [account_number]
+    # Invited, as every address is: the access offered becomes the membership when the login is activated.
+    offer = MembershipInvitation.objects.get(email=COLLEAGUE_EMAIL)
+    assert offer.role == "read_only" and not offer.all_accounts
+    assert [account.number for account in offer.accounts.all()] == [account_number]
 
 
 def colleague_activates_and_sees_only(page: Page, smtp_server, *, allowed: str, hidden: str):
