@@ -24,7 +24,9 @@ and the URLconf gets both routes from ``list_urls``. What every list then does, 
 - **the htmx fragment**: with ``HX-Request`` only the results (count, table, paging, export links) are
   rendered, and the form pushes the URL;
 - **exports**: exactly the filtered, sorted rows (all of them, not a page) as a streamed CSV or a real
-  .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators).
+  .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators). An export whose
+  filters are refused is never silently wider: it sends the reader to the list, which says what is wrong
+  (``export_refused``). A column with ``show=False`` is in the export only.
 
 Templates: the page extends ``components/list_page.html`` (or includes ``components/list_results.html``
 where the results go); cells are plain values, links, or a small template per column.
