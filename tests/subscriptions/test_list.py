@@ -211,3 +211,15 @@ def test_choice_columns_are_shown_and_exported_in_the_readers_language(estate):
     assert text.splitlines()[1].split(";")[6] == "Spærret"
     # The number as stored; its leading "+" would start a formula in a spreadsheet, so it is quoted.
     assert text.splitlines()[1].split(";")[3] == "'+45 20445566"
+
+
+def test_an_export_with_a_refused_filter_is_never_wider_than_asked(estate):
+    """An account of another company (or out of scope) is a refused filter: the file would otherwise hold
+    every line. The export sends the reader to the list, which says what is wrong."""
+    client = verified_client(estate["admin"].user)
+    foreign = BillingAccountFactory()
+    for name in ("export.csv", "export.xlsx"):
+        response = client.get(URL + name, {"account": foreign.pk, "q": "a"})
+        assert response.status_code == 302 and response["Location"] == f"{URL}?account={foreign.pk}&q=a", name
+    page = client.get(f"{URL}?account={foreign.pk}&q=a")
+    assert page.status_code == 200 and page.context["filter_form"].errors["account"]
