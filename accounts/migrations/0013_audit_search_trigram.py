@@ -17,11 +17,13 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            'CREATE INDEX audit_actor_label_trgm ON accounts_auditevent USING gin ((UPPER("actor_label")) gin_trgm_ops)',
+            "CREATE INDEX audit_actor_label_trgm ON accounts_auditevent "
+            'USING gin ((UPPER("actor_label")) gin_trgm_ops)',
             "DROP INDEX IF EXISTS audit_actor_label_trgm",
         ),
         migrations.RunSQL(
-            'CREATE INDEX audit_target_label_trgm ON accounts_auditevent USING gin ((UPPER("target_label")) gin_trgm_ops)',
+            "CREATE INDEX audit_target_label_trgm ON accounts_auditevent "
+            'USING gin ((UPPER("target_label")) gin_trgm_ops)',
             "DROP INDEX IF EXISTS audit_target_label_trgm",
         ),
     ]

@@ -335,8 +335,8 @@ def _csv_rows(response):
     import csv
     import io
 
-    return [dict(zip(rows[0], row)) for rows in [list(csv.reader(io.StringIO(
-        b"".join(response.streaming_content).decode("utf-8-sig"))))] for row in rows[1:]]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 def what_the_inviting_company_sees(client, email):

@@ -82,7 +82,8 @@ def test_create_after_the_step_up_ran_out_returns_to_the_last_step_with_the_tick
     assert page.status_code == 200 and sorted(page.context["form"].initial["permissions"]) == ticks
     response = client.post(CREATE, {"wizard": wizard, "step": "functions", "role": Role.APPROVER,
                                     "permissions": ticks, "action": "create"})
-    assert response.status_code == 302 and MembershipInvitation.objects.get(email=DETAILS["email"]).role == Role.APPROVER
+    assert response.status_code == 302
+    assert MembershipInvitation.objects.get(email=DETAILS["email"]).role == Role.APPROVER
 
 
 @pytest.mark.parametrize("name", ["accounts:user_edit", "accounts:user_details", "accounts:user_deactivate",

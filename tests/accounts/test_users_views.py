@@ -631,7 +631,8 @@ def test_the_users_export_states_each_status_as_the_page_does(boss_client, compa
     User.objects.filter(pk=gone.user_id).update(is_active=False)
     make_member(company, Role.READ_ONLY, full_name="Alma Aktiv")
 
-    page = {row["Name"].removesuffix(" (you)"): row["Status"] for row in table_rows(boss_client.get(USERS).content.decode())}
+    rows = table_rows(boss_client.get(USERS).content.decode())
+    page = {row["Name"].removesuffix(" (you)"): row["Status"] for row in rows}
     response = boss_client.get(reverse("accounts:users_export"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     status_index = rows[0].index("Status")

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Membership, MembershipInvitation, User
-from accounts.services.users import membership_invitation_take_up
 from accounts.permissions import ROLE_PRESETS, Role
 from accounts.services.profile import email_change_confirm, mobile_change_confirm
+from accounts.services.users import membership_invitation_take_up
 from selfcare.outbox.models import OutboxMessage
 from tests.accounts.test_users_views import CREATE, DETAILS, run_wizard, start, step
 from tests.conftest import make_member, stepped_up, verified_client
