@@ -3,6 +3,10 @@
 The colleague wizard no longer attaches an existing login: it sends an invitation that the login
 accepts or declines on its own page. Until then the inviting company sees only the address it typed,
 and the wizard answers the same whatever the address is.
+
+The residual: a new address is invited the same way (a login of no company yet, whose activation is the
+acceptance), so the users page, its export and the audit log read the same for a new address and for an
+address with a login elsewhere (see ``test_the_inviting_company_sees_the_same_...``).
 """
 
 import re
