@@ -26,11 +26,18 @@ and the URLconf gets both routes from ``list_urls``. What every list then does, 
 - **exports**: exactly the filtered, sorted rows (all of them, not a page) as a streamed CSV or a real
   .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators).
 
+- **selection for bulk actions** (``bulk_actions`` and ``bulk_url_name``): a checkbox per row, the choice
+  of "the ticked lines", "every line on this page" or "all N lines that match", and the action, in a
+  plain GET form that takes them to the bulk route (its confirmation page) with the list's state;
+  ``bulk_matching`` gives that route the rows "all that match" means, by the list's own search and
+  filters within the login's scope (see ``subscriptions.bulk`` for a bulk action built on it).
+
 Templates: the page extends ``components/list_page.html`` (or includes ``components/list_results.html``
 where the results go); cells are plain values, links, or a small template per column.
 """
 
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +95,29 @@ class ListColumn:
         return Column(self.label, self.getter(export=True))
 
 
+@dataclass(frozen=True)
+class ListBulkAction:
+    """An action the list offers for several rows at once; shown to a member with ``permission``."""
+
+    key: str
+    label: Any
+    permission: str | None = None
+
+
+# The selection's own parameters (the action, which lines); every other parameter is the list's state.
+BULK_PREFIX = "bulk_"
+BULK_SCOPES = ("selected", "page", "all")
+
+
+def bulk_list_state(params: QueryDict) -> QueryDict:
+    """The list's state (search, filters, sort) from a bulk request, without the selection and position."""
+    state = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if not key.startswith(BULK_PREFIX) and key not in POSITION_PARAMS:
+            state.setlist(key, values)
+    return state
+
+
 @dataclass
 class ListPage:
     """One page of rows, with what the template needs to move on from it."""
@@ -115,6 +145,10 @@ class FilteredListView(TenantListView, abstract=True):
     results_template_name = "components/list_results.html"
     title = ""
     empty_message = ""
+
+    # Bulk actions: what can be done to several rows, and the route (GET) that confirms it.
+    bulk_actions: list[ListBulkAction] = []
+    bulk_url_name = ""
 
     # Set per request.
     export_format: str | None = None
@@ -304,8 +338,41 @@ class FilteredListView(TenantListView, abstract=True):
             "filtered": bool(self.search) or self._filters_applied(),
             "empty_message": self.empty_message,
             "list_url": self.request.path,
+            "bulk": self.bulk_context(page),
             **kwargs,
         }
+
+    # --- selection for bulk actions ------------------------------------------------------------------
+
+    def bulk_row_label(self, row) -> str:
+        """What the row's checkbox is called for a screen reader ("Select …")."""
+        return str(row)
+
+    def bulk_context(self, page: ListPage) -> dict | None:
+        """The selection form's content, or None when the list (or this member) has no bulk actions."""
+        actions = [action for action in self.bulk_actions
+                   if action.permission is None or self.membership.has_permission(action.permission)]
+        if not actions or not self.bulk_url_name:
+            return None
+        state = bulk_list_state(self.request.GET)
+        return {
+            "url": reverse(self.bulk_url_name),
+            "actions": actions,
+            "state": [(key, value) for key, values in state.lists() for value in values],
+            "labels": {row.pk: self.bulk_row_label(row) for row in page.rows},
+        }
+
+    @classmethod
+    def bulk_matching(cls, request, params: QueryDict):
+        """The rows "all that match" means for the list state in ``params``: the list's own search and
+        filters, within the request's membership scope (the same queryset the list counts)."""
+        view = cls()
+        listing = copy(request)
+        listing.GET = bulk_list_state(params)
+        view.setup(listing)
+        view.membership = request.tenant.membership
+        view.notices = []
+        return view.get_queryset()
 
 
 def _no_value(value) -> bool:

@@ -138,6 +138,24 @@ def _validate(*, membership, subscription: Subscription, action: str, params: di
     raise ChangeRefused(_("Unknown change."))
 
 
+def _check_action_permission(membership, action: str) -> None:
+    if action not in ACTION_PERMISSIONS:
+        raise ChangeRefused(_("Unknown change."))
+    if not membership.has_permission(ACTION_PERMISSIONS[action]):
+        raise PermissionDenied
+
+
+def _new_change(*, membership, subscription: Subscription, action: str, params: dict,
+                effective_date: date | None) -> ChangeRequest:
+    """The (unsaved) request for a change of a locked subscription, or ChangeRefused with the reason."""
+    params, effective_date = _validate(
+        membership=membership, subscription=subscription, action=action, params=params or {},
+        effective_date=effective_date,
+    )
+    return ChangeRequest(company_id=subscription.company_id, subscription=subscription, action=action, params=params,
+                         effective_date=effective_date, requested_by_id=membership.user_id)
+
+
 def change_request_create(*, membership, subscription_id: int, action: str, params: dict | None = None,
                           effective_date: date | None = None) -> ChangeRequest:
     """Ask for a change of a subscription the membership may see.
@@ -149,10 +167,7 @@ def change_request_create(*, membership, subscription_id: int, action: str, para
     """
     from subscriptions.tasks import provisioning_submit
 
-    if action not in ACTION_PERMISSIONS:
-        raise ChangeRefused(_("Unknown change."))
-    if not membership.has_permission(ACTION_PERMISSIONS[action]):
-        raise PermissionDenied
+    _check_action_permission(membership, action)
     with transaction.atomic():
         subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
         existing = ChangeRequest.objects.filter(
@@ -160,20 +175,58 @@ def change_request_create(*, membership, subscription_id: int, action: str, para
         ).first()
         if existing is not None:
             return existing
-        params, effective_date = _validate(
-            membership=membership, subscription=subscription, action=action, params=params or {},
-            effective_date=effective_date,
-        )
+        change = _new_change(membership=membership, subscription=subscription, action=action, params=params,
+                             effective_date=effective_date)
         try:
             with transaction.atomic():
-                change = ChangeRequest.objects.create(
-                    company_id=subscription.company_id, subscription=subscription, action=action, params=params,
-                    effective_date=effective_date, requested_by_id=membership.user_id,
-                )
+                change.save()
         except IntegrityError:  # the same change was asked for at the same moment elsewhere
             return ChangeRequest.objects.get(subscription=subscription, action=action, status__in=ChangeRequest.OPEN)
         transaction.on_commit(lambda: provisioning_submit.delay(change.pk))
     return change
+
+
+def change_requests_create_many(*, membership, subscription_ids: list[int], action: str, params: dict | None = None,
+                                effective_date: date | None = None) -> dict[int, ChangeRequest | ChangeRefused]:
+    """The same change asked for many lines at once (a chunk of a bulk action), in one transaction.
+
+    Line by line the same rules as ``change_request_create`` (permission, scope, ``_validate``, the open
+    request returned instead of a second one). The answer maps each id to its request or its refusal;
+    an id the membership may not see (another company's, outside the account scope, unknown) is not in
+    it. The new requests go to the port in one batch once the transaction commits.
+    """
+    from subscriptions.tasks import provisioning_submit_many
+
+    _check_action_permission(membership, action)
+    outcomes: dict[int, ChangeRequest | ChangeRefused] = {}
+    with transaction.atomic():
+        subscriptions = list(
+            Subscription.objects.for_membership(membership).select_for_update(of=("self",))
+            .filter(pk__in=subscription_ids).order_by("pk")
+        )
+        open_requests = {
+            change.subscription_id: change for change in ChangeRequest.objects.filter(
+                subscription__in=[s.pk for s in subscriptions], action=action, status__in=ChangeRequest.OPEN)
+        }
+        new = []
+        for subscription in subscriptions:
+            if subscription.pk in open_requests:
+                outcomes[subscription.pk] = open_requests[subscription.pk]
+                continue
+            try:
+                change = _new_change(membership=membership, subscription=subscription, action=action, params=params,
+                                     effective_date=effective_date)
+            except ChangeRefused as refusal:
+                outcomes[subscription.pk] = refusal
+            else:
+                new.append(change)
+                outcomes[subscription.pk] = change
+        # The subscriptions are locked, so no request of this kind can have been opened for them since.
+        ChangeRequest.objects.bulk_create(new)
+        new_ids = [change.pk for change in new]
+        if new_ids:
+            transaction.on_commit(lambda: provisioning_submit_many.delay(new_ids))
+    return outcomes
 
 
 def change_request_retry(*, membership, change_id: int) -> ChangeRequest:
@@ -221,6 +274,45 @@ def change_request_submit(*, change_id: int) -> bool:
     if retry:
         raise ProvisioningUnavailable(f"change request {change_id}")
     return False
+
+
+def change_requests_submit_many(*, change_ids: list[int]) -> int:
+    """Hand a batch of pending changes to the port in one call (a bulk action's chunk); how many this
+    call handed over. The same guarantee as ``change_request_submit``: the rows stay locked while the
+    port is called and are marked sent in the same transaction, so each is handed over once (a change
+    the single-change task has taken already is skipped). When the port cannot be reached they stay
+    pending and ProvisioningUnavailable is raised for the task to retry; after MAX_ATTEMPTS they fail."""
+    with transaction.atomic():
+        changes = list(
+            ChangeRequest.objects.select_for_update(skip_locked=True, of=("self",)).select_related("subscription")
+            .filter(pk__in=change_ids, status=ChangeRequest.Status.PENDING).order_by("pk")
+        )
+        if not changes:
+            return 0
+        for change in changes:
+            change.attempts += 1
+        try:
+            references = backend().submit_many(changes)
+        except ProvisioningUnavailable:
+            logger.warning("provisioning unavailable for %s changes", len(changes))
+            again = [change for change in changes if change.attempts < MAX_ATTEMPTS]
+            ChangeRequest.objects.bulk_update(again, ["attempts"], batch_size=1000)
+            for change in changes:
+                if change.attempts >= MAX_ATTEMPTS:
+                    _fail(change, ChangeRequest.Failure.UNAVAILABLE)
+            retry = bool(again)
+        else:
+            now = timezone.now()
+            for change in changes:
+                change.operator_reference = references[change.pk]
+                change.status = ChangeRequest.Status.SENT
+                change.sent_at = now
+            ChangeRequest.objects.bulk_update(changes, ["attempts", "operator_reference", "status", "sent_at"],
+                                              batch_size=1000)
+            return len(changes)
+    if retry:
+        raise ProvisioningUnavailable(f"{len(changes)} change requests")
+    return 0
 
 
 def _fail(change: ChangeRequest, failure: str) -> None:
@@ -308,6 +400,17 @@ def _apply(change: ChangeRequest) -> None:
     )
 
 
+def _record_answer(change: ChangeRequest, *, ok: bool, failure: str) -> None:
+    """The port's answer for a sent change, locked by the caller."""
+    if not ok:
+        _fail(change, failure)
+    elif change.effective_date and change.effective_date > timezone.localdate():
+        change.status = ChangeRequest.Status.SCHEDULED
+        change.save(update_fields=["status"])
+    else:
+        _apply(change)
+
+
 def change_request_complete(*, change_id: int, ok: bool, failure: str = ChangeRequest.Failure.REFUSED) -> bool:
     """The port's answer for a change it was given. True if this call recorded it (an answer that comes
     twice changes nothing the second time)."""
@@ -318,14 +421,29 @@ def change_request_complete(*, change_id: int, ok: bool, failure: str = ChangeRe
         )
         if change is None:
             return False
-        if not ok:
-            _fail(change, failure)
-        elif change.effective_date and change.effective_date > timezone.localdate():
-            change.status = ChangeRequest.Status.SCHEDULED
-            change.save(update_fields=["status"])
-        else:
-            _apply(change)
+        _record_answer(change, ok=ok, failure=failure)
     return True
+
+
+COMPLETE_CHUNK = 250
+
+
+def change_requests_complete_many(*, answers: list[tuple[int, bool]],
+                                  failure: str = ChangeRequest.Failure.REFUSED) -> int:
+    """The port's answers for a batch of changes, as ``change_request_complete`` records each (once:
+    only a change still marked sent takes an answer), a few hundred per transaction. How many it recorded."""
+    recorded = 0
+    for start in range(0, len(answers), COMPLETE_CHUNK):
+        oks = dict(answers[start:start + COMPLETE_CHUNK])
+        with transaction.atomic():
+            changes = (
+                ChangeRequest.objects.select_for_update(of=("self",)).select_related("requested_by")
+                .filter(pk__in=list(oks), status=ChangeRequest.Status.SENT).order_by("pk")
+            )
+            for change in changes:
+                _record_answer(change, ok=oks[change.pk], failure=failure)
+                recorded += 1
+    return recorded
 
 
 def change_requests_apply_due(*, today: date | None = None) -> int:
@@ -354,25 +472,54 @@ def change_requests_pending_ids(*, older_than_minutes: int = 2) -> list[int]:
     )
 
 
+# The invoice note is the portal's own (no provisioning); changing it needs this permission.
+INVOICE_NOTE_PERMISSION = Permission.MANAGE_SUBSCRIPTIONS
+
+
+def _set_invoice_note(*, membership, subscription: Subscription, invoice_note: str) -> None:
+    """The note of a locked subscription, with its history entry; ChangeRefused for a terminated line."""
+    if subscription.status == Subscription.Status.TERMINATED:
+        raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
+    before = subscription.invoice_note
+    if before == invoice_note:
+        return
+    subscription.invoice_note = invoice_note
+    subscription.save(update_fields=["invoice_note"])
+    SubscriptionEvent.objects.create(
+        company_id=subscription.company_id, subscription=subscription, actor_id=membership.user_id,
+        actor_label=_actor_label(membership.user), action="invoice_note",
+        before={"invoice_note": before}, after={"invoice_note": invoice_note},
+    )
+
+
 def invoice_note_set(*, membership, subscription_id: int, invoice_note: str) -> Subscription:
     """The invoice note is the portal's own: changed at once, with its history entry."""
-    if not membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS):
+    if not membership.has_permission(INVOICE_NOTE_PERMISSION):
         raise PermissionDenied
     with transaction.atomic():
         subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
-        if subscription.status == Subscription.Status.TERMINATED:
-            raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
-        before = subscription.invoice_note
-        if before == invoice_note:
-            return subscription
-        subscription.invoice_note = invoice_note
-        subscription.save(update_fields=["invoice_note"])
-        SubscriptionEvent.objects.create(
-            company_id=subscription.company_id, subscription=subscription, actor_id=membership.user_id,
-            actor_label=_actor_label(membership.user), action="invoice_note",
-            before={"invoice_note": before}, after={"invoice_note": invoice_note},
-        )
+        _set_invoice_note(membership=membership, subscription=subscription, invoice_note=invoice_note)
     return subscription
+
+
+def invoice_notes_set_many(*, membership, subscription_ids: list[int],
+                           invoice_note: str) -> dict[int, Subscription | ChangeRefused]:
+    """The same note for many lines in one transaction (a bulk action's chunk), by the rules of
+    ``invoice_note_set``. Ids the membership may not see are not in the answer."""
+    if not membership.has_permission(INVOICE_NOTE_PERMISSION):
+        raise PermissionDenied
+    outcomes: dict[int, Subscription | ChangeRefused] = {}
+    with transaction.atomic():
+        subscriptions = (Subscription.objects.for_membership(membership).select_for_update(of=("self",))
+                         .filter(pk__in=subscription_ids).order_by("pk"))
+        for subscription in subscriptions:
+            try:
+                _set_invoice_note(membership=membership, subscription=subscription, invoice_note=invoice_note)
+            except ChangeRefused as refusal:
+                outcomes[subscription.pk] = refusal
+            else:
+                outcomes[subscription.pk] = subscription
+    return outcomes
 
 
 def change_allowed(*, subscription: Subscription, membership, action: str) -> bool:
