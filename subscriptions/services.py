@@ -13,7 +13,7 @@ import secrets
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import luhn
@@ -296,19 +296,16 @@ def change_requests_submit_many(*, change_ids: list[int]) -> int:
         except ProvisioningUnavailable:
             logger.warning("provisioning unavailable for %s changes", len(changes))
             again = [change for change in changes if change.attempts < MAX_ATTEMPTS]
-            ChangeRequest.objects.bulk_update(again, ["attempts"], batch_size=1000)
+            _update_rows(ChangeRequest, ["attempts"], [(change.pk, change.attempts) for change in again])
             for change in changes:
                 if change.attempts >= MAX_ATTEMPTS:
                     _fail(change, ChangeRequest.Failure.UNAVAILABLE)
             retry = bool(again)
         else:
             now = timezone.now()
-            for change in changes:
-                change.operator_reference = references[change.pk]
-                change.status = ChangeRequest.Status.SENT
-                change.sent_at = now
-            ChangeRequest.objects.bulk_update(changes, ["attempts", "operator_reference", "status", "sent_at"],
-                                              batch_size=1000)
+            _update_rows(ChangeRequest, ["attempts", "operator_reference", "status", "sent_at"],
+                         [(change.pk, change.attempts, references[change.pk], ChangeRequest.Status.SENT, now)
+                          for change in changes])
             return len(changes)
     if retry:
         raise ProvisioningUnavailable(f"{len(changes)} change requests")
@@ -325,6 +322,24 @@ def _fail(change: ChangeRequest, failure: str) -> None:
         actor_label=_actor_label(change.requested_by), action="failed", change_request=change,
         after={"action": change.action, "failure": failure},
     )
+
+
+def _fail_many(changes: list[ChangeRequest], failure: str) -> None:
+    """``_fail`` for a batch, in two statements."""
+    if not changes:
+        return
+    now = timezone.now()
+    ChangeRequest.objects.filter(pk__in=[change.pk for change in changes]).update(
+        status=ChangeRequest.Status.FAILED, failure=failure, completed_at=now)
+    SubscriptionEvent.objects.bulk_create([
+        SubscriptionEvent(
+            company_id=change.company_id, subscription_id=change.subscription_id, actor_id=change.requested_by_id,
+            actor_label=_actor_label(change.requested_by), action="failed", change_request=change,
+            after={"action": change.action, "failure": failure},
+        ) for change in changes
+    ])
+    for change in changes:
+        change.status, change.failure, change.completed_at = ChangeRequest.Status.FAILED, failure, now
 
 
 def _snapshot(subscription: Subscription, action: str) -> dict:
@@ -357,6 +372,80 @@ def _still_possible(subscription: Subscription, change: ChangeRequest) -> bool:
     return True
 
 
+# Changes whose effect is only on the subscription's own fields: a batch of them is applied in a few
+# statements (``_apply_many``), by the same rules as one (``_still_possible``, ``_set_fields``, ``_snapshot``).
+FIELD_ACTIONS = (Action.BLOCK, Action.UNBLOCK, Action.CHANGE_PLAN, Action.MOVE_ACCOUNT)
+
+
+def _set_fields(subscription: Subscription, change: ChangeRequest) -> None:
+    params = change.params
+    if change.action == Action.BLOCK:
+        subscription.status, subscription.block_reason = Subscription.Status.BLOCKED, params["reason"]
+    elif change.action == Action.UNBLOCK:
+        subscription.status, subscription.block_reason = Subscription.Status.ACTIVE, ""
+    elif change.action == Action.CHANGE_PLAN:
+        subscription.plan_id = params["plan_id"]
+    elif change.action == Action.MOVE_ACCOUNT:
+        subscription.account_id = params["account_id"]
+
+
+def _update_rows(model, fields: list[str], rows: list[tuple]) -> None:
+    """One UPDATE for many rows with values of their own: ``rows`` are (pk, value, ...) in the order of
+    ``fields``. (bulk_update writes a CASE per row and field, which grows with the batch.)"""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    names = [quote(column.column) for column in columns]
+    arrays = ", ".join(f"%s::{column.rel_db_type(connection) if column.is_relation else column.db_type(connection)}[]"
+                       for column in columns)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    sql = (f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) "
+           f"WHERE t.{names[0]} = v.{names[0]}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
+
+
+def _apply_many(changes: list[ChangeRequest]) -> None:
+    """``_apply`` for a batch of FIELD_ACTIONS changes (locked by the caller), in a few statements: the
+    lines locked at once, their fields written in one UPDATE, the requests marked done and the history
+    entries written in one statement each."""
+    subscriptions = {
+        subscription.pk: subscription for subscription in
+        Subscription.objects.select_for_update(of=("self",)).select_related("plan", "account")
+        .filter(pk__in={change.subscription_id for change in changes}).order_by("pk")
+    }
+    applied, stale = [], []
+    for change in changes:
+        subscription = subscriptions[change.subscription_id]
+        if not _still_possible(subscription, change):
+            stale.append(change)
+            continue
+        applied.append((change, _snapshot(subscription, change.action)))
+        _set_fields(subscription, change)
+    _fail_many(stale, ChangeRequest.Failure.STATE_CHANGED)
+    if not applied:
+        return
+    touched = {change.subscription_id for change, _before in applied}
+    _update_rows(Subscription, ["status", "block_reason", "plan", "account"],
+                 [(pk, s.status, s.block_reason, s.plan_id, s.account_id)
+                  for pk, s in subscriptions.items() if pk in touched])
+    now = timezone.now()
+    ChangeRequest.objects.filter(pk__in=[change.pk for change, _before in applied]).update(
+        status=ChangeRequest.Status.COMPLETED, completed_at=now)
+    fresh = Subscription.objects.select_related("plan", "account").in_bulk(touched)
+    SubscriptionEvent.objects.bulk_create([
+        SubscriptionEvent(
+            company_id=change.company_id, subscription_id=change.subscription_id, actor_id=change.requested_by_id,
+            actor_label=_actor_label(change.requested_by), action=change.action, change_request=change,
+            before=before, after=_snapshot(fresh[change.subscription_id], change.action),
+        ) for change, before in applied
+    ])
+    for change, _before in applied:
+        change.status, change.completed_at = ChangeRequest.Status.COMPLETED, now
+
+
 def _apply(change: ChangeRequest) -> None:
     """The change's effect on the subscription, with its history entry. In the caller's transaction,
     with the subscription row locked."""
@@ -366,12 +455,8 @@ def _apply(change: ChangeRequest) -> None:
         return
     before = _snapshot(subscription, change.action)
     params = change.params
-    if change.action == Action.BLOCK:
-        subscription.status, subscription.block_reason = Subscription.Status.BLOCKED, params["reason"]
-    elif change.action == Action.UNBLOCK:
-        subscription.status, subscription.block_reason = Subscription.Status.ACTIVE, ""
-    elif change.action == Action.CHANGE_PLAN:
-        subscription.plan_id = params["plan_id"]
+    if change.action in FIELD_ACTIONS:
+        _set_fields(subscription, change)
     elif change.action == Action.ADD_ADD_ON:
         subscription.add_ons.add(params["add_on_id"])
     elif change.action == Action.REMOVE_ADD_ON:
@@ -384,8 +469,6 @@ def _apply(change: ChangeRequest) -> None:
             # The operator's SM-DP+ issues the profile; the simulator makes one of the standard form.
             sim.activation_code = f"LPA:1$smdp.selfcare.example${secrets.token_hex(12).upper()}"
         sim.save()
-    elif change.action == Action.MOVE_ACCOUNT:
-        subscription.account_id = params["account_id"]
     elif change.action in (Action.CANCEL, Action.TRANSFER):
         subscription.status = Subscription.Status.TERMINATED
     subscription.save()
@@ -436,13 +519,23 @@ def change_requests_complete_many(*, answers: list[tuple[int, bool]],
     for start in range(0, len(answers), COMPLETE_CHUNK):
         oks = dict(answers[start:start + COMPLETE_CHUNK])
         with transaction.atomic():
-            changes = (
+            changes = list(
                 ChangeRequest.objects.select_for_update(of=("self",)).select_related("requested_by")
                 .filter(pk__in=list(oks), status=ChangeRequest.Status.SENT).order_by("pk")
             )
+            today = timezone.localdate()
+            batch = []
             for change in changes:
-                _record_answer(change, ok=oks[change.pk], failure=failure)
-                recorded += 1
+                if oks[change.pk] and change.action in FIELD_ACTIONS and not (
+                        change.effective_date and change.effective_date > today):
+                    batch.append(change)
+                elif not oks[change.pk]:
+                    continue
+                else:
+                    _record_answer(change, ok=True, failure=failure)
+            _fail_many([change for change in changes if not oks[change.pk]], failure)
+            _apply_many(batch)
+            recorded += len(changes)
     return recorded
 
 
