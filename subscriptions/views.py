@@ -96,9 +96,16 @@ class SubscriptionBulkView(PortalTemplateView):
         self.notices = []
         return super().dispatch(request, *args, **kwargs)
 
+    def selection_params(self):
+        """The selection comes with the URL (the list's form, then the confirmation posting to its own
+        URL); a client that posts directly may send it in the form data instead."""
+        if self.request.method == "POST" and "bulk_action" not in self.request.GET:
+            return self.request.POST
+        return self.request.GET
+
     def selection(self):
         """(rows in the login's scope, the ids as sent or None for "all that match")."""
-        params = self.request.GET
+        params = self.selection_params()
         if params.get("bulk_scope") == "all":
             return self.list_view.bulk_matching(self.request, params), None
         key = "bulk_page_ids" if params.get("bulk_scope") == "page" else "bulk_ids"
@@ -107,13 +114,14 @@ class SubscriptionBulkView(PortalTemplateView):
         return Subscription.objects.for_membership(self.membership).filter(pk__in=ids), ids
 
     def bulk_action(self):
-        action = BULK_ACTIONS.get(self.request.GET.get("bulk_action", ""))
+        action = BULK_ACTIONS.get(self.selection_params().get("bulk_action", ""))
         if action is not None and not self.membership.has_permission(action.permission):
             raise PermissionDenied
         return action
 
     def back_url(self) -> str:
-        state = bulk_list_state(self.request.GET).urlencode()
+        params = self.selection_params()
+        state = bulk_list_state(params).urlencode() if params is self.request.GET else ""
         return reverse("subscriptions:list") + (f"?{state}" if state else "")
 
     def render_page(self, action, form=None, rows=None, ids=None, status=200):
