@@ -342,7 +342,8 @@ class SubscriptionChangesView(SubscriptionPageMixin, TenantDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         changes = _changes(self.object)
-        context.update(changes=changes, changes_open=any(change.is_open for change in changes))
+        context.update(changes=changes, changes_open=any(change.is_open for change in changes), oob=True,
+                       block_reason_label=dict(BlockReason.CHOICES).get(self.object.block_reason, ""))
         return context
 
 
