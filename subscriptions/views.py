@@ -16,8 +16,8 @@ from accounts.permissions import Permission
 from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import PortalTemplateView, TenantDetailView
 from selfcare.lists import FilteredListView, ListBulkAction, ListColumn, bulk_list_state
-from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
 from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
+from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
 from subscriptions.forms import BULK_FORMS, CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
 from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
 from subscriptions.services import (
@@ -135,8 +135,8 @@ class SubscriptionBulkView(PortalTemplateView):
             preview = bulk_preview(membership=self.membership, action=action.key, rows=rows,
                                    chosen=len(ids) if ids is not None else None)
             if form is None:
-                form = BULK_FORMS[action.key](membership=self.membership,
-                                              initial={"token": secrets.token_urlsafe(24), "expected": preview["lines"]})
+                initial = {"token": secrets.token_urlsafe(24), "expected": preview["lines"]}
+                form = BULK_FORMS[action.key](membership=self.membership, initial=initial)
             context.update(title=action.label, form=form, preview=preview)
         return self.render_to_response(context, status=status)
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.permissions import ALL_PERMISSIONS, Permission, Role
+from accounts.permissions import Permission, Role
 from selfcare.jobs.models import Job
 from selfcare.jobs.services import job_run
 from subscriptions.bulk import JOB_KIND
@@ -58,7 +58,8 @@ def ticked(action, ids, **extra):
 # The list offers the selection --------------------------------------------------------------------
 
 def test_the_list_offers_checkboxes_and_the_actions_the_member_may_do(lines, company):
-    client = verified_client(make_member(company, permissions={Permission.VIEW_SUBSCRIPTIONS, Permission.BLOCK_SIM}).user)
+    member = make_member(company, permissions={Permission.VIEW_SUBSCRIPTIONS, Permission.BLOCK_SIM})
+    client = verified_client(member.user)
     html = client.get(LIST).content.decode()
     assert f'action="{BULK}"' in html
     for line in lines:
@@ -176,7 +177,8 @@ def test_bad_input_is_said_and_starts_nothing(lines, admin_client):
 
 
 @pytest.mark.parametrize(("action", "permission"), [
-    ("block", Permission.BLOCK_SIM), ("unblock", Permission.BLOCK_SIM), ("change_plan", Permission.MANAGE_SUBSCRIPTIONS),
+    ("block", Permission.BLOCK_SIM), ("unblock", Permission.BLOCK_SIM),
+    ("change_plan", Permission.MANAGE_SUBSCRIPTIONS),
     ("move_account", Permission.MANAGE_SUBSCRIPTIONS), ("invoice_note", Permission.MANAGE_SUBSCRIPTIONS),
 ])
 def test_an_action_without_its_permission_is_refused(company, lines, action, permission):

@@ -24,7 +24,8 @@ class Command(BaseCommand):
             f"{seconds:g}: {processed}" for seconds, processed in result.progress))
         self.stdout.write(f"Change requests: {result.outcomes}")
         self.stdout.write(
-            f"Bulk block of {result.lines} lines: {result.seconds} s (target {TARGET_SECONDS:g} s), job {result.status}, "
+            f"Bulk block of {result.lines} lines: {result.seconds} s (target {TARGET_SECONDS:g} s), "
+            f"job {result.status}, "
             f"{result.succeeded} succeeded, {result.failed} failed, simulator delay {result.delay:g} s"
         )
         if not result.within_target:
