@@ -249,3 +249,27 @@ def test_two_confirmations_at_the_same_moment_make_one_job():
     (first_job, first_created), (second_job, second_created) = run.first.value(), run.second.value()
     assert (first_created, second_created) == (True, False) and first_job == second_job
     assert Job.objects.filter(kind=JOB_KIND).count() == 1
+
+
+def test_the_result_is_in_the_language_of_the_login_that_started_it(estate):
+    admin = make_member(estate["company"], language="da")
+    job = start(admin, "invoice_note", [estate["lines"][0].pk, estate["foreign"].pk], {"invoice_note": "Afd. 7"})
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.result_name == f"resultat-{job.pk}.csv"
+    with job.result.open("rb") as file:
+        rows = list(csv.reader(io.StringIO(file.read().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Linje", "Nummer", "Medarbejder", "Resultat", "Årsag"]
+    assert [row[3] for row in rows[1:]] == ["Udført", "Ikke fundet"]
+    assert rows[2][4] == "Ikke fundet, eller ikke en af dine linjer."
+
+
+def test_the_bulk_benchmark_blocks_its_own_lines_and_cleans_up(celery_worker, settings):
+    from accounts.models import Company
+    from selfcare.bench.bulk import bench_bulk
+
+    settings.PROVISIONING_SIMULATOR_DELAY = 0.1
+    result = bench_bulk(lines=40, failing=2, external_worker=True, report=lambda *args: None)
+    assert result.status == Job.Status.DONE and (result.succeeded, result.failed) == (38, 2)
+    assert result.outcomes == {"completed": 38, "failed": 2} and result.progress[-1][1] == 40
+    assert not Company.objects.filter(name__startswith="BENCH Bulk").exists() and not Job.objects.exists()
