@@ -50,6 +50,8 @@ CHUNK = 500
 # shows when it is done).
 WAIT_SECONDS = 300
 POLL_SECONDS = 0.5
+POLL_SLICE = 5000
+FINISHED = [ChangeRequest.Status.COMPLETED, ChangeRequest.Status.FAILED, ChangeRequest.Status.SCHEDULED]
 
 Action = ChangeRequest.Action
 
@@ -233,15 +235,16 @@ class _Run:
                 self.record(pk, Outcome.DONE)
 
     def collect(self) -> None:
-        if not self.waiting:
-            return
-        finished = ChangeRequest.objects.filter(
-            pk__in=list(self.waiting), status__in=[ChangeRequest.Status.COMPLETED, ChangeRequest.Status.FAILED,
-                                                  ChangeRequest.Status.SCHEDULED],
-        ).only("pk", "status", "failure", "effective_date")
-        for change in finished:
-            outcome, reason = _finished_outcome(change)
-            self.record(self.waiting.pop(change.pk), outcome, reason)
+        """The answers that have come, read in slices (a whole company may be waiting)."""
+        waiting = list(self.waiting)
+        for start in range(0, len(waiting), POLL_SLICE):
+            finished = ChangeRequest.objects.filter(
+                pk__in=waiting[start:start + POLL_SLICE],
+                status__in=FINISHED,
+            ).only("pk", "status", "failure", "effective_date")
+            for change in finished:
+                outcome, reason = _finished_outcome(change)
+                self.record(self.waiting.pop(change.pk), outcome, reason)
 
     def rows(self):
         for pk in self.ids:

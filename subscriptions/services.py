@@ -569,16 +569,16 @@ def change_requests_pending_ids(*, older_than_minutes: int = 2) -> list[int]:
 INVOICE_NOTE_PERMISSION = Permission.MANAGE_SUBSCRIPTIONS
 
 
-def _set_invoice_note(*, membership, subscription: Subscription, invoice_note: str) -> None:
-    """The note of a locked subscription, with its history entry; ChangeRefused for a terminated line."""
+def _invoice_note_event(*, membership, subscription: Subscription, invoice_note: str) -> SubscriptionEvent | None:
+    """The note set on a locked subscription (in memory) and its history entry (unsaved), None when the
+    note is already this; ChangeRefused for a terminated line."""
     if subscription.status == Subscription.Status.TERMINATED:
         raise ChangeRefused(_("The subscription is terminated: it cannot be changed."))
     before = subscription.invoice_note
     if before == invoice_note:
-        return
+        return None
     subscription.invoice_note = invoice_note
-    subscription.save(update_fields=["invoice_note"])
-    SubscriptionEvent.objects.create(
+    return SubscriptionEvent(
         company_id=subscription.company_id, subscription=subscription, actor_id=membership.user_id,
         actor_label=_actor_label(membership.user), action="invoice_note",
         before={"invoice_note": before}, after={"invoice_note": invoice_note},
@@ -591,27 +591,37 @@ def invoice_note_set(*, membership, subscription_id: int, invoice_note: str) -> 
         raise PermissionDenied
     with transaction.atomic():
         subscription = Subscription.objects.for_membership(membership).select_for_update().get(pk=subscription_id)
-        _set_invoice_note(membership=membership, subscription=subscription, invoice_note=invoice_note)
+        event = _invoice_note_event(membership=membership, subscription=subscription, invoice_note=invoice_note)
+        if event is not None:
+            subscription.save(update_fields=["invoice_note"])
+            event.save()
     return subscription
 
 
 def invoice_notes_set_many(*, membership, subscription_ids: list[int],
                            invoice_note: str) -> dict[int, Subscription | ChangeRefused]:
     """The same note for many lines in one transaction (a bulk action's chunk), by the rules of
-    ``invoice_note_set``. Ids the membership may not see are not in the answer."""
+    ``invoice_note_set``, in three statements. Ids the membership may not see are not in the answer."""
     if not membership.has_permission(INVOICE_NOTE_PERMISSION):
         raise PermissionDenied
     outcomes: dict[int, Subscription | ChangeRefused] = {}
+    events = []
     with transaction.atomic():
         subscriptions = (Subscription.objects.for_membership(membership).select_for_update(of=("self",))
                          .filter(pk__in=subscription_ids).order_by("pk"))
         for subscription in subscriptions:
             try:
-                _set_invoice_note(membership=membership, subscription=subscription, invoice_note=invoice_note)
+                event = _invoice_note_event(membership=membership, subscription=subscription, invoice_note=invoice_note)
             except ChangeRefused as refusal:
                 outcomes[subscription.pk] = refusal
             else:
                 outcomes[subscription.pk] = subscription
+                if event is not None:
+                    events.append(event)
+        if events:
+            Subscription.objects.filter(pk__in=[event.subscription_id for event in events]).update(
+                invoice_note=invoice_note)
+            SubscriptionEvent.objects.bulk_create(events)
     return outcomes
 
 
