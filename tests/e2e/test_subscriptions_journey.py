@@ -81,8 +81,14 @@ def test_search_block_bulk_note_and_export(page, new_page, estate, celery_worker
     # 4. The invoice note of three lines in one go.
     page.goto(reverse("subscriptions:list"))
     chosen = ["Bjørn Kjær", "Carla Dahl", "Dorthe Lund"]
+    every = page.get_by_role("checkbox", name="Select every line on this page")
+    every.check()
+    expect(page.locator("input[name='bulk_ids']:checked")).to_have_count(4)
+    every.uncheck()
+    expect(page.locator("input[name='bulk_ids']:checked")).to_have_count(0)
     for name in chosen:
         page.get_by_role("checkbox", name=re.compile(f"^Select {name}")).check()
+    expect(every).not_to_be_checked()
     page.get_by_label("Change", exact=True).select_option(label="Set the invoice note")
     page.get_by_role("button", name="Continue").click()
     confirm_it_is_you(page, user)  # a bulk change needs the step-up
