@@ -213,3 +213,15 @@ def test_the_confirmation_costs_the_same_queries_for_3_or_300_lines(account, lin
     many = {action: queries(action) for action in ("block", "move_account", "change_plan")}
     assert many == few
     assert few["block"] <= 12, few
+
+
+@pytest.mark.parametrize(("language", "summary", "button", "choice"), [
+    ("da", "2 linjer bliver ændret.", "Ændr 2 linjer", "Alle 3 linjer på listen"),
+    ("sv", "2 linjer ändras.", "Ändra 2 linjer", "Alla 3 linjer i listan"),
+])
+def test_the_selection_and_the_confirmation_speak_the_logins_language(company, lines, language, summary, button,
+                                                                      choice):
+    client = stepped_up(verified_client(make_member(company, language=language).user))
+    assert choice in text(client.get(LIST))
+    page = text(client.get(BULK, ticked("block", [lines[0].pk, lines[1].pk])))
+    assert summary in page and button in page
