@@ -216,12 +216,15 @@ class _Run:
         lines = Subscription.objects.for_membership(membership).filter(pk__in=chunk)
         for pk, number, employee in lines.values_list("pk", "number", "employee_name"):
             self.results[pk] = [number, employee, "", ""]
-        if self.action == INVOICE_NOTE:
-            outcomes = invoice_notes_set_many(membership=membership, subscription_ids=chunk,
-                                              invoice_note=self.params.get("invoice_note", ""))
-        else:
-            outcomes = change_requests_create_many(membership=membership, subscription_ids=chunk, action=self.action,
-                                                   **_change_kwargs(self.action, self.params))
+        try:
+            if self.action == INVOICE_NOTE:
+                outcomes = invoice_notes_set_many(membership=membership, subscription_ids=chunk,
+                                                  invoice_note=self.params.get("invoice_note", ""))
+            else:
+                outcomes = change_requests_create_many(membership=membership, subscription_ids=chunk,
+                                                       action=self.action, **_change_kwargs(self.action, self.params))
+        except PermissionDenied:  # taken away while the job ran
+            outcomes = {pk: ChangeRefused(NO_ACCESS) for pk in chunk if pk in self.results}
         for pk in chunk:
             outcome = outcomes.get(pk)
             if outcome is None:

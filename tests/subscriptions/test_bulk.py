@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import translation
+from django.utils import formats, translation
 
 from accounts.permissions import ALL_PERMISSIONS, Permission
 from selfcare.jobs.models import Job
@@ -273,3 +273,27 @@ def test_the_bulk_benchmark_blocks_its_own_lines_and_cleans_up(celery_worker, se
     assert result.status == Job.Status.DONE and (result.succeeded, result.failed) == (38, 2)
     assert result.outcomes == {"completed": 38, "failed": 2} and result.progress[-1][1] == 40
     assert not Company.objects.filter(name__startswith="BENCH Bulk").exists() and not Job.objects.exists()
+
+
+def test_a_plan_change_from_next_month_is_accepted_and_waits_for_its_date(celery_worker, settings):
+    from subscriptions.services import first_of_next_month
+
+    settings.PROVISIONING_SIMULATOR_DELAY = 0.1
+    company = CompanyFactory()
+    account = BillingAccountFactory(company=company)
+    mobile = SubscriptionFactory(account=account, employee_name="Mobil")
+    broadband = SubscriptionFactory(account=account, employee_name="Fiber", type=Subscription.Type.INTERNET)
+    plan = PricePlanFactory(code="bulk-next", name="Bulk næste måned")
+    job = start(make_member(company), Action.CHANGE_PLAN, [mobile.pk, broadband.pk],
+                {"plan_id": plan.pk, "when": "next_month"})
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=30)
+    rows = by_line(job)
+    when = first_of_next_month()
+    with translation.override("en"):
+        shown = formats.date_format(when)
+    assert rows[mobile.pk][3:] == ["Done", f"Takes effect on {shown}."]
+    assert rows[broadband.pk][3:] == ["Refused", "Choose one of the price plans offered for this kind of subscription."]
+    change = ChangeRequest.objects.get(subscription=mobile)
+    assert (change.status, change.effective_date) == (ChangeRequest.Status.SCHEDULED, when)
+    mobile.refresh_from_db()
+    assert mobile.plan != plan  # not before its date
