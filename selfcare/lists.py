@@ -24,8 +24,7 @@ and the URLconf gets both routes from ``list_urls``. What every list then does, 
 - **the htmx fragment**: with ``HX-Request`` only the results (count, table, paging, export links) are
   rendered, and the form pushes the URL;
 - **exports**: exactly the filtered, sorted rows (all of them, not a page) as a streamed CSV or a real
-  .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators).
-
+  .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators);
 - **selection for bulk actions** (``bulk_actions`` and ``bulk_url_name``): a checkbox per row, the choice
   of "the ticked lines", "every line on this page" or "all N lines that match", and the action, in a
   plain GET form that takes them to the bulk route (its confirmation page) with the list's state;
@@ -106,7 +105,6 @@ class ListBulkAction:
 
 # The selection's own parameters (the action, which lines); every other parameter is the list's state.
 BULK_PREFIX = "bulk_"
-BULK_SCOPES = ("selected", "page", "all")
 
 
 def bulk_list_state(params: QueryDict) -> QueryDict:
