@@ -124,7 +124,10 @@ class TestSubscriptionAccess(TenantRouteTests):
                    make_row=connection_row),
         RouteCheck("subscriptions:connections_export_xlsx", Permission.VIEW_SUBSCRIPTIONS, kind="export",
                    make_row=connection_row),
-        RouteCheck("subscriptions:bulk", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), step_up=True),
+        # The bulk confirmation opens behind the step-up: a fresh session is sent to "confirm it is you" (302);
+        # tests/subscriptions/test_bulk_views.py follows it through to the page.
+        RouteCheck("subscriptions:bulk", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), ok_status=(302,),
+                   expect_location="accounts:reauth"),
         RouteCheck("subscriptions:bulk", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
                    step_up=True, make_data=bulk_block_data, ok_status=(302,), expect_location=_bulk_job_page,
                    effect=_bulk_job_started),

@@ -196,6 +196,8 @@ def test_the_confirmation_needs_the_step_up(company, lines):
     response = client.get(BULK, query)
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:reauth"))
     assert "bulk_action" in response["Location"]  # and comes back to the same selection
+    stepped_up(client)
+    assert "1 line will change." in text(client.get(BULK, query))
 
 
 def test_the_confirmation_costs_the_same_queries_for_3_or_300_lines(account, lines, admin_client):
