@@ -49,6 +49,9 @@ CHUNK = 500
 # BULK_CHANGE_WAIT_SECONDS); what is still open then is reported as still pending (the employee's page
 # shows when it is done).
 WAIT_SECONDS = 300
+# ... and stops waiting sooner when no answer has come for this long (BULK_CHANGE_STALL_SECONDS): the
+# runner holds a worker slot while it waits, which other work (the SMS codes of a sign-in) needs too.
+STALL_SECONDS = 60
 POLL_SECONDS = 0.5
 POLL_SLICE = 5000
 FINISHED = [ChangeRequest.Status.COMPLETED, ChangeRequest.Status.FAILED, ChangeRequest.Status.SCHEDULED]
@@ -186,6 +189,7 @@ class _Run:
         self.ids = list(dict.fromkeys(int(pk) for pk in job.params.get("ids", [])))
         self.results: dict[int, list] = {}  # id -> [number, employee, outcome, reason]
         self.waiting: dict[int, int] = {}  # change id -> subscription id
+        self.last_answer = time.monotonic()
 
     def record(self, pk: int, outcome: str, reason: str = "") -> None:
         self.results.setdefault(pk, ["", "", "", ""])[2:] = [outcome, reason]
@@ -204,7 +208,9 @@ class _Run:
                     self.record(pk, Outcome.REFUSED, str(NO_ACCESS))
             self.collect()
         deadline = time.monotonic() + getattr(settings, "BULK_CHANGE_WAIT_SECONDS", WAIT_SECONDS)
-        while self.waiting and time.monotonic() < deadline:
+        stall = getattr(settings, "BULK_CHANGE_STALL_SECONDS", STALL_SECONDS)
+        self.last_answer = time.monotonic()
+        while self.waiting and time.monotonic() < deadline and time.monotonic() - self.last_answer < stall:
             time.sleep(POLL_SECONDS)
             self.collect()
         for subscription_id in self.waiting.values():
@@ -248,6 +254,7 @@ class _Run:
             for change in finished:
                 outcome, reason = _finished_outcome(change)
                 self.record(self.waiting.pop(change.pk), outcome, reason)
+                self.last_answer = time.monotonic()
 
     def rows(self):
         for pk in self.ids:

@@ -297,3 +297,15 @@ def test_a_plan_change_from_next_month_is_accepted_and_waits_for_its_date(celery
     assert (change.status, change.effective_date) == (ChangeRequest.Status.SCHEDULED, when)
     mobile.refresh_from_db()
     assert mobile.plan != plan  # not before its date
+
+
+def test_the_job_stops_waiting_when_no_answer_comes(estate, settings):
+    """No worker answers: the job does not hold its worker for the whole wait, only until answers stall."""
+    import time
+
+    settings.BULK_CHANGE_WAIT_SECONDS, settings.BULK_CHANGE_STALL_SECONDS = 60, 0.3
+    job = start(make_member(estate["company"]), Action.BLOCK, [estate["lines"][0].pk], {"reason": "lost"})
+    began = time.monotonic()
+    job_run(job_id=job.pk)
+    assert time.monotonic() - began < 10
+    assert result_rows(job)[0][3] == "Still pending"
