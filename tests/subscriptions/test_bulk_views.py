@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.permissions import Permission, Role
 from selfcare.jobs.models import Job
@@ -17,6 +18,13 @@ from tests.factories import BillingAccountFactory, CompanyFactory, SubscriptionF
 
 LIST = reverse("subscriptions:list")
 BULK = reverse("subscriptions:bulk")
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A Danish or Swedish login's request activates its language in this thread; later tests read English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
