@@ -27,12 +27,18 @@ and the URLconf gets both routes from ``list_urls``. What every list then does, 
   .xlsx through ``selfcare.exports`` (formula cells neutralised, the reader's separators). An export whose
   filters are refused is never silently wider: it sends the reader to the list, which says what is wrong
   (``export_refused``). A column with ``show=False`` is in the export only.
+- **selection for bulk actions** (``bulk_actions`` and ``bulk_url_name``): a checkbox per row, the choice
+  of "the ticked lines", "every line on this page" or "all N lines that match", and the action, in a
+  plain GET form that takes them to the bulk route (its confirmation page) with the list's state;
+  ``bulk_matching`` gives that route the rows "all that match" means, by the list's own search and
+  filters within the login's scope (see ``subscriptions.bulk`` for a bulk action built on it).
 
 Templates: the page extends ``components/list_page.html`` (or includes ``components/list_results.html``
 where the results go); cells are plain values, links, or a small template per column.
 """
 
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +100,32 @@ class ListColumn:
         return Column(self.label, self.getter(export=True), width=self.export_width)
 
 
+class ListFiltersRefused(Exception):
+    """The list's filters in a bulk request do not validate, so "all that match" means nothing yet."""
+
+
+@dataclass(frozen=True)
+class ListBulkAction:
+    """An action the list offers for several rows at once; shown to a member with ``permission``."""
+
+    key: str
+    label: Any
+    permission: str | None = None
+
+
+# The selection's own parameters (the action, which lines); every other parameter is the list's state.
+BULK_PREFIX = "bulk_"
+
+
+def bulk_list_state(params: QueryDict) -> QueryDict:
+    """The list's state (search, filters, sort) from a bulk request, without the selection and position."""
+    state = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if not key.startswith(BULK_PREFIX) and key not in POSITION_PARAMS:
+            state.setlist(key, values)
+    return state
+
+
 @dataclass
 class ListPage:
     """One page of rows, with what the template needs to move on from it."""
@@ -121,6 +153,10 @@ class FilteredListView(TenantListView, abstract=True):
     results_template_name = "components/list_results.html"
     title = ""
     empty_message = ""
+
+    # Bulk actions: what can be done to several rows, and the route (GET) that confirms it.
+    bulk_actions: list[ListBulkAction] = []
+    bulk_url_name = ""
 
     # Set per request.
     export_format: str | None = None
@@ -327,8 +363,46 @@ class FilteredListView(TenantListView, abstract=True):
             "filtered": bool(self.search) or self._filters_applied(),
             "empty_message": self.empty_message,
             "list_url": self.request.path,
+            "bulk": self.bulk_context(page),
             **kwargs,
         }
+
+    # --- selection for bulk actions ------------------------------------------------------------------
+
+    def bulk_row_label(self, row) -> str:
+        """What the row's checkbox is called for a screen reader ("Select …")."""
+        return str(row)
+
+    def bulk_context(self, page: ListPage) -> dict | None:
+        """The selection form's content, or None when the list (or this member) has no bulk actions."""
+        actions = [action for action in self.bulk_actions
+                   if action.permission is None or self.membership.has_permission(action.permission)]
+        if not actions or not self.bulk_url_name:
+            return None
+        state = bulk_list_state(self.request.GET)
+        return {
+            "url": reverse(self.bulk_url_name),
+            "actions": actions,
+            "state": [(key, value) for key, values in state.lists() for value in values],
+            "labels": {row.pk: self.bulk_row_label(row) for row in page.rows},
+        }
+
+    @classmethod
+    def bulk_matching(cls, request, params: QueryDict):
+        """The rows "all that match" means for the list state in ``params``: the list's own search and
+        filters, within the request's membership scope (the same queryset the list counts)."""
+        view = cls()
+        listing = copy(request)
+        listing.GET = bulk_list_state(params)
+        view.setup(listing)
+        view.membership = request.tenant.membership
+        view.notices = []
+        queryset = view.get_queryset()
+        if view.filters_invalid():
+            # A refused filter is ignored by the list (it says so beside the field): "all that match"
+            # must not silently become more lines than the reader asked for.
+            raise ListFiltersRefused
+        return queryset
 
 
 def _no_value(value) -> bool:

@@ -209,3 +209,79 @@ class BillingAccountForm(forms.ModelForm):
         if data.get("invoice_format") == BillingAccount.InvoiceFormat.PDF_EMAIL and not data.get("email"):
             self.add_error("email", _("Invoices by e-mail need the e-mail address."))
         return data
+
+
+# --- bulk actions (subscriptions.bulk) --------------------------------------------------------------
+
+class BulkChangeForm(forms.Form):
+    """The confirmation of a bulk action: the action's details, the number of lines the page said
+    (``expected``: when "all that match" counts differently now, the page says so again) and the
+    form's one-time token (a double submit starts one job)."""
+
+    action: str = ""
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
+    expected = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    def __init__(self, *args, membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+
+    def params(self) -> dict:
+        return {}
+
+
+class BulkBlockForm(BulkChangeForm):
+    action = Action.BLOCK
+    reason = forms.ChoiceField(label=_("Why"), choices=BlockReason.CHOICES, widget=forms.RadioSelect)
+
+    def params(self):
+        return {"reason": self.cleaned_data["reason"]}
+
+
+class BulkUnblockForm(BulkChangeForm):
+    action = Action.UNBLOCK
+
+
+class BulkChangePlanForm(BulkChangeForm):
+    action = Action.CHANGE_PLAN
+    plan = forms.ModelChoiceField(label=_("New price plan"), queryset=PricePlan.objects.none(),
+                                  help_text=_("Lines of another kind than the plan's are not changed; the result "
+                                              "says which."))
+    when = forms.ChoiceField(
+        label=_("From"), widget=forms.RadioSelect, initial="now",
+        choices=[("now", _("Now")), ("next_month", _("The 1st of next month"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = PricePlan.objects.filter(active=True).order_by("type", "name")
+
+    def params(self):
+        return {"plan_id": self.cleaned_data["plan"].pk, "when": self.cleaned_data["when"]}
+
+
+class BulkInvoiceNoteForm(BulkChangeForm):
+    action = "invoice_note"
+    invoice_note = forms.CharField(
+        label=_("Invoice note"), max_length=Subscription._meta.get_field("invoice_note").max_length, required=False,
+        help_text=_("Printed beside each line on the invoice, e.g. a cost centre. Leave it empty to remove the notes."),
+    )
+
+    def params(self):
+        return {"invoice_note": self.cleaned_data["invoice_note"].strip()}
+
+
+class BulkMoveAccountForm(BulkChangeForm):
+    action = Action.MOVE_ACCOUNT
+    account = forms.ModelChoiceField(label=_("New account number"), queryset=BillingAccount.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = BillingAccount.objects.for_membership(self.membership).order_by("number")
+
+    def params(self):
+        return {"account_id": self.cleaned_data["account"].pk}
+
+
+BULK_FORMS = {form.action: form for form in (BulkBlockForm, BulkUnblockForm, BulkChangePlanForm, BulkInvoiceNoteForm,
+                                             BulkMoveAccountForm)}

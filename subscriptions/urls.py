@@ -7,6 +7,7 @@ app_name = "subscriptions"
 
 urlpatterns = [
     *list_urls("", views.SubscriptionListView, name="list"),
+    path("bulk/", views.SubscriptionBulkView.as_view(), name="bulk"),
     path("<int:pk>/", views.SubscriptionDetailView.as_view(), name="detail"),
     path("<int:pk>/changes/", views.SubscriptionChangesView.as_view(), name="changes"),
     path("<int:pk>/change/<slug:action>/", views.SubscriptionChangeView.as_view(), name="change"),

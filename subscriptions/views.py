@@ -1,3 +1,5 @@
+import secrets
+
 import segno
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,10 +14,11 @@ from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Permission
 from accounts.templatetags.portal import phone as format_phone
-from accounts.views_base import TenantDetailView
-from selfcare.lists import FilteredListView, ListColumn
+from accounts.views_base import PortalTemplateView, TenantDetailView
+from selfcare.lists import FilteredListView, ListBulkAction, ListColumn, ListFiltersRefused, bulk_list_state
+from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
 from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
-from subscriptions.forms import CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
+from subscriptions.forms import BULK_FORMS, CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
 from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
 from subscriptions.services import (
     BlockReason,
@@ -58,6 +61,11 @@ class SubscriptionListView(FilteredListView):
                    sort=("status", "employee_name")),
         ListColumn("id", gettext_lazy("Subscription id"), lambda s: s.pk, export=True),
     ]
+    bulk_actions = [ListBulkAction(action.key, action.label, action.permission) for action in BULK_ACTIONS.values()]
+    bulk_url_name = "subscriptions:bulk"
+
+    def bulk_row_label(self, row):
+        return f"{row.employee_name} ({format_phone(row.number)})"
 
     def scoped_queryset(self):
         return super().scoped_queryset().select_related("account", "plan")
@@ -65,6 +73,114 @@ class SubscriptionListView(FilteredListView):
     def search_condition(self, search):
         # A subscription id is found by its whole number, not by a part of it.
         return Q(pk=int(search)) if search.isdigit() and len(search) < 10 else Q()
+
+
+# Ticked one by one (or a page's lines): at most this many ids in one bulk action.
+BULK_MAX_TICKED = 500
+
+
+class SubscriptionBulkView(PortalTemplateView):
+    """A bulk action on the subscription list. GET (what the list's selection form sends: the action,
+    which lines, the list's state): the confirmation, "N lines will change", with the action's details.
+    POST: confirmed; the job starts (once per form) and the page goes to its progress."""
+
+    required_permission = (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS)
+    step_up = ("GET", "POST")
+    template_name = "subscriptions/bulk_change.html"
+    list_view = SubscriptionListView
+
+    def step_up_next(self):
+        return self.request.get_full_path()  # the confirmation page, with its selection
+
+    def dispatch(self, request, *args, **kwargs):
+        self.notices = []
+        return super().dispatch(request, *args, **kwargs)
+
+    def selection_params(self):
+        """The selection comes with the URL (the list's form, then the confirmation posting to its own
+        URL); a client that posts directly may send it in the form data instead."""
+        if self.request.method == "POST" and "bulk_action" not in self.request.GET:
+            return self.request.POST
+        return self.request.GET
+
+    def selection(self):
+        """(rows in the login's scope, the ids as sent or None for "all that match")."""
+        params = self.selection_params()
+        if params.get("bulk_scope") == "all":
+            return self.list_view.bulk_matching(self.request, params), None
+        key = "bulk_page_ids" if params.get("bulk_scope") == "page" else "bulk_ids"
+        ids = list(dict.fromkeys(int(value) for value in params.getlist(key)
+                                 if value.isdigit() and len(value) < 10))[:BULK_MAX_TICKED]
+        return Subscription.objects.for_membership(self.membership).filter(pk__in=ids), ids
+
+    def bulk_action(self):
+        action = BULK_ACTIONS.get(self.selection_params().get("bulk_action", ""))
+        if action is not None and not self.membership.has_permission(action.permission):
+            raise PermissionDenied
+        return action
+
+    def back_url(self) -> str:
+        params = self.selection_params()
+        state = bulk_list_state(params).urlencode() if params is self.request.GET else ""
+        return reverse("subscriptions:list") + (f"?{state}" if state else "")
+
+    def render_page(self, action, form=None, rows=None, ids=None, status=200, problem=None):
+        context = {"title": _("Change several lines"), "back_url": self.back_url(), "action": action,
+                   "notices": self.notices}
+        if problem is not None:
+            context["problem"] = problem
+        elif action is None:
+            context["problem"] = _("Choose what to change on the list, then choose the lines.")
+        elif ids is not None and not ids:
+            context["problem"] = _("Tick the lines to change on the list, or choose all lines that match.")
+        else:
+            preview = bulk_preview(membership=self.membership, action=action.key, rows=rows,
+                                   chosen=len(ids) if ids is not None else None)
+            if form is None:
+                initial = {"token": secrets.token_urlsafe(24), "expected": preview["lines"]}
+                form = BULK_FORMS[action.key](membership=self.membership, initial=initial)
+            context.update(title=action.label, form=form, preview=preview)
+        return self.render_to_response(context, status=status)
+
+    def filters_refused(self, action):
+        problem = _("A filter of the list was refused, so the lines that match are not known. Go back to the "
+                    "list, which says what is wrong.")
+        return self.render_page(action, status=400, problem=problem)
+
+    def get(self, request, *args, **kwargs):
+        action = self.bulk_action()
+        try:
+            rows, ids = self.selection() if action is not None else (None, None)
+        except ListFiltersRefused:
+            return self.filters_refused(action)
+        return self.render_page(action, rows=rows, ids=ids)
+
+    def post(self, request, *args, **kwargs):
+        action = self.bulk_action()
+        if action is None:
+            return self.render_page(None, status=400)
+        try:
+            rows, ids = self.selection()
+        except ListFiltersRefused:
+            return self.filters_refused(action)
+        form = BULK_FORMS[action.key](request.POST, membership=self.membership)
+        if ids is not None and not ids:
+            return self.render_page(action, rows=rows, ids=ids, status=400)
+        if not form.is_valid():
+            return self.render_page(action, form=form, rows=rows, ids=ids, status=400)
+        if ids is None:  # "all that match": the ids are frozen now, and must be the lines the page counted
+            ids = list(rows.order_by("pk").values_list("pk", flat=True))
+            if len(ids) != form.cleaned_data["expected"]:
+                self.notices.append(_("The number of matching lines has changed since the page was shown. Check "
+                                      "the number and confirm again."))
+                data = request.POST.copy()
+                data["expected"] = len(ids)
+                form = BULK_FORMS[action.key](data, membership=self.membership)
+                form.is_valid()
+                return self.render_page(action, form=form, rows=rows, ids=None, status=409)
+        job, _created = bulk_change_start(membership=self.membership, action=action.key, params=form.params(),
+                                          ids=ids, token=form.cleaned_data["token"], return_url=self.back_url())
+        return redirect("jobs:detail", job.pk)
 
 
 class BillingAccountListView(FilteredListView):
@@ -239,7 +355,8 @@ class SubscriptionChangesView(SubscriptionPageMixin, TenantDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         changes = _changes(self.object)
-        context.update(changes=changes, changes_open=any(change.is_open for change in changes))
+        context.update(changes=changes, changes_open=any(change.is_open for change in changes), oob=True,
+                       block_reason_label=dict(BlockReason.CHOICES).get(self.object.block_reason, ""))
         return context
 
 

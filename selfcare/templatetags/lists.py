@@ -17,3 +17,11 @@ def list_cell(context, column, row):
     if column.link is not None:
         return format_html('<a href="{}">{}</a>', column.link(row), text)
     return format_html("{}", text)
+
+
+@register.simple_tag
+def bulk_label(bulk, row):
+    """The accessible name of a row's checkbox in a list's bulk selection."""
+    from django.utils.translation import gettext
+
+    return gettext("Select %(row)s") % {"row": bulk["labels"].get(row.pk, row.pk)}

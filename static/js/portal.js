@@ -89,6 +89,21 @@
     });
   });
 
+  // A list's bulk selection (selfcare.lists): the header's checkbox ticks every line on the page, and
+  // shows whether all are ticked. Delegated, so it works in results swapped in by htmx too.
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    var form = target.form;
+    if (!form || !target.matches) { return; }
+    var boxes = form.querySelectorAll("input[name='bulk_ids']");
+    if (target.matches("[data-bulk-select-all]")) {
+      boxes.forEach(function (box) { box.checked = target.checked; });
+    } else if (target.matches("input[name='bulk_ids']")) {
+      var all = form.querySelector("[data-bulk-select-all]");
+      if (all) { all.checked = Array.prototype.every.call(boxes, function (box) { return box.checked; }); }
+    }
+  });
+
   document.addEventListener("click", function (event) {
     closeDropdownsOutside(event.target);
     followErrorLink(event);

@@ -86,6 +86,29 @@ def _account_saved(case):
     return (account.name, account.email) == ("Salg", "faktura@example.com")
 
 
+def bulk_block_data(company, account):
+    """A confirmed bulk block of one line of the company (the selection in the form data)."""
+    line = SubscriptionFactory(company=company, account=account)
+    return {"bulk_action": "block", "bulk_scope": "selected", "bulk_ids": [line.pk], "token": marker("token"),
+            "expected": 1, "reason": "lost"}
+
+
+def _bulk_job(case):
+    from selfcare.jobs.models import Job
+
+    return Job.objects.filter(created_by=case.user, company=case.company, kind="subscriptions.bulk_change").first()
+
+
+def _bulk_job_page(case):
+    return reverse("jobs:detail", args=[_bulk_job(case).pk])
+
+
+def _bulk_job_started(case):
+    job = _bulk_job(case)
+    return job is not None and len(job.params["ids"]) == 1 and Subscription.objects.filter(
+        pk=job.params["ids"][0], company=case.company).exists()
+
+
 class TestSubscriptionAccess(TenantRouteTests):
     routes = [
         RouteCheck("subscriptions:list", Permission.VIEW_SUBSCRIPTIONS, kind="list", make_row=subscription_row),
@@ -101,6 +124,13 @@ class TestSubscriptionAccess(TenantRouteTests):
                    make_row=connection_row),
         RouteCheck("subscriptions:connections_export_xlsx", Permission.VIEW_SUBSCRIPTIONS, kind="export",
                    make_row=connection_row),
+        # The bulk confirmation opens behind the step-up: a fresh session is sent to "confirm it is you" (302);
+        # tests/subscriptions/test_bulk_views.py follows it through to the page.
+        RouteCheck("subscriptions:bulk", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), ok_status=(302,),
+                   expect_location="accounts:reauth"),
+        RouteCheck("subscriptions:bulk", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
+                   step_up=True, make_data=bulk_block_data, ok_status=(302,), expect_location=_bulk_job_page,
+                   effect=_bulk_job_started),
         RouteCheck("subscriptions:detail", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
         RouteCheck("subscriptions:changes", Permission.VIEW_SUBSCRIPTIONS, make_object=subscription_in),
         RouteCheck("subscriptions:change", (Permission.BLOCK_SIM, Permission.MANAGE_SUBSCRIPTIONS), method="post",
