@@ -393,7 +393,11 @@ def cmd_run(port: int) -> int:
             return 0
 
         children.start("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
-        children.start("worker", [celery, "-A", "selfcare", "worker", "-l", "info", "--concurrency", "2"])
+        children.start("worker", [celery, "-A", "selfcare", "worker", "-l", "info", "--concurrency", "2",
+                                  "-Q", "celery", "-n", "worker@%h"])
+        # Background jobs on their own worker (CELERY_TASK_ROUTES): a long job never delays an SMS code.
+        children.start("jobs", [celery, "-A", "selfcare", "worker", "-l", "info", "--concurrency", "2",
+                                "-Q", "jobs", "-n", "jobs@%h"])
         children.start("beat", [celery, "-A", "selfcare", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")])
 
         announced = False

@@ -119,7 +119,9 @@ def celery_worker(transactional_db):
     from selfcare.celery import app
 
     app.control.purge()
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
+    # Both queues: the default one and the background jobs' (CELERY_TASK_ROUTES).
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
+                      queues=["celery", "jobs"]) as worker:
         yield worker
 
 

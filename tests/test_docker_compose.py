@@ -30,13 +30,14 @@ def test_compose_file_is_valid():
 def test_compose_file_has_every_service():
     result = compose("config", "--services")
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"db", "redis", "mail", "web", "worker", "beat"}
+    assert set(result.stdout.split()) == {"db", "redis", "mail", "web", "worker", "jobs", "beat"}
 
 
 def test_worker_and_beat_run_celery_and_web_runs_gunicorn():
     config = compose("config").stdout
     assert "gunicorn selfcare.wsgi:application" in config
     assert "- worker" in config and "- beat" in config
+    assert "- jobs" in config  # the background jobs' own worker
 
 
 def test_gunicorn_is_published_directly_so_no_forwarded_address_is_trusted(monkeypatch):
@@ -48,6 +49,6 @@ def test_gunicorn_is_published_directly_so_no_forwarded_address_is_trusted(monke
     result = compose("config")
     assert result.returncode == 0, result.stderr
     assert re.search(r"published: ['\"]?8000", result.stdout) or "8000:8000" in result.stdout  # reached directly
-    assert set(compose("config", "--services").stdout.split()) == {"db", "redis", "mail", "web", "worker", "beat"}
+    assert set(compose("config", "--services").stdout.split()) == {"db", "redis", "mail", "web", "worker", "jobs", "beat"}
     values = re.findall(r"TRUSTED_PROXY_COUNT: ['\"]?(\w+)", result.stdout)
-    assert values == ["0", "0", "0"]  # web, worker, beat
+    assert values == ["0", "0", "0", "0"]  # web, worker, jobs, beat

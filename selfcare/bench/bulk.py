@@ -118,7 +118,7 @@ class _Worker:
 
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "selfcare", "worker", "--loglevel", "warning",
-             "--concurrency", str(self.concurrency), "--hostname", f"bench-bulk-{uuid.uuid4().hex[:6]}@%h"],
+             "--concurrency", str(self.concurrency), "-Q", "celery,jobs", "--hostname", f"bench-bulk-{uuid.uuid4().hex[:6]}@%h"],
             env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60

@@ -257,6 +257,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Background jobs (bulk actions, big exports, billing runs) run on a queue of their own, consumed by a
+# worker of their own: a job that waits for the operator's answers never holds the slot that sends an
+# SMS code or takes those answers in.
+CELERY_JOBS_QUEUE = "jobs"
+CELERY_TASK_ROUTES = {"selfcare.jobs.tasks.run_job": {"queue": CELERY_JOBS_QUEUE}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {

@@ -271,3 +271,18 @@ def test_a_result_written_in_chunks_is_stored_whole_and_downloadable():
     response = verified_client(membership.user).get(reverse("jobs:result", args=[job.pk]))
     body = b"".join(response.streaming_content)
     assert body.count(b"\n") == 5000 and body.startswith(b"0;ok\n") and body.endswith(b"4999;ok\n")
+
+
+def test_jobs_run_on_a_queue_of_their_own_and_everything_else_on_the_default_one():
+    """A bulk job that waits for the operator's answers holds a slot of the jobs' worker (make run and
+    docker-compose start one for the "jobs" queue), never one of the worker that sends SMS codes."""
+    from selfcare.celery import app
+    from selfcare.jobs.tasks import run_job
+    from selfcare.outbox.tasks import deliver_outbox_message as deliver
+    from subscriptions.tasks import simulator_complete
+
+    def queue(task):
+        return app.amqp.router.route({}, task.name, args=(1,), kwargs={})["queue"].name
+
+    assert queue(run_job) == "jobs"
+    assert queue(deliver) == queue(simulator_complete) == app.conf.task_default_queue == "celery"
