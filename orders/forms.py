@@ -81,6 +81,11 @@ class OrderForm(forms.Form):
             self.selected_subscription = (Subscription.objects.for_membership(membership)
                                           .filter(pk=subscription_id).first())
 
+    def clean_delivery_postal_code(self):
+        from accounts.services.profile import postal_code_normalise
+
+        return postal_code_normalise(self.membership.company.country, self.cleaned_data["delivery_postal_code"])
+
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("employee_search", None)
