@@ -73,3 +73,18 @@ def test_the_timeline_component_shows_each_step(company, client):
         html = render_to_string("components/timeline.html", {"events": list(order.events.all())})
     assert html.index("Draft → Received by the operator") < html.index("In progress → Rejected")
     assert "Reason: Out of stock" in html
+
+
+def test_the_demo_has_the_product_catalogue_and_a_mobile_chain():
+    import io
+
+    from django.core.management import call_command
+
+    from orders.models import ApprovalChainMember, Product
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    names = set(Product.objects.values_list("name", flat=True))
+    assert {"SIM-kort", "eSIM", "4G/5G-dongle", "Router 5G"} <= names and len(names) == 7
+    member = ApprovalChainMember.objects.get()
+    assert member.approver.email == "approver@nordlys.example" and member.chain.area == "mobile"
