@@ -379,10 +379,12 @@ def order_decide(*, membership, order_id: int, step_id: int, approve: bool, reas
                 or Permission.APPROVE_ORDERS not in membership_permissions(current)):
             raise OrderRefused(_("You no longer hold the permission to approve orders, so your decision was not "
                                  "recorded. A Superuser can change the approval chain."))
-        step.status = OrderApproval.Status.APPROVED if approve else OrderApproval.Status.REJECTED
-        step.decided_at = timezone.now()
-        step.reason = reason
-        step.save(update_fields=["status", "decided_at", "reason"])
+        # Only a step still waiting is decided (a second guard besides the locks above).
+        decided = OrderApproval.objects.filter(pk=step.pk, status=OrderApproval.Status.PENDING).update(
+            status=OrderApproval.Status.APPROVED if approve else OrderApproval.Status.REJECTED,
+            decided_at=timezone.now(), reason=reason)
+        if decided != 1:  # pragma: no cover - the locks make this unreachable
+            raise OrderRefused(_("This step has already been decided. Nothing was changed."))
         if not approve:
             order = transition(Order, pk=order.pk, to=Status.REJECTED, actor=user, reason=reason,
                                changes={"rejection_reason": reason}, expected={Status.AWAITING_APPROVAL})
