@@ -34,6 +34,8 @@ PUBLIC_ROUTES = {
     "accounts:activate_second_factor": "activation step; needs the session's valid activation and password",
     "accounts:activate_send_sms": "POST only; SMS to the activating login's own mobile",
     "accounts:activate_invitation": "the e-mailed, single-use, expiring invitation link",
+    "orders:approval_link": "the e-mailed approval link: only moves its token into the session and redirects "
+                            "(tests/orders/test_links.py)",
 }
 
 # Routes with their own dedicated tests, named here so a reader can find them.
