@@ -255,8 +255,10 @@ def order_withdraw(*, membership, order_id: int) -> Order:
         area = Order.objects.for_membership(membership).values_list("area", flat=True).get(pk=order_id)
         _lock_chain(company_id=membership.company_id, area=area)
         order = Order.objects.for_membership(membership).select_for_update().get(pk=order_id)
-        if order.created_by_id != membership.user_id or not membership.has_permission(Permission.ORDER_PRODUCTS):
+        if not membership.has_permission(Permission.ORDER_PRODUCTS):
             raise PermissionDenied
+        if order.created_by_id != membership.user_id:
+            raise OrderRefused(_("Only the colleague who created the order can take it back."))
         if order.status != Status.AWAITING_APPROVAL:
             raise OrderRefused(_("Only an order that awaits approval can be taken back."))
         order.approvals.filter(status=OrderApproval.Status.PENDING).update(

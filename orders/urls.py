@@ -20,5 +20,5 @@ urlpatterns = [
     path("link/", views.ApprovalLinkOpenView.as_view(), name="approval_link_open"),
     path("link/<str:token>/", views.ApprovalLinkView.as_view(), name="approval_link"),
     path("approval-chains/", views.ApprovalChainsView.as_view(), name="approval_chains"),
-    path("approval-chains/<slug:area>/", views.ApprovalChainChangeView.as_view(), name="approval_chain_change"),
+    path("approval-chains/change/", views.ApprovalChainChangeView.as_view(), name="approval_chain_change"),
 ]

@@ -354,7 +354,7 @@ class ApprovalChainChangeView(ApprovalChainsView):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        area = kwargs["area"]
+        area = request.POST.get("area", "")
         if area not in ProductArea.values:
             raise Http404
         form = ChainChangeForm(request.POST)

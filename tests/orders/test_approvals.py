@@ -83,13 +83,13 @@ def test_the_chains_page_edits_a_chain(shop):
     approver = shop.approver()
     boss = shop.superuser()
     client = verified_client(boss.user)
-    response = client.post(reverse("orders:approval_chain_change", args=["mobile"]),
-                           {"action": "add", "approver": approver.user_id})
+    response = client.post(reverse("orders:approval_chain_change"),
+                           {"area": "mobile", "action": "add", "approver": approver.user_id})
     assert response.status_code == 302
     page = client.get(reverse("orders:approval_chains")).content.decode()
     assert approver.user.full_name in page and "Remove" in page
-    refused = client.post(reverse("orders:approval_chain_change", args=["mobile"]),
-                          {"action": "add", "approver": shop.orderer.user_id})
+    refused = client.post(reverse("orders:approval_chain_change"),
+                          {"area": "mobile", "action": "add", "approver": shop.orderer.user_id})
     assert "Approve orders" in refused.content.decode() and ApprovalChainMember.objects.count() == 1
 
 
