@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.permissions import Role
 from orders.models import ApprovalChain, ApprovalChainMember, Order, OrderApproval
 from orders.services import OrderRefused, awaiting_my_approval, chain_change, order_decide, order_save, order_withdraw
@@ -234,3 +235,28 @@ def test_a_removed_approver_cannot_decide(shop):
     with pytest.raises(OrderRefused):
         order_decide(membership=first, order_id=order.pk, step_id=step_of(order).pk, approve=True)
     assert Order.objects.get(pk=order.pk).status == Order.Status.AWAITING_APPROVAL
+
+
+def test_awaiting_my_approval_lists_only_this_companys_orders_waiting_for_me(shop):
+    from tests.orders.conftest import Shop
+
+    mine, colleague = shop.approver(), shop.approver()
+    chain(shop, mine)
+    waiting = submit(shop, employee_name="ignored")
+    other = Shop(CompanyFactory())
+    # The same login in another company, with an order waiting for it there too.
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(user=mine.user, company=other.company, role=Role.APPROVER)
+    boss = other.superuser()
+    chain_change(membership=boss, area="mobile", action="add", approver_id=mine.user_id)
+    foreign = submit(other)
+    client = verified_client(mine.user)
+    session = client.session
+    session[SESSION_COMPANY_KEY] = shop.company.pk
+    session.save()
+    page = client.get(reverse("orders:awaiting")).content.decode()
+    assert reverse("orders:detail", args=[waiting.pk]) in page
+    assert reverse("orders:detail", args=[foreign.pk]) not in page
+    assert reverse("orders:detail", args=[waiting.pk]) not in verified_client(colleague.user).get(
+        reverse("orders:awaiting")).content.decode()
