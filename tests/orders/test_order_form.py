@@ -69,9 +69,10 @@ def test_bad_input_is_refused_with_a_message_and_writes_nothing(shop, changes, f
 def test_a_withdrawn_product_is_refused(shop):
     shop.product.active = False
     shop.product.save()
-    with pytest.raises(OrderRefused) as refused:
-        _save(shop, submit=True)
-    assert "no longer be ordered" in str(refused.value.message_dict["product"])
+    for submit in (True, False):  # sent, or only saved as a draft
+        with pytest.raises(OrderRefused) as refused:
+            _save(shop, submit=submit)
+        assert "no longer be ordered" in str(refused.value.message_dict["product"])
     assert not Order.objects.exists()
 
 
