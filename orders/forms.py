@@ -117,3 +117,23 @@ class ChainChangeForm(forms.Form):
     position = forms.IntegerField(required=False, min_value=1, max_value=5)
     approver = forms.IntegerField(label=_("Approver"), required=False)
 
+
+
+class AbsenceForm(forms.Form):
+    stand_in = forms.TypedChoiceField(label=_("Stand-in"), coerce=int,
+                                      help_text=_("A colleague who holds “Approve orders”."))
+    starts_on = forms.DateField(label=_("Away from"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Away until"), widget=forms.DateInput(attrs={"type": "date"}),
+                              help_text=_("The last day of the absence."))
+
+    def __init__(self, *args, membership, instance=None, **kwargs):
+        from orders.services import approver_choices
+
+        if instance is not None:
+            kwargs.setdefault("initial", {"stand_in": instance.stand_in_id, "starts_on": instance.starts_on,
+                                          "ends_on": instance.ends_on})
+        super().__init__(*args, **kwargs)
+        self.fields["stand_in"].choices = [
+            (user.pk, f"{user.full_name} ({user.email})")
+            for user in approver_choices(company_id=membership.company_id) if user.pk != membership.user_id
+        ]

@@ -242,12 +242,16 @@ class OrderApproval(TenantModel):
     class Superseded(models.TextChoices):
         CHAIN_CHANGED = "chain_changed", _("The approval chain changed.")
         ORDER_CHANGED = "order_changed", _("The order changed.")
+        STAND_IN = "stand_in", _("The approver is away: a stand-in decides.")
 
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="approvals")
     position = models.PositiveSmallIntegerField(_("position"))
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.SET_NULL,
                                  null=True, related_name="+")
     approver_label = models.CharField(_("approver"), max_length=200)
+    # Set when the step was asked of a stand-in: the chain's approver, who is away.
+    stands_in_for = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("stands in for"),
+                                      on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     superseded_because = models.CharField(_("why no longer asked"), max_length=20, choices=Superseded.choices,
                                           blank=True)
@@ -272,4 +276,28 @@ class OrderApproval(TenantModel):
         indexes = [
             models.Index(fields=["approver", "company"], condition=models.Q(status="pending"),
                          name="order_approval_waiting_idx"),
+        ]
+
+
+class ApproverAbsence(TenantModel):
+    """An approver's absence: from ``starts_on`` to ``ends_on`` (both included) its approval steps go to
+    ``stand_in``, a colleague who holds "approve orders" (new steps, and those already waiting)."""
+
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.CASCADE,
+                                 related_name="+")
+    stand_in = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("stand-in"), on_delete=models.CASCADE,
+                                 related_name="+")
+    starts_on = models.DateField(_("away from"))
+    ends_on = models.DateField(_("away until"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="absence_period_order"),
+            models.CheckConstraint(condition=~models.Q(stand_in=models.F("approver")), name="absence_not_self"),
+            # One absence per approver and company (it is replaced, not stacked).
+            models.UniqueConstraint(fields=["company", "approver"], name="absence_one_per_approver"),
         ]

@@ -28,10 +28,12 @@ from orders.models import (
     MAX_APPROVERS,
     MAX_QUANTITY,
     ApprovalChain,
+    ApproverAbsence,
     ApprovalChainMember,
     Order,
     OrderApproval,
     Product,
+    ProductArea,
 )
 from selfcare.outbox.services import outbox_enqueue_email
 from selfcare.workflow import record_event, transition
@@ -281,15 +283,15 @@ def approval_link_path(step: OrderApproval, secret: str) -> str:
 def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember) -> tuple[OrderApproval, str]:
     """A new step for the approver at ``member``'s position, and the e-mail with its link."""
     secret = secrets.token_urlsafe(32)
-    approver = member.approver
+    approver, away = effective_approver(company_id=order.company_id, user=member.approver)
     step = OrderApproval.objects.create(
         company_id=order.company_id, order=order, position=member.position, approver=approver,
-        approver_label=approver.full_name or approver.email, order_version=order.version,
+        approver_label=approver.full_name or approver.email, order_version=order.version, stands_in_for=away,
         chain_version=chain.version, token_hash=_hash(secret), expires_at=timezone.now() + LINK_VALIDITY,
     )
     link = absolute_url(approval_link_path(step, secret))
     context = {"order": order, "approver": approver, "link": link, "days": LINK_VALIDITY.days,
-               "creator": order.created_by, "position": member.position}
+               "creator": order.created_by, "position": member.position, "away": away}
     with translation.override(approver.language):
         context["product"] = order.product.name
         subject = "".join(render_to_string("orders/email/approval_request_subject.txt", context).splitlines())
@@ -473,7 +475,8 @@ def _reroute_waiting(*, chain: ApprovalChain, actor) -> None:
         if step is None:  # pragma: no cover - an order awaiting approval always has its step
             continue
         member = members.get(step.position)
-        if member is not None and member.approver_id == step.approver_id:
+        expected = effective_approver(company_id=chain.company_id, user=member.approver)[0] if member else None
+        if expected is not None and expected.pk == step.approver_id:
             step.chain_version = chain.version  # the same approver at the same place: the link still works
             step.save(update_fields=["chain_version"])
             continue
@@ -489,6 +492,94 @@ def _reroute_waiting(*, chain: ApprovalChain, actor) -> None:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor,
                                data={"note": _("The approval chain changed: no approver is left at this step.")})
             _status_email(order)
+
+
+# Stand-ins ----------------------------------------------------------------------------------------------
+
+def effective_approver(*, company_id: int, user, today=None):
+    """Who decides for ``user`` today: its stand-in during an absence, else itself. Returns
+    ``(approver, away)`` where ``away`` is the absent approver (or None)."""
+    today = today or timezone.localdate()
+    absence = (ApproverAbsence.objects.select_related("stand_in")
+               .filter(company_id=company_id, approver=user, starts_on__lte=today, ends_on__gte=today).first())
+    if absence is None or _approver_membership(company_id=company_id, user_id=absence.stand_in_id) is None:
+        return user, None
+    return absence.stand_in, user
+
+
+def _lock_company_chains(company_id: int) -> None:
+    for area, _label in sorted(ProductArea.choices):
+        _lock_chain(company_id=company_id, area=area)
+
+
+def _hand_over(*, company_id: int, approver, today, actor) -> int:
+    """Steps waiting for an approver who is away today go to its stand-in. Returns how many."""
+    stand_in, away = effective_approver(company_id=company_id, user=approver, today=today)
+    if away is None:
+        return 0
+    moved = 0
+    steps = (OrderApproval.objects.filter(company_id=company_id, approver=approver,
+                                          status=OrderApproval.Status.PENDING).order_by("order_id"))
+    for order_id in list(steps.values_list("order_id", flat=True)):
+        order = Order.objects.select_for_update().get(pk=order_id)
+        step = pending_step(order)
+        if step is None or step.approver_id != approver.pk:
+            continue
+        step.status = OrderApproval.Status.SUPERSEDED
+        step.superseded_because = OrderApproval.Superseded.STAND_IN
+        step.save(update_fields=["status", "superseded_because"])
+        chain = ApprovalChain.objects.get(company_id=company_id, area=order.area)
+        member = ApprovalChainMember.objects.filter(chain=chain, position=step.position).select_related("approver").first()
+        if member is None:  # pragma: no cover - a waiting step's position is in the chain (chain edits move it)
+            continue
+        transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
+                   data={"note": _("%(name)s is away: handed to the stand-in %(stand_in)s")
+                         % {"name": approver.full_name, "stand_in": stand_in.full_name}})
+        _ask(order=order, chain=chain, member=member)
+        moved += 1
+    return moved
+
+
+def absence_set(*, membership, stand_in_id, starts_on, ends_on, today=None) -> ApproverAbsence:
+    """An approver's absence and stand-in. Steps already waiting for it move to the stand-in when the
+    absence has begun; new ones go there during the period."""
+    today = today or timezone.localdate()
+    if not (membership.is_active and Permission.APPROVE_ORDERS in membership_permissions(membership)):
+        raise PermissionDenied
+    errors = {}
+    stand_in = _approver_membership(company_id=membership.company_id, user_id=stand_in_id)
+    if stand_in is None or stand_in.user_id == membership.user_id:
+        errors["stand_in"] = _("Choose a colleague who holds “Approve orders”.")
+    if ends_on < starts_on:
+        errors["ends_on"] = _("The absence cannot end before it starts.")
+    elif ends_on < today:
+        errors["ends_on"] = _("The absence has to end today or later.")
+    if errors:
+        raise OrderRefused(errors)
+    with transaction.atomic():
+        _lock_company_chains(membership.company_id)
+        absence, _created = ApproverAbsence.objects.update_or_create(
+            company_id=membership.company_id, approver=membership.user,
+            defaults={"stand_in": stand_in.user, "starts_on": starts_on, "ends_on": ends_on})
+        _hand_over(company_id=membership.company_id, approver=membership.user, today=today, actor=membership.user)
+    return absence
+
+
+def absence_clear(*, membership) -> None:
+    """Back again: new steps come to the approver itself (steps already with the stand-in stay there)."""
+    ApproverAbsence.objects.filter(company_id=membership.company_id, approver=membership.user).delete()
+
+
+def absences_hand_over_due(*, today=None) -> int:
+    """The daily run: absences that have begun hand their waiting steps to the stand-in."""
+    today = today or timezone.localdate()
+    moved = 0
+    due = ApproverAbsence.objects.filter(starts_on__lte=today, ends_on__gte=today).select_related("approver")
+    for absence in due:
+        with transaction.atomic():
+            _lock_company_chains(absence.company_id)
+            moved += _hand_over(company_id=absence.company_id, approver=absence.approver, today=today, actor=None)
+    return moved
 
 
 # The operator's steps ---------------------------------------------------------------------------------

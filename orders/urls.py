@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/decide/", views.OrderDecideView.as_view(), name="decide"),
     path("link/", views.ApprovalLinkOpenView.as_view(), name="approval_link_open"),
     path("link/<str:token>/", views.ApprovalLinkView.as_view(), name="approval_link"),
+    path("absence/", views.AbsenceView.as_view(), name="absence"),
     path("approval-chains/", views.ApprovalChainsView.as_view(), name="approval_chains"),
     path("approval-chains/change/", views.ApprovalChainChangeView.as_view(), name="approval_chain_change"),
 ]

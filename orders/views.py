@@ -11,10 +11,12 @@ from django.views import View
 from accounts.permissions import Permission
 from accounts.views_base import PortalTemplateView
 from orders.filtersets import HistoryOrderFilterSet, OpenOrderFilterSet, OrderFilterSet
-from orders.forms import ChainChangeForm, DecisionForm, OrderForm
-from orders.models import Order, OrderApproval, ProductArea
+from orders.forms import AbsenceForm, ChainChangeForm, DecisionForm, OrderForm
+from orders.models import ApproverAbsence, Order, OrderApproval, ProductArea
 from orders.services import (
     OrderRefused,
+    absence_clear,
+    absence_set,
     approval_link_check,
     approver_choices,
     awaiting_my_approval,
@@ -300,6 +302,7 @@ LINK_PROBLEM_MESSAGES = {
                             "under “Awaiting my approval”."),
     "order_changed": gettext_lazy("The order has changed since the link was sent, so the link no longer works. "
                                   "If the order needs your approval again, you get a new e-mail."),
+    "stand_in": gettext_lazy("You are away, so the order went to your stand-in, who decides on it now."),
     "chain_changed": gettext_lazy("The approval chain has changed since the link was sent, so the link no longer "
                                   "works. The order now waits for the approver the new chain names."),
 }
@@ -372,3 +375,37 @@ class ApprovalChainChangeView(ApprovalChainsView):
         else:
             errors[area] = [_("Choose an approver.")]
         return self.render_to_response(self.get_context_data(errors=errors), status=200)
+
+
+# Stand-ins --------------------------------------------------------------------------------------------
+
+class AbsenceView(PortalTemplateView):
+    """An approver's absence: the period and the stand-in who decides meanwhile."""
+
+    required_permission = Permission.APPROVE_ORDERS
+    template_name = "orders/absence.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        absence = ApproverAbsence.objects.filter(company_id=self.membership.company_id,
+                                                 approver=self.request.user).select_related("stand_in").first()
+        context.update(absence=absence)
+        context.setdefault("form", AbsenceForm(membership=self.membership, instance=absence))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "clear" in request.POST:
+            absence_clear(membership=self.membership)
+            messages.success(request, _("Your absence is removed: new approval steps come to you again."))
+            return redirect("orders:absence")
+        form = AbsenceForm(request.POST, membership=self.membership)
+        if form.is_valid():
+            try:
+                absence_set(membership=self.membership, stand_in_id=form.cleaned_data["stand_in"],
+                            starts_on=form.cleaned_data["starts_on"], ends_on=form.cleaned_data["ends_on"])
+            except OrderRefused as refusal:
+                form.add_error(None, refusal)
+            else:
+                messages.success(request, _("Your absence is saved: your stand-in approves in your place."))
+                return redirect("orders:absence")
+        return self.render_to_response(self.get_context_data(form=form))

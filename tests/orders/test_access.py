@@ -63,6 +63,23 @@ def awaiting_in(company, account):
     return {"pk": OrderFactory(company=company, account=account, status=Order.Status.AWAITING_APPROVAL).pk}
 
 
+def _absence_data(company, account):
+    from django.utils import timezone
+
+    from accounts.permissions import Role
+    from tests.conftest import make_member
+
+    stand_in = make_member(company, Role.APPROVER)
+    today = timezone.localdate().isoformat()
+    return {"stand_in": stand_in.user_id, "starts_on": today, "ends_on": today}
+
+
+def _absence_saved(case):
+    from orders.models import ApproverAbsence
+
+    return ApproverAbsence.objects.filter(company=case.company, approver=case.user).exists()
+
+
 class TestOrderAccess(TenantRouteTests):
     routes = [
         RouteCheck("orders:index_export", (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), kind="export",
@@ -102,6 +119,9 @@ class TestOrderAccess(TenantRouteTests):
                    # Not the approver asked: refused with a message, nothing changes.
                    effect=_status(Order.Status.AWAITING_APPROVAL)),
         RouteCheck("orders:approval_link_open", None),
+        RouteCheck("orders:absence", Permission.APPROVE_ORDERS),
+        RouteCheck("orders:absence", Permission.APPROVE_ORDERS, method="post", make_data=_absence_data,
+                   ok_status=(302,), expect_location="orders:absence", effect=_absence_saved),
         RouteCheck("orders:approval_chains", Permission.MANAGE_COMPANY),
         RouteCheck("orders:approval_chain_change", Permission.MANAGE_COMPANY, method="post",
                    make_data=lambda company, account: {"area": "mobile", "action": "add", "approver": ""},
