@@ -137,6 +137,8 @@ class Order(TenantModel):
         ]
         indexes = [
             models.Index(fields=["company", "status", "-created_at"], name="order_company_status_idx"),
+            # The lists' default order (newest first), read in index order up to a page.
+            models.Index(fields=["company", "-created_at", "-id"], name="order_company_created_idx"),
             models.Index(fields=["account", "-created_at"], name="order_account_idx"),
         ]
 
