@@ -154,3 +154,15 @@ def test_suggestions_cost_the_same_few_queries_however_many_match(shop, django_a
     client = verified_client(shop.orderer.user)
     with django_assert_max_num_queries(8):
         client.get(reverse("orders:employee_suggestions"), {"employee_search": "kar"})
+
+
+def test_a_draft_whose_product_was_withdrawn_meanwhile_cannot_be_sent(shop):
+    from orders.services import order_submit
+
+    order, _ = _save(shop)
+    shop.product.active = False
+    shop.product.save()
+    with pytest.raises(OrderRefused) as refused:
+        order_submit(membership=shop.orderer, order_id=order.pk)
+    assert "product" in refused.value.message_dict
+    assert Order.objects.get(pk=order.pk).status == Order.Status.DRAFT and not OutboxMessage.objects.exists()
