@@ -146,3 +146,18 @@ def test_order_through_a_two_step_chain_and_the_back_office(new_page, shop, cele
     orderer.get_by_role("link", name=second_order.number).click()
     expect(orderer.locator("main")).to_contain_text("PDK-778899")
     assert_accessible(orderer, label="completed order with its timeline")
+
+
+def test_the_order_pages_fit_a_phone(new_page, shop, celery_worker):
+    from tests.e2e.conftest import PHONE
+
+    page = new_page(**PHONE)
+    page.goto(reverse("orders:create"))
+    sign_in_here(page, shop["orderer"].user, r"/orders/new/$")
+    assert_no_horizontal_overflow(page, "order form at phone width")
+    order = order_sim_card(page)
+    assert_no_horizontal_overflow(page, "order page at phone width")
+    assert_accessible(page, label="order page at phone width")
+    page.goto(reverse("orders:index"))
+    expect(page.get_by_role("link", name=order.number)).to_be_visible()
+    assert_no_horizontal_overflow(page, "open orders at phone width")
