@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order, OrderEvent, Product
-from orders.services import OPERATOR_MOVES, order_operator_move
+from orders.services import OPERATOR_MOVES, order_operator_move, quote_price
 
 
 @admin.register(Product)
@@ -38,12 +38,18 @@ class OrderMoveForm(forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), required=False, max_length=60,
                                       help_text=_("Needed when the order is shipped."))
     reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=_("Needed to reject the order; the customer reads it."))
+                             help_text=_("Needed to reject the order; the customer reads it. For a quote: the "
+                                         "offer's terms."))
+    unit_price = forms.DecimalField(label=_("Price per unit"), required=False, max_digits=10, decimal_places=2,
+                                    min_value=0, help_text=_("For a quote: the price offered."))
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [(to, label) for to, label in Order.Status.choices
-                                     if to in OPERATOR_MOVES and order.status in OPERATOR_MOVES[to]]
+        choices = [(to, label) for to, label in Order.Status.choices
+                   if to in OPERATOR_MOVES and order.status in OPERATOR_MOVES[to]]
+        if order.status == Order.Status.QUOTE_REQUESTED:  # staff price a quote (or reject it)
+            choices.insert(0, (Order.Status.QUOTE_OFFERED, Order.Status.QUOTE_OFFERED.label))
+        self.fields["to"].choices = choices
 
 
 @admin.register(Order)
@@ -88,9 +94,13 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, _("Choose a status the order can move to."), messages.ERROR)
             return HttpResponseRedirect(change_url)
         try:
-            order = order_operator_move(staff=request.user, order_id=order.pk, to=form.cleaned_data["to"],
-                                        tracking_number=form.cleaned_data["tracking_number"],
-                                        reason=form.cleaned_data["reason"])
+            if form.cleaned_data["to"] == Order.Status.QUOTE_OFFERED:
+                order = quote_price(staff=request.user, order_id=order.pk, unit_price=form.cleaned_data["unit_price"],
+                                    note=form.cleaned_data["reason"])
+            else:
+                order = order_operator_move(staff=request.user, order_id=order.pk, to=form.cleaned_data["to"],
+                                            tracking_number=form.cleaned_data["tracking_number"],
+                                            reason=form.cleaned_data["reason"])
         except ValidationError as refusal:
             for message in refusal.messages:
                 self.message_user(request, message, messages.ERROR)

@@ -48,6 +48,10 @@ class OrderForm(forms.Form):
     extra_contact_phone = forms.CharField(label=_("Extra contact's phone"), required=False, max_length=20)
     note = forms.CharField(label=_("Note (optional)"), required=False, max_length=1000,
                            widget=forms.Textarea(attrs={"rows": 3}))
+    is_quote = forms.BooleanField(
+        label=_("Ask for a quote first"), required=False,
+        help_text=_("For anything outside your framework agreement: the operator prices it, and you accept or "
+                    "decline the price before it becomes an order."))
 
     def __init__(self, *args, membership, order: Order | None = None, **kwargs):
         self.membership = membership
@@ -96,7 +100,7 @@ def _initial_from(order: Order) -> dict:
     initial = {name: getattr(order, name) for name in (
         "quantity", "delivery_name", "delivery_street", "delivery_postal_code", "delivery_city", "contact_name",
         "contact_email", "contact_phone", "contact_method", "extra_contact_name", "extra_contact_email",
-        "extra_contact_phone", "note", "employee_name")}
+        "extra_contact_phone", "note", "employee_name", "is_quote")}
     initial.update(idempotency_key=order.idempotency_key, product=order.product_id,
                    for_new_user="new" if order.for_new_user else "existing",
                    subscription=order.subscription_id, account=order.account_id,

@@ -62,9 +62,15 @@ class Order(TenantModel):
         SHIPPED = "shipped", _("Shipped")
         COMPLETED = "completed", _("Completed")
         REJECTED = "rejected", _("Rejected")
+        # A quote: for anything outside the framework agreement. Staff price it; the customer accepts
+        # it (then it is an order, approved like any other) or declines it.
+        QUOTE_REQUESTED = "quote_requested", _("Quote requested")
+        QUOTE_OFFERED = "quote_offered", _("Quote received")
+        QUOTE_DECLINED = "quote_declined", _("Quote declined")
 
-    OPEN = (Status.DRAFT, Status.AWAITING_APPROVAL, Status.RECEIVED, Status.IN_PROGRESS, Status.SHIPPED)
-    CLOSED = (Status.COMPLETED, Status.REJECTED)
+    OPEN = (Status.DRAFT, Status.QUOTE_REQUESTED, Status.QUOTE_OFFERED, Status.AWAITING_APPROVAL, Status.RECEIVED,
+            Status.IN_PROGRESS, Status.SHIPPED)
+    CLOSED = (Status.COMPLETED, Status.REJECTED, Status.QUOTE_DECLINED)
     # What the operator's staff move in the back office.
     OPERATOR_STATUSES = (Status.RECEIVED, Status.IN_PROGRESS, Status.SHIPPED)
 
@@ -76,7 +82,10 @@ class Order(TenantModel):
         event_model="orders.OrderEvent",
         transitions={
             # Submitting: to the first approver, or straight to the operator without a chain.
-            Status.DRAFT: {Status.AWAITING_APPROVAL, Status.RECEIVED},
+            Status.DRAFT: {Status.AWAITING_APPROVAL, Status.RECEIVED, Status.QUOTE_REQUESTED},
+            # A quote: priced by staff (or refused), then accepted (on as an order) or declined.
+            Status.QUOTE_REQUESTED: {Status.QUOTE_OFFERED, Status.REJECTED},
+            Status.QUOTE_OFFERED: {Status.AWAITING_APPROVAL, Status.RECEIVED, Status.QUOTE_DECLINED},
             # Approved by one of several (stays), by the last (received), rejected, or taken back to
             # draft by its creator to change it.
             Status.AWAITING_APPROVAL: {Status.AWAITING_APPROVAL, Status.RECEIVED, Status.REJECTED, Status.DRAFT},
@@ -111,6 +120,9 @@ class Order(TenantModel):
     extra_contact_phone = models.CharField(_("extra contact phone"), max_length=20, blank=True)
     note = models.TextField(_("note"), blank=True, max_length=1000)
 
+    is_quote = models.BooleanField(_("quote"), default=False,
+                                   help_text=_("Outside the framework agreement: the operator prices it first."))
+    quote_note = models.TextField(_("the operator's offer"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     # Bumped by every change of content (an edited draft, a submission): approval links are bound to it.
     version = models.PositiveIntegerField(_("version"), default=1)

@@ -155,6 +155,7 @@ def _order_values(*, membership, data: dict) -> dict:
     if errors:
         raise OrderRefused(errors)
     values.update(product=product, area=product.area, unit_price=product.price, quantity=quantity,
+                  is_quote=bool(data.get("is_quote")),
                   for_new_user=for_new_user, subscription=subscription, account=account,
                   employee_name=employee_name)
     return values
@@ -215,7 +216,7 @@ def _copy(order: Order) -> dict:
         "contact_method": order.get_contact_method_display(),
         "extra_contact": [v for v in (order.extra_contact_name, order.extra_contact_email,
                                       order.extra_contact_phone) if v],
-        "note": order.note,
+        "note": order.note, "quote": order.is_quote, "quote_note": order.quote_note,
     }
 
 
@@ -225,7 +226,8 @@ def _lock_chain(*, company_id: int, area: str) -> ApprovalChain:
 
 
 def order_submit(*, membership, order_id: int, request=None) -> Order:
-    """"Approve and send": to the chain's first approver, or straight to the operator without one."""
+    """"Approve and send": to the chain's first approver, or straight to the operator without one. A
+    quote goes to the operator first, to be priced."""
     if not (membership.is_active and membership.has_permission(Permission.ORDER_PRODUCTS)):
         raise PermissionDenied
     with transaction.atomic():
@@ -236,17 +238,65 @@ def order_submit(*, membership, order_id: int, request=None) -> Order:
             raise OrderRefused(_("This order has already been sent."))
         if not order.product.active:
             raise OrderRefused({"product": _("This product can no longer be ordered. Choose another one.")})
-        members = chain_members(company_id=order.company_id, area=area)
-        changes = {"version": order.version + 1, "submitted_at": timezone.now(), "submitted_copy": _copy(order)}
-        if members:
-            order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=membership.user,
-                               changes=changes, expected={Status.DRAFT}, kind="approval_requested",
-                               data={"note": members[0].approver.full_name})
-            _ask(order=order, chain=chain, member=members[0])
-        else:
-            order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=membership.user, changes=changes,
-                               expected={Status.DRAFT})
-            _status_email(order)
+        if order.is_quote:
+            return transition(Order, pk=order.pk, to=Status.QUOTE_REQUESTED, actor=membership.user,
+                              expected={Status.DRAFT}, changes={"version": order.version + 1,
+                                                                "submitted_at": timezone.now(),
+                                                                "submitted_copy": _copy(order)})
+        return _to_approval(order=order, chain=chain, actor=membership.user, expected=Status.DRAFT)
+
+
+def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str) -> Order:
+    """On from ``expected``: to the chain's first approver, or to the operator without a chain."""
+    members = chain_members(company_id=order.company_id, area=order.area)
+    changes = {"version": order.version + 1, "submitted_at": timezone.now(), "submitted_copy": _copy(order)}
+    if members:
+        order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, changes=changes,
+                           expected={expected}, kind="approval_requested",
+                           data={"note": members[0].approver.full_name})
+        _ask(order=order, chain=chain, member=members[0])
+    else:
+        order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor, changes=changes,
+                           expected={expected})
+        _status_email(order)
+    return order
+
+
+def quote_accept(*, membership, order_id: int) -> Order:
+    """The customer accepts the operator's price: the quote is now an order, approved like any other."""
+    if not (membership.is_active and membership.has_permission(Permission.ORDER_PRODUCTS)):
+        raise PermissionDenied
+    with transaction.atomic():
+        area = Order.objects.for_membership(membership).values_list("area", flat=True).get(pk=order_id)
+        chain = _lock_chain(company_id=membership.company_id, area=area)
+        order = Order.objects.for_membership(membership).select_for_update().get(pk=order_id)
+        if order.status != Status.QUOTE_OFFERED:
+            raise OrderRefused(_("Only a quote the operator has priced can be accepted."))
+        return _to_approval(order=order, chain=chain, actor=membership.user, expected=Status.QUOTE_OFFERED)
+
+
+def quote_decline(*, membership, order_id: int, reason: str = "") -> Order:
+    if not (membership.is_active and membership.has_permission(Permission.ORDER_PRODUCTS)):
+        raise PermissionDenied
+    order = Order.objects.for_membership(membership).get(pk=order_id)
+    return transition(Order, pk=order.pk, to=Status.QUOTE_DECLINED, actor=membership.user, reason=reason.strip(),
+                      expected={Status.QUOTE_OFFERED}, queryset=Order.objects.for_membership(membership))
+
+
+def quote_price(*, staff, order_id: int, unit_price, note: str = "") -> Order:
+    """Staff price a quote and send it back to its creator (always e-mailed: it waits for an answer)."""
+    if not (staff.is_active and staff.is_staff):
+        raise PermissionDenied
+    if unit_price is None or unit_price < 0:
+        raise OrderRefused({"unit_price": _("Enter the price per unit for the quote.")})
+    with transaction.atomic():
+        order = transition(Order, pk=order_id, to=Status.QUOTE_OFFERED, actor=staff, expected={Status.QUOTE_REQUESTED},
+                           changes={"unit_price": unit_price, "quote_note": note.strip()},
+                           data={"note": note.strip()} if note.strip() else None)
+        creator = order.created_by
+        if creator is not None:
+            _send(to=creator.email, language=creator.language, template="status",
+                  context={"order": order, "link": _order_link(order)})
     return order
 
 
@@ -588,7 +638,7 @@ OPERATOR_MOVES = {
     Status.IN_PROGRESS: {Status.RECEIVED},
     Status.SHIPPED: {Status.IN_PROGRESS},
     Status.COMPLETED: {Status.SHIPPED},
-    Status.REJECTED: {Status.RECEIVED, Status.IN_PROGRESS},
+    Status.REJECTED: {Status.RECEIVED, Status.IN_PROGRESS, Status.QUOTE_REQUESTED},
 }
 
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.OrderEditView.as_view(), name="edit"),
     path("<int:pk>/send/", views.OrderSubmitView.as_view(), name="submit"),
     path("<int:pk>/withdraw/", views.OrderWithdrawView.as_view(), name="withdraw"),
+    path("<int:pk>/quote/accept/", views.QuoteAnswerView.as_view(accept=True), name="quote_accept"),
+    path("<int:pk>/quote/decline/", views.QuoteAnswerView.as_view(accept=False), name="quote_decline"),
     path("<int:pk>/decide/", views.OrderDecideView.as_view(), name="decide"),
     path("link/", views.ApprovalLinkOpenView.as_view(), name="approval_link_open"),
     path("link/<str:token>/", views.ApprovalLinkView.as_view(), name="approval_link"),

@@ -29,6 +29,8 @@ from orders.services import (
     order_withdraw,
     orders_visible,
     pending_step,
+    quote_accept,
+    quote_decline,
 )
 from selfcare.lists import FilteredListView, ListColumn
 
@@ -207,6 +209,9 @@ class OrderDetailView(PortalTemplateView):
             can_withdraw=(order.status == Order.Status.AWAITING_APPROVAL and order.created_by_id == self.request.user.pk
                           and self.membership.has_permission(Permission.ORDER_PRODUCTS)),
             copy=order.submitted_copy,
+            can_answer_quote=(order.status == Order.Status.QUOTE_OFFERED
+                              and self.membership.has_permission(Permission.ORDER_PRODUCTS)
+                              and Order.objects.for_membership(self.membership).filter(pk=order.pk).exists()),
         )
         if context["can_decide"]:
             context.setdefault("decision_form", kwargs.get("decision_form")
@@ -273,6 +278,34 @@ class OrderWithdrawView(OrderDetailView):
                 messages.error(request, message)
         else:
             messages.success(request, _("The order is a draft again. Change it and send it once more."))
+        return redirect(_detail_url(order))
+
+
+class QuoteAnswerView(OrderDetailView):
+    """The customer's answer to a priced quote: accept (it is an order now) or decline."""
+
+    required_permission = Permission.ORDER_PRODUCTS
+    http_method_names = ["post"]
+    accept = True
+
+    def post(self, request, *args, **kwargs):
+        order = get_object_or_404(Order.objects.for_membership(self.membership), pk=kwargs["pk"])
+        try:
+            if self.accept:
+                answered = quote_accept(membership=self.membership, order_id=order.pk)
+            else:
+                answered = quote_decline(membership=self.membership, order_id=order.pk,
+                                         reason=request.POST.get("reason", "")[:1000])
+        except ValidationError as refusal:
+            for message in refusal.messages:
+                messages.error(request, message)
+        else:
+            if answered.status == Order.Status.QUOTE_DECLINED:
+                messages.success(request, _("The quote is declined."))
+            elif answered.status == Order.Status.AWAITING_APPROVAL:
+                messages.success(request, _("The quote is accepted: the order is sent for approval."))
+            else:
+                messages.success(request, _("The quote is accepted: the order is sent to the operator."))
         return redirect(_detail_url(order))
 
 

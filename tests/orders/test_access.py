@@ -80,6 +80,10 @@ def _absence_saved(case):
     return ApproverAbsence.objects.filter(company=case.company, approver=case.user).exists()
 
 
+def quote_in(company, account):
+    return {"pk": OrderFactory(company=company, account=account, is_quote=True, status=Order.Status.QUOTE_OFFERED).pk}
+
+
 class TestOrderAccess(TenantRouteTests):
     routes = [
         RouteCheck("orders:index_export", (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), kind="export",
@@ -118,6 +122,10 @@ class TestOrderAccess(TenantRouteTests):
                    ok_status=(302,), expect_location=_detail,
                    # Not the approver asked: refused with a message, nothing changes.
                    effect=_status(Order.Status.AWAITING_APPROVAL)),
+        RouteCheck("orders:quote_accept", Permission.ORDER_PRODUCTS, method="post", make_object=quote_in,
+                   ok_status=(302,), expect_location=_detail, effect=_status(Order.Status.RECEIVED)),
+        RouteCheck("orders:quote_decline", Permission.ORDER_PRODUCTS, method="post", make_object=quote_in,
+                   ok_status=(302,), expect_location=_detail, effect=_status(Order.Status.QUOTE_DECLINED)),
         RouteCheck("orders:approval_link_open", None),
         RouteCheck("orders:absence", Permission.APPROVE_ORDERS),
         RouteCheck("orders:absence", Permission.APPROVE_ORDERS, method="post", make_data=_absence_data,
