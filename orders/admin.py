@@ -96,11 +96,11 @@ class OrderAdmin(admin.ModelAdmin):
         try:
             if form.cleaned_data["to"] == Order.Status.QUOTE_OFFERED:
                 order = quote_price(staff=request.user, order_id=order.pk, unit_price=form.cleaned_data["unit_price"],
-                                    note=form.cleaned_data["reason"])
+                                    note=form.cleaned_data["reason"], request=request)
             else:
                 order = order_operator_move(staff=request.user, order_id=order.pk, to=form.cleaned_data["to"],
                                             tracking_number=form.cleaned_data["tracking_number"],
-                                            reason=form.cleaned_data["reason"])
+                                            reason=form.cleaned_data["reason"], request=request)
         except ValidationError as refusal:
             for message in refusal.messages:
                 self.message_user(request, message, messages.ERROR)

@@ -243,10 +243,10 @@ def order_submit(*, membership, order_id: int, request=None) -> Order:
                               expected={Status.DRAFT}, changes={"version": order.version + 1,
                                                                 "submitted_at": timezone.now(),
                                                                 "submitted_copy": _copy(order)})
-        return _to_approval(order=order, chain=chain, actor=membership.user, expected=Status.DRAFT)
+        return _to_approval(order=order, chain=chain, actor=membership.user, expected=Status.DRAFT, request=request)
 
 
-def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str) -> Order:
+def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str, request=None) -> Order:
     """On from ``expected``: to the chain's first approver, or to the operator without a chain."""
     members = chain_members(company_id=order.company_id, area=order.area)
     changes = {"version": order.version + 1, "submitted_at": timezone.now(), "submitted_copy": _copy(order)}
@@ -254,15 +254,15 @@ def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str) ->
         order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, changes=changes,
                            expected={expected}, kind="approval_requested",
                            data={"note": members[0].approver.full_name})
-        _ask(order=order, chain=chain, member=members[0])
+        _ask(order=order, chain=chain, member=members[0], request=request)
     else:
         order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor, changes=changes,
                            expected={expected})
-        _status_email(order)
+        _status_email(order, request)
     return order
 
 
-def quote_accept(*, membership, order_id: int) -> Order:
+def quote_accept(*, membership, order_id: int, request=None) -> Order:
     """The customer accepts the operator's price: the quote is now an order, approved like any other."""
     if not (membership.is_active and membership.has_permission(Permission.ORDER_PRODUCTS)):
         raise PermissionDenied
@@ -272,7 +272,8 @@ def quote_accept(*, membership, order_id: int) -> Order:
         order = Order.objects.for_membership(membership).select_for_update().get(pk=order_id)
         if order.status != Status.QUOTE_OFFERED:
             raise OrderRefused(_("Only a quote the operator has priced can be accepted."))
-        return _to_approval(order=order, chain=chain, actor=membership.user, expected=Status.QUOTE_OFFERED)
+        return _to_approval(order=order, chain=chain, actor=membership.user, expected=Status.QUOTE_OFFERED,
+                            request=request)
 
 
 def quote_decline(*, membership, order_id: int, reason: str = "") -> Order:
@@ -283,7 +284,7 @@ def quote_decline(*, membership, order_id: int, reason: str = "") -> Order:
                       expected={Status.QUOTE_OFFERED}, queryset=Order.objects.for_membership(membership))
 
 
-def quote_price(*, staff, order_id: int, unit_price, note: str = "") -> Order:
+def quote_price(*, staff, order_id: int, unit_price, note: str = "", request=None) -> Order:
     """Staff price a quote and send it back to its creator (always e-mailed: it waits for an answer)."""
     if not (staff.is_active and staff.is_staff):
         raise PermissionDenied
@@ -296,7 +297,7 @@ def quote_price(*, staff, order_id: int, unit_price, note: str = "") -> Order:
         creator = order.created_by
         if creator is not None:
             _send(to=creator.email, language=creator.language, template="status",
-                  context={"order": order, "link": _order_link(order)})
+                  context={"order": order, "link": _order_link(order, request)})
     return order
 
 
@@ -325,12 +326,23 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _link(path: str, request=None) -> str:
+    """An absolute link for an e-mail: SITE_URL, else the request's host. A background run without
+    either (SITE_URL unset) gets the path alone, and a warning in the log."""
+    try:
+        return absolute_url(path, request)
+    except ValueError:
+        logger.warning("SITE_URL is not set: the e-mail links to %s without the host", path)
+        return path
+
+
 def approval_link_path(step: OrderApproval, secret: str) -> str:
     token = signing.dumps([step.pk, secret], salt=LINK_SALT)
     return reverse("orders:approval_link", kwargs={"token": token})
 
 
-def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember) -> tuple[OrderApproval, str]:
+def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember,
+         request=None) -> tuple[OrderApproval, str]:
     """A new step for the approver at ``member``'s position, and the e-mail with its link."""
     secret = secrets.token_urlsafe(32)
     approver, away = effective_approver(company_id=order.company_id, user=member.approver)
@@ -339,7 +351,7 @@ def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember) -> 
         approver_label=approver.full_name or approver.email, order_version=order.version, stands_in_for=away,
         chain_version=chain.version, token_hash=_hash(secret), expires_at=timezone.now() + LINK_VALIDITY,
     )
-    link = absolute_url(approval_link_path(step, secret))
+    link = _link(approval_link_path(step, secret), request)
     context = {"order": order, "approver": approver, "link": link, "days": LINK_VALIDITY.days,
                "creator": order.created_by, "position": member.position, "away": away}
     with translation.override(approver.language):
@@ -404,7 +416,7 @@ def pending_step(order: Order) -> OrderApproval | None:
 
 
 def order_decide(*, membership, order_id: int, step_id: int, approve: bool, reason: str = "",
-                 version: int | None = None) -> Order:
+                 version: int | None = None, request=None) -> Order:
     """The approver's decision on the step it was asked: approve (on to the next approver, or to the
     operator after the last) or reject with a reason (the creator is told). Exactly one decision per
     step: the chain, the order and the approver's membership are locked, and the step must still be
@@ -442,18 +454,18 @@ def order_decide(*, membership, order_id: int, step_id: int, approve: bool, reas
         if not approve:
             order = transition(Order, pk=order.pk, to=Status.REJECTED, actor=user, reason=reason,
                                changes={"rejection_reason": reason}, expected={Status.AWAITING_APPROVAL})
-            _rejection_email(order, by=user)
+            _rejection_email(order, by=user, request=request)
             return order
         later = [m for m in chain_members(company_id=order.company_id, area=area) if m.position > step.position]
         if later:
             order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=user, kind="approved",
                                expected={Status.AWAITING_APPROVAL}, reason=reason,
                                data={"note": _("Next approver: %(name)s") % {"name": later[0].approver.full_name}})
-            _ask(order=order, chain=chain, member=later[0])
+            _ask(order=order, chain=chain, member=later[0], request=request)
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=user, reason=reason,
                                expected={Status.AWAITING_APPROVAL})
-            _status_email(order)
+            _status_email(order, request)
     return order
 
 
@@ -475,7 +487,8 @@ def approver_choices(*, company_id: int) -> list:
     return [m.user for m in memberships if Permission.APPROVE_ORDERS in membership_permissions(m)]
 
 
-def chain_change(*, membership, area: str, action: str, position: int | None = None, approver_id=None) -> ApprovalChain:
+def chain_change(*, membership, area: str, action: str, position: int | None = None, approver_id=None,
+                 request=None) -> ApprovalChain:
     """A Superuser's edit of a product area's chain: "add" at the end, "replace" the approver at a
     position, or "remove" the bottom one. Orders waiting in that area follow the new chain at once:
     a waiting step whose approver is no longer at its position goes to the new one (or, when the
@@ -512,11 +525,11 @@ def chain_change(*, membership, area: str, action: str, position: int | None = N
             raise ValueError(action)
         chain.version += 1
         chain.save(update_fields=["version"])
-        _reroute_waiting(chain=chain, actor=membership.user)
+        _reroute_waiting(chain=chain, actor=membership.user, request=request)
     return chain
 
 
-def _reroute_waiting(*, chain: ApprovalChain, actor) -> None:
+def _reroute_waiting(*, chain: ApprovalChain, actor, request=None) -> None:
     members = {m.position: m for m in chain.members.select_related("approver")}
     waiting = (Order.objects.select_for_update().filter(company_id=chain.company_id, area=chain.area,
                                                        status=Status.AWAITING_APPROVAL).order_by("pk"))
@@ -537,11 +550,11 @@ def _reroute_waiting(*, chain: ApprovalChain, actor) -> None:
             transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
                        data={"note": _("The approval chain changed: now asked of %(name)s")
                              % {"name": member.approver.full_name}})
-            _ask(order=order, chain=chain, member=member)
+            _ask(order=order, chain=chain, member=member, request=request)
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor,
                                data={"note": _("The approval chain changed: no approver is left at this step.")})
-            _status_email(order)
+            _status_email(order, request)
 
 
 # Stand-ins ----------------------------------------------------------------------------------------------
@@ -562,7 +575,7 @@ def _lock_company_chains(company_id: int) -> None:
         _lock_chain(company_id=company_id, area=area)
 
 
-def _hand_over(*, company_id: int, approver, today, actor) -> int:
+def _hand_over(*, company_id: int, approver, today, actor, request=None) -> int:
     """Steps waiting for an approver who is away today go to its stand-in. Returns how many."""
     stand_in, away = effective_approver(company_id=company_id, user=approver, today=today)
     if away is None:
@@ -585,12 +598,12 @@ def _hand_over(*, company_id: int, approver, today, actor) -> int:
         transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
                    data={"note": _("%(name)s is away: handed to the stand-in %(stand_in)s")
                          % {"name": approver.full_name, "stand_in": stand_in.full_name}})
-        _ask(order=order, chain=chain, member=member)
+        _ask(order=order, chain=chain, member=member, request=request)
         moved += 1
     return moved
 
 
-def absence_set(*, membership, stand_in_id, starts_on, ends_on, today=None) -> ApproverAbsence:
+def absence_set(*, membership, stand_in_id, starts_on, ends_on, today=None, request=None) -> ApproverAbsence:
     """An approver's absence and stand-in. Steps already waiting for it move to the stand-in when the
     absence has begun; new ones go there during the period."""
     today = today or timezone.localdate()
@@ -611,7 +624,8 @@ def absence_set(*, membership, stand_in_id, starts_on, ends_on, today=None) -> A
         absence, _created = ApproverAbsence.objects.update_or_create(
             company_id=membership.company_id, approver=membership.user,
             defaults={"stand_in": stand_in.user, "starts_on": starts_on, "ends_on": ends_on})
-        _hand_over(company_id=membership.company_id, approver=membership.user, today=today, actor=membership.user)
+        _hand_over(company_id=membership.company_id, approver=membership.user, today=today, actor=membership.user,
+                   request=request)
     return absence
 
 
@@ -642,7 +656,8 @@ OPERATOR_MOVES = {
 }
 
 
-def order_operator_move(*, staff, order_id: int, to: str, tracking_number: str = "", reason: str = "") -> Order:
+def order_operator_move(*, staff, order_id: int, to: str, tracking_number: str = "", reason: str = "",
+                        request=None) -> Order:
     """Staff move an order on in the back office; the creator (and extra contact) hear of it when
     the company has status e-mails on."""
     if not (staff.is_active and staff.is_staff):
@@ -663,14 +678,14 @@ def order_operator_move(*, staff, order_id: int, to: str, tracking_number: str =
         order = transition(Order, pk=order_id, to=to, actor=staff, reason=reason, changes=changes,
                            expected=OPERATOR_MOVES[to],
                            data={"note": tracking_number} if tracking_number else None)
-        _status_email(order)
+        _status_email(order, request)
     return order
 
 
 # E-mails ----------------------------------------------------------------------------------------------
 
-def _order_link(order: Order) -> str:
-    return absolute_url(reverse("orders:detail", args=[order.pk]))
+def _order_link(order: Order, request=None) -> str:
+    return _link(reverse("orders:detail", args=[order.pk]), request)
 
 
 def _send(*, to: str, language: str, template: str, context: dict) -> None:
@@ -683,10 +698,10 @@ def _send(*, to: str, language: str, template: str, context: dict) -> None:
     outbox_enqueue_email(to=to, subject=subject, body=body)
 
 
-def _rejection_email(order: Order, *, by) -> None:
+def _rejection_email(order: Order, *, by, request=None) -> None:
     """A rejected order always tells its creator (and the extra contact when status e-mails are on)."""
     creator = order.created_by
-    context = {"order": order, "by": by, "link": _order_link(order)}
+    context = {"order": order, "by": by, "link": _order_link(order, request)}
     if creator is not None:
         _send(to=creator.email, language=creator.language, template="rejected", context=context)
     if order.company.status_emails and order.extra_contact_email:
@@ -694,14 +709,14 @@ def _rejection_email(order: Order, *, by) -> None:
               context=context)
 
 
-def _status_email(order: Order) -> None:
+def _status_email(order: Order, request=None) -> None:
     if not order.company.status_emails:
         return
     if order.status == Status.REJECTED:
-        return _rejection_email(order, by=None)
+        return _rejection_email(order, by=None, request=request)
     creator = order.created_by
     language = creator.language if creator else "da"
-    context = {"order": order, "link": _order_link(order)}
+    context = {"order": order, "link": _order_link(order, request)}
     if creator is not None:
         _send(to=creator.email, language=language, template="status", context=context)
     if order.extra_contact_email:

@@ -231,7 +231,7 @@ class OrderDecideView(OrderDetailView):
             try:
                 order_decide(membership=self.membership, order_id=order.pk, step_id=form.cleaned_data["step"],
                              approve=approve, reason=form.cleaned_data["reason"],
-                             version=form.cleaned_data["version"])
+                             version=form.cleaned_data["version"], request=request)
             except OrderRefused as refusal:
                 if hasattr(refusal, "error_dict"):
                     form.add_error(None, refusal)
@@ -292,7 +292,7 @@ class QuoteAnswerView(OrderDetailView):
         order = get_object_or_404(Order.objects.for_membership(self.membership), pk=kwargs["pk"])
         try:
             if self.accept:
-                answered = quote_accept(membership=self.membership, order_id=order.pk)
+                answered = quote_accept(membership=self.membership, order_id=order.pk, request=request)
             else:
                 answered = quote_decline(membership=self.membership, order_id=order.pk,
                                          reason=request.POST.get("reason", "")[:1000])
@@ -398,7 +398,8 @@ class ApprovalChainChangeView(ApprovalChainsView):
         if form.is_valid():
             try:
                 chain_change(membership=self.membership, area=area, action=form.cleaned_data["action"],
-                             position=form.cleaned_data["position"], approver_id=form.cleaned_data["approver"])
+                             position=form.cleaned_data["position"], approver_id=form.cleaned_data["approver"],
+                             request=request)
             except OrderRefused as refusal:
                 errors[area] = refusal.messages
             else:
@@ -435,7 +436,8 @@ class AbsenceView(PortalTemplateView):
         if form.is_valid():
             try:
                 absence_set(membership=self.membership, stand_in_id=form.cleaned_data["stand_in"],
-                            starts_on=form.cleaned_data["starts_on"], ends_on=form.cleaned_data["ends_on"])
+                            starts_on=form.cleaned_data["starts_on"], ends_on=form.cleaned_data["ends_on"],
+                            request=request)
             except OrderRefused as refusal:
                 form.add_error(None, refusal)
             else:

@@ -151,3 +151,17 @@ def test_another_companys_order_and_approval_page_are_404(asked):
 def test_without_a_token_in_the_session_the_page_says_to_open_the_link_again(asked):
     response = verified_client(asked["first"].user).get(reverse("orders:approval_link_open"))
     assert "Open the link from the e-mail again" in response.content.decode()
+
+
+def test_without_site_url_the_links_use_the_requests_host(shop, settings):
+    """`make run` sets no SITE_URL: sending, deciding and the back office still e-mail whole links."""
+    settings.SITE_URL = ""
+    first, second = shop.approver(), shop.approver()
+    chain(shop, first, second)
+    client = verified_client(shop.orderer.user)
+    client.post(reverse("orders:create"), shop.post_data(action="submit"))
+    order = Order.objects.get()
+    assert "http://testserver/orders/link/" in mails_to(first)[0].body
+    verified_client(first.user).post(reverse("orders:decide", args=[order.pk]),
+                                     {"step": step_of(order).pk, "version": order.version, "decision": "approve"})
+    assert "http://testserver/orders/link/" in mails_to(second)[0].body
