@@ -154,7 +154,19 @@ class _OrderFormView(PortalTemplateView, abstract=True):
 
 
 class OrderCreateView(_OrderFormView):
-    pass
+    """The order form; ``?subscription=<id>`` (from the employee page) starts it for that employee."""
+
+    def get_context_data(self, **kwargs):
+        if "form" not in kwargs:
+            from subscriptions.models import Subscription
+
+            chosen = self.request.GET.get("subscription", "")
+            subscription = (Subscription.objects.for_membership(self.membership).filter(pk=chosen).first()
+                            if chosen.isdigit() else None)
+            if subscription is not None:
+                kwargs["form"] = OrderForm(membership=self.membership, initial={
+                    "subscription": subscription.pk, "employee_search": subscription.employee_name})
+        return super().get_context_data(**kwargs)
 
 
 class OrderEditView(_OrderFormView):

@@ -166,3 +166,14 @@ def test_a_draft_whose_product_was_withdrawn_meanwhile_cannot_be_sent(shop):
         order_submit(membership=shop.orderer, order_id=order.pk)
     assert "product" in refused.value.message_dict
     assert Order.objects.get(pk=order.pk).status == Order.Status.DRAFT and not OutboxMessage.objects.exists()
+
+
+def test_the_employee_page_starts_an_order_for_that_employee(shop):
+    client = verified_client(shop.orderer.user)
+    page = client.get(reverse("subscriptions:detail", args=[shop.subscription.pk])).content.decode()
+    link = f'{reverse("orders:create")}?subscription={shop.subscription.pk}'
+    assert link in page
+    form = client.get(link).content.decode()
+    assert f'name="subscription" value="{shop.subscription.pk}"' in form and 'value="Karen Blixen"' in form
+    other = SubscriptionFactory(company=CompanyFactory())  # another company's: an empty form, nothing shown
+    assert other.employee_name not in client.get(f'{reverse("orders:create")}?subscription={other.pk}').content.decode()
