@@ -65,6 +65,10 @@ DOCUMENTED = {
     "admin:accounts_accessapplication_delete": ((403,), "applications are decided, never deleted"),
     "admin:accounts_accessapplication_add": ((403,), "applications come from the public form only"),
     "admin:accounts_auditevent_add": ((403,), "audit events are written by the services only"),
+    "admin:orders_order_add": ((403,), "orders come from the portal's order form only"),
+    "admin:orders_order_delete": ((403,), "orders are rejected, never deleted"),
+    "admin:orders_order_move": ((403,), "POST-only: staff move an order with the form on its page"),
+    "orders:approval_link": ((302,), "moves the e-mailed token into the session and out of the address bar"),
 }
 
 
@@ -107,7 +111,9 @@ def _admin_objects(staff, superuser, company, account):
                                                       failures_since_start=1, **seen),
         "accesslog": AccessLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
         "accessfailurelog": AccessFailureLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
+        "order": _order(company, account),
     }
+    rows["product"] = rows["order"].product
     for model in admin.site._registry:  # a proxy with an admin of its own shows its concrete model's row
         concrete = model._meta.concrete_model._meta.model_name
         if model._meta.proxy and model._meta.model_name not in rows and concrete in rows:
@@ -115,6 +121,12 @@ def _admin_objects(staff, superuser, company, account):
     missing = {model._meta.model_name for model in admin.site._registry} - set(rows)
     assert not missing, f"ADMIN_OBJECTS: add a row for {missing}"
     return rows
+
+
+def _order(company, account):
+    from tests.orders.factories import OrderFactory
+
+    return OrderFactory(company=company, account=account)
 
 
 def _finished_job(user, company):
@@ -162,6 +174,8 @@ def _public_kwargs(name, superuser, invited):
                 "token": default_token_generator.make_token(superuser)}
     if name == "accounts:activate_invitation":
         return {"token": invited}
+    if name == "orders:approval_link":
+        return {"token": "a-token-from-an-e-mail"}
     return {}
 
 

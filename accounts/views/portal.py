@@ -177,6 +177,10 @@ class OverviewView(PortalTemplateView):
                 for value, label in Subscription.Type.choices
             ]
             context["account_count"] = BillingAccount.objects.for_membership(membership).count()
+        if membership.has_permission(Permission.APPROVE_ORDERS):
+            from orders.services import awaiting_my_approval
+
+            context["awaiting_approval_count"] = awaiting_my_approval(membership=membership).count()
         return context
 
 

@@ -230,6 +230,7 @@ def bench_data_seed(
     restricted_accounts: int = DEFAULT_RESTRICTED_ACCOUNTS,
     colleagues: int = DEFAULT_COLLEAGUES,
     audit_events: int = DEFAULT_AUDIT_EVENTS,
+    orders: int | None = None,
     seed: int = DEFAULT_SEED,
     log: Callable[[str], None] = lambda message: None,
 ) -> SeedResult:
@@ -239,6 +240,10 @@ def bench_data_seed(
     if not 1 <= restricted_accounts <= accounts:
         raise ValueError("restricted_accounts must be between 1 and the number of accounts")
     rng = random.Random(seed)
+    if orders is None:
+        from orders.bench import DEFAULT_ORDERS
+
+        orders = DEFAULT_ORDERS
     timings: dict[str, float] = {}
     counts: dict[str, int] = {}
 
@@ -380,6 +385,14 @@ def bench_data_seed(
         ))
         done("colleagues", f"{len(colleague_users)} colleagues and {logged:,} audit events in the big company")
 
+        # The orders app's share: orders with their timelines, and a chain (orders/bench.py).
+        phase("orders")
+        from orders.bench import bench_orders_seed
+
+        order_counts = bench_orders_seed(company=company, accounts=big_accounts, superuser=superuser, rng=rng,
+                                         count=orders, bulk_insert=_bulk_insert)
+        done("orders", f"{order_counts['orders']:,} orders with {order_counts['order_events']:,} timeline events")
+
     counts = {
         "companies": 1 + len(small),
         "accounts": accounts + len(rows),
@@ -387,11 +400,15 @@ def bench_data_seed(
         "big_company_subscriptions": created,
         "logins": 2 + len(owners) + len(colleague_users),
         "audit_events": logged,
+        **order_counts,
     }
     # Fresh statistics (and, outside a transaction, the visibility map for index-only scans), as a
     # long-running database would have them; otherwise the first plans are made on stale estimates.
     phase("analyze")
-    tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User, AuditEvent)]
+    from orders.models import Order, OrderEvent
+
+    tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User, AuditEvent,
+                                                 Order, OrderEvent)]
     with connection.cursor() as cursor:
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
         for table in tables:

@@ -273,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
     # stopped beat catches up soon after it starts again.
     "change-requests-due": {"task": "subscriptions.tasks.change_requests_due", "schedule": 3600.0},
     "jobs-sweep-interrupted": {"task": "selfcare.jobs.tasks.jobs_sweep_interrupted", "schedule": 300.0},
+    # Approvers' absences that have begun hand their waiting steps to the stand-in (orders).
+    "orders-absences-due": {"task": "orders.tasks.absences_due", "schedule": 3600.0},
 }
 
 LOGGING = {

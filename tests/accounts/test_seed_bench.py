@@ -21,7 +21,7 @@ N = 600
 
 def seed(**options) -> str:
     out = StringIO()
-    call_command("seed_bench", stdout=out, **{"subscriptions": N, **options})
+    call_command("seed_bench", stdout=out, **{"subscriptions": N, "orders": 40, **options})
     return out.getvalue()
 
 

@@ -35,6 +35,7 @@ SCENARIOS = [
     "subscriptions_name_fragment", "subscriptions_number_fragment", "subscriptions_no_match",
     "subscriptions_sort_email", "subscriptions_filtered", "subscriptions_last_page", "subscriptions_htmx",
     "employee_page", "subscriptions_export_csv", "subscriptions_export_xlsx",
+    "orders_employee_search", "orders_open", "orders_open_filtered", "order_approval_page",
 ]
 
 
@@ -242,6 +243,23 @@ class Command(BaseCommand):
                            iterations, warmup),
             measure.Scenario("audit_last_page", "audit log, last page",
                            get(superuser_client, reverse("accounts:audit_log") + "?last=1"), iterations, warmup),
+        ]
+        from orders.models import Order, OrderApproval
+
+        waiting = (OrderApproval.objects.filter(company=status.company, approver=superuser, status="pending")
+                   .values_list("order_id", flat=True).first())
+        waiting = waiting or Order.objects.filter(company=status.company).values_list("pk", flat=True).first()
+        scenarios += [
+            measure.Scenario("orders_employee_search", "order form: employee suggestions, 3-letter fragment",
+                             get(superuser_client, reverse("orders:employee_suggestions") + "?employee_search=ans",
+                                 hx=True), iterations, warmup),
+            measure.Scenario("orders_open", "open orders p.1, Superuser",
+                             get(superuser_client, reverse("orders:index")), iterations, warmup),
+            measure.Scenario("orders_open_filtered", "open orders, filtered by status and area",
+                             get(superuser_client, reverse("orders:index") + "?status=in_progress&area=mobile"),
+                             iterations, warmup),
+            measure.Scenario("order_approval_page", "an order awaiting the Superuser's approval",
+                             get(superuser_client, reverse("orders:detail", args=[waiting])), iterations, warmup),
         ]
         wanted = set(options["scenarios"] or SCENARIOS) | {"reference"}
         scenarios = [scenario for scenario in scenarios if scenario.key in wanted]

@@ -30,6 +30,8 @@ class Command(BaseCommand):
                             help="more logins of the big company, for the users page (default %(default)s)")
         parser.add_argument("--audit-events", type=int, default=bench.DEFAULT_AUDIT_EVENTS,
                             help="audit events of the big company, for the log page (default %(default)s)")
+        parser.add_argument("--orders", type=int, default=None,
+                            help="orders of the big company, five timeline events each (default 5,000)")
         parser.add_argument("--seed", type=int, default=bench.DEFAULT_SEED, help="random seed (default %(default)s)")
         parser.add_argument("--delete", action="store_true", help="only delete the bench data, create nothing")
 
@@ -49,7 +51,7 @@ class Command(BaseCommand):
                 subscriptions=options["subscriptions"], accounts=options["accounts"],
                 small_companies=options["small_companies"], restricted_accounts=options["restricted_accounts"],
                 colleagues=options["colleagues"], audit_events=options["audit_events"],
-                seed=options["seed"], log=self.stdout.write,
+                orders=options["orders"], seed=options["seed"], log=self.stdout.write,
             )
         except (ValueError, RuntimeError) as error:
             raise CommandError(str(error)) from None

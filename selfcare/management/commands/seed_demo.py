@@ -83,6 +83,12 @@ class Command(BaseCommand):
                 if created and restricted_to:
                     membership.accounts.set(BillingAccount.objects.filter(company=company).order_by("number")[:restricted_to])
 
+        # The product catalogue, and a one-step mobile approval chain for the holding company.
+        from orders.catalogue import demo_chain, products_ensure
+
+        products_ensure()
+        demo_chain(company=companies["holding"], approvers=[User.objects.get(email="approver@nordlys.example")])
+
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
             country="DK", registration_number="25800044", email="karen@vindkraft.example",
