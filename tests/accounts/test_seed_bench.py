@@ -172,7 +172,13 @@ def test_bench_command_smoke(tmp_path):
     scenarios = {scenario["key"]: scenario for scenario in results["scenarios"]}
     from selfcare.management.commands.bench import SCENARIOS
 
-    assert set(scenarios) == set(SCENARIOS) and "subscriptions_export_csv" in scenarios
+    main = {key.split("@")[0] for key, scenario in scenarios.items() if not scenario["beside"]}
+    assert main == set(SCENARIOS) and "subscriptions_export_csv@60" in scenarios
+    # Beside every list page the back office's changelist, beside every export psql's \copy, same size.
+    for key in ("subscriptions_name_fragment", "subscriptions_last_page", "employee_page"):
+        assert scenarios[f"admin_{key}@60"]["beside"] == f"{key}@60"
+    assert scenarios["psql_copy_csv@60"]["beside"] == "subscriptions_export_csv@60"
+    assert scenarios["subscriptions_export_csv@60"]["peak_memory_growth_mb"] is not None
     assert scenarios["reference"]["ratio_to_reference"] == 1.0
     assert scenarios["reference"]["queries_per_iteration"]["max"] >= 1
     assert scenarios["login_flow"]["requests_per_iteration"] == 3
