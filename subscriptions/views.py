@@ -59,6 +59,8 @@ class SubscriptionListView(FilteredListView):
         ListColumn("id", gettext_lazy("Subscription id"), lambda s: s.pk, export=True),
     ]
 
+    export_only = ("employee_name", "type", "employee_email", "number", "status", "plan__name", "account__number")
+
     def scoped_queryset(self):
         return super().scoped_queryset().select_related("account", "plan")
 
