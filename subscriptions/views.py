@@ -67,6 +67,8 @@ class SubscriptionListView(FilteredListView):
     def bulk_row_label(self, row):
         return f"{row.employee_name} ({format_phone(row.number)})"
 
+    export_only = ("employee_name", "type", "employee_email", "number", "status", "plan__name", "account__number")
+
     def scoped_queryset(self):
         return super().scoped_queryset().select_related("account", "plan")
 

@@ -12,7 +12,12 @@ register = template.Library()
 def list_cell(context, column, row):
     if column.template:
         return render_to_string(column.template, {"row": row, "column": column}, request=context.get("request"))
-    value = column.getter()(row)
+    # One getter per column and render (a choice column's labels are translated once, not per cell).
+    getters = context.render_context.setdefault("list_cell_getters", {})
+    getter = getters.get(column.key)
+    if getter is None:
+        getter = getters[column.key] = column.getter()
+    value = getter(row)
     text = "–" if value in (None, "") else localize(value)
     if column.link is not None:
         return format_html('<a href="{}">{}</a>', column.link(row), text)

@@ -112,7 +112,7 @@ def test_seed_bench_options_and_delete():
     assert counts["companies"] == 5
     assert Subscription.objects.filter(company=bench.big_company()).count() == 40
     assert BillingAccount.objects.filter(company=bench.big_company()).count() == 10
-    assert counts["logins"] == 2 + 4 + 7
+    assert counts["logins"] == 3 + 4 + 7  # superuser, restricted, staff; owners; colleagues
     assert Membership.objects.get(user__email=bench.RESTRICTED_EMAIL).accounts.count() == 2
     assert counts["restricted_accounts"] == 2 + 3 * 2  # and every third colleague sees two accounts
     assert AuditEvent.objects.filter(company=bench.big_company()).count() == 90
@@ -122,6 +122,43 @@ def test_seed_bench_options_and_delete():
     assert bench_counts() == dict.fromkeys(counts, 0)
     assert not AuditEvent.objects.exists()  # the log's bench rows go with their company
     assert Subscription.objects.filter(pk=keep.pk).exists()
+
+
+def subscription_indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'subscriptions_subscription'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_seed_bench_sizes_one_big_company_each(monkeypatch):
+    """--sizes: one big company per size, the bench logins in each; the bulk path (indexes dropped for
+    the COPY and built again, one DELETE per table on the next run) leaves the same indexes and rows."""
+    monkeypatch.setattr(bench, "REBUILD_INDEXES_FROM", 50)
+    indexes = subscription_indexes()
+    other = SubscriptionFactory(account=BillingAccountFactory(company=CompanyFactory(name="Nordlys A/S")))
+    output = seed(sizes=[30, 70], accounts=5, small_companies=2, colleagues=3, audit_events=60)
+    assert "indexes of subscriptions_subscription built again" in output
+    assert subscription_indexes() == indexes
+
+    status = bench.bench_data_status()
+    assert status.sizes == [30, 70] and status.company == bench.big_company() and status.subscriptions == 30
+    assert status.staff is not None and status.staff.is_staff and status.staff.is_superuser
+    for entry in status.companies:
+        assert Subscription.objects.filter(company=entry.company).count() == entry.subscriptions
+        assert not Subscription.objects.filter(company=entry.company).exclude(account__company=entry.company).exists()
+        restricted = Membership.objects.get(user=status.restricted, company=entry.company)
+        assert restricted.accounts.count() == bench.DEFAULT_RESTRICTED_ACCOUNTS
+        assert not restricted.accounts.exclude(company=entry.company).exists()
+        assert Membership.objects.get(user=status.superuser, company=entry.company).all_accounts
+    first = bench_counts()
+    assert first["companies"] == 2 + 2
+
+    seed(sizes=[30, 70], accounts=5, small_companies=2, colleagues=3, audit_events=60)  # replaced
+    assert bench_counts() == first
+    assert subscription_indexes() == indexes
+    assert Subscription.objects.filter(pk=other.pk).exists()
 
 
 def test_bench_command_smoke(tmp_path):
@@ -135,7 +172,13 @@ def test_bench_command_smoke(tmp_path):
     scenarios = {scenario["key"]: scenario for scenario in results["scenarios"]}
     from selfcare.management.commands.bench import SCENARIOS
 
-    assert set(scenarios) == set(SCENARIOS) and "subscriptions_export_csv" in scenarios
+    main = {key.split("@")[0] for key, scenario in scenarios.items() if not scenario["beside"]}
+    assert main == set(SCENARIOS) and "subscriptions_export_csv@60" in scenarios
+    # Beside every list page the back office's changelist, beside every export psql's \copy, same size.
+    for key in ("subscriptions_name_fragment", "subscriptions_last_page", "employee_page"):
+        assert scenarios[f"admin_{key}@60"]["beside"] == f"{key}@60"
+    assert scenarios["psql_copy_csv@60"]["beside"] == "subscriptions_export_csv@60"
+    assert scenarios["subscriptions_export_csv@60"]["peak_memory_growth_mb"] is not None
     assert scenarios["reference"]["ratio_to_reference"] == 1.0
     assert scenarios["reference"]["queries_per_iteration"]["max"] >= 1
     assert scenarios["login_flow"]["requests_per_iteration"] == 3

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.models import SMSDevice
 from accounts.services import sms_device_for
 from selfcare.bench import data as bench_data
@@ -39,14 +40,63 @@ SCENARIOS = [
 ]
 
 
-def verified_client(user) -> Client:
-    """Signed in with password and a verified second factor, as after the real sign-in."""
+# Workbooks are exported (and measured) up to this many lines; the target is for 50,000.
+XLSX_UP_TO = 100_000
+
+# The columns of the subscription list's export, as the database holds them, in the list's order.
+COPY_SQL = """
+    SELECT s.employee_name, s.type, s.employee_email, s.number, COALESCE(p.name, ''), a.number, s.status, s.id
+    FROM subscriptions_subscription s
+    JOIN subscriptions_billingaccount a ON a.id = s.account_id
+    LEFT JOIN subscriptions_priceplan p ON p.id = s.plan_id
+    WHERE s.company_id = {company} ORDER BY s.employee_name, s.number, s.id
+"""
+
+
+def verified_client(user, company=None) -> Client:
+    """Signed in with password and a verified second factor, as after the real sign-in; in ``company``
+    when given (as after choosing it in the company switch)."""
     client = Client()
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = sms_device_for(user).persistent_id
+    if company is not None:
+        session[SESSION_COMPANY_KEY] = company.pk
     session.save()
     return client
+
+
+def psql_copy(company):
+    """An iteration: ``psql -c "\\copy (the export's columns) TO STDOUT CSV"`` of the company's lines, run
+    as a subprocess against the same database (the output counted, not kept); psycopg's COPY TO in this
+    process where there is no psql."""
+    import shutil
+    import subprocess
+
+    from django.db import connection
+
+    sql = " ".join(COPY_SQL.format(company=int(company.pk)).split())
+    db = settings.DATABASES["default"]
+    psql = shutil.which("psql")
+    env = {**os.environ, "PGHOST": db.get("HOST") or "", "PGPORT": str(db.get("PORT") or ""),
+           "PGUSER": db.get("USER") or "", "PGPASSWORD": db.get("PASSWORD") or "", "PGDATABASE": db["NAME"]}
+
+    def iteration(probe):
+        start = time.perf_counter()
+        if psql:
+            done = subprocess.run([psql, "-X", "-q", "-c", f"\\copy ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"],
+                                  env=env, capture_output=True, check=False)
+            if done.returncode:
+                raise measure.BenchError(f"psql \\copy failed: {done.stderr.decode()[:200]}")
+            probe.bytes = len(done.stdout)
+        else:
+            with connection.cursor() as cursor, \
+                    cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                probe.bytes = sum(len(block) for block in copy)
+        probe.seconds += time.perf_counter() - start
+        probe.queries += 1
+        probe.requests += 1
+    return iteration
 
 
 class Command(BaseCommand):
@@ -61,6 +111,11 @@ class Command(BaseCommand):
         parser.add_argument("--subscriptions", type=int, default=None,
                             help="subscriptions of the big company; seeds again when the data has another "
                                  f"count (default: use what is there, or seed {bench_data.DEFAULT_SUBSCRIPTIONS:,})")
+        parser.add_argument("--sizes", default=None,
+                            help="sizes of the big companies, e.g. 50000,500000 (make bench): the list pages and "
+                                 "exports are measured in each, side by side; seeds again when the data differs")
+        parser.add_argument("--admin-iterations", type=int, default=None,
+                            help="timed iterations of the back office's pages beside ours (default: --iterations)")
         parser.add_argument("--reseed", action="store_true", help="run seed_bench first in any case")
         parser.add_argument("--scenario", action="append", choices=SCENARIOS, dest="scenarios",
                             help="run only this scenario (repeatable; the reference always runs)")
@@ -77,8 +132,9 @@ class Command(BaseCommand):
             hasher_label += f", {hasher.iterations:,} iterations"
         settings_module = settings.SETTINGS_MODULE
 
+        sizes = " and ".join(f"{entry.company.name} ({entry.subscriptions:,})" for entry in status.companies)
         self.stdout.write(
-            f"Benchmark: {status.company.name}, {status.subscriptions:,} subscriptions; settings {settings_module} "
+            f"Benchmark: {sizes or status.company.name} subscriptions; settings {settings_module} "
             f"(DEBUG={settings.DEBUG}); {options['iterations']} iterations after {options['warmup']} warm-up."
         )
         self.stdout.write(
@@ -111,7 +167,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Times per iteration, around the test Client calls (whole handler and middleware, no network); queries\n"
             "and requests per iteration; x ref = median / reference median. The login flow is GET /login/,\n"
-            "POST e-mail + password, POST the SMS code (the code is read from the database in between, untimed)."
+            "POST e-mail + password, POST the SMS code (the code is read from the database in between, untimed).\n"
+            "Beside each list page: the back office's Subscription changelist (staff login, same company and\n"
+            "search); beside each export: psql \\copy of the same columns and order. MB = the process's peak\n"
+            "resident memory growth during the export (VmHWM after resetting it through /proc/self/clear_refs)."
         )
 
         payload = {
@@ -121,6 +180,8 @@ class Command(BaseCommand):
             "settings": {"module": settings_module, "debug": settings.DEBUG, "password_hasher": hasher_label,
                          "session_engine": settings.SESSION_ENGINE},
             "data": {"company": status.company.name, "subscriptions": status.subscriptions,
+                     "sizes": [{"company": entry.company.name, "subscriptions": entry.subscriptions}
+                               for entry in status.companies],
                      "restricted_accounts": status.restricted_accounts,
                      "seeded_in_this_run_seconds": self.seed_seconds},
             "options": {"iterations": options["iterations"], "warmup": options["warmup"],
@@ -136,13 +197,22 @@ class Command(BaseCommand):
     def _ensure_data(self, options):
         self.seed_seconds = None
         status = bench_data.bench_data_status()
-        wanted = options["subscriptions"]
-        if options["reseed"] or status is None or (wanted is not None and status.subscriptions != wanted):
+        wanted = None
+        if options["sizes"]:
+            try:
+                wanted = [int(part.replace("_", "")) for part in options["sizes"].split(",") if part.strip()]
+            except ValueError:
+                raise CommandError(f"--sizes: comma-separated numbers, please, not {options['sizes']!r}") from None
+        elif options["subscriptions"] is not None:
+            wanted = [options["subscriptions"]]
+        differs = wanted is not None and (status is None or sorted(status.sizes) != sorted(wanted))
+        if options["reseed"] or status is None or differs or status.staff is None:
             reason = "as asked" if options["reseed"] else ("no bench data yet" if status is None else
-                                                           f"it has {status.subscriptions:,} subscriptions")
+                                                           f"it has {' + '.join(f'{n:,}' for n in status.sizes)} "
+                                                           "subscriptions" if differs else "no staff login yet")
             self.stdout.write(f"Running seed_bench ({reason}) ...")
             started = time.perf_counter()
-            call_command("seed_bench", subscriptions=wanted or bench_data.DEFAULT_SUBSCRIPTIONS, stdout=self.stdout)
+            call_command("seed_bench", sizes=wanted or [bench_data.DEFAULT_SUBSCRIPTIONS], stdout=self.stdout)
             self.seed_seconds = round(time.perf_counter() - started, 2)
             status = bench_data.bench_data_status()
             if status is None:
@@ -156,19 +226,13 @@ class Command(BaseCommand):
         login_iterations = options["login_iterations"] or iterations
         superuser, restricted = status.superuser, status.restricted
         company_name = status.company.name.encode()
-        overview, subscriptions = reverse("overview"), reverse("subscriptions:list")
+        overview = reverse("overview")
         login, verify = reverse("accounts:login"), reverse("accounts:verify")
 
         anonymous = Client()
-        superuser_client = verified_client(superuser)
-        restricted_client = verified_client(restricted)
+        superuser_client = verified_client(superuser, company=status.company)
+        restricted_client = verified_client(restricted, company=status.company)
         superuser_device = sms_device_for(superuser)
-
-        from subscriptions.models import Subscription
-
-        first_line = Subscription.objects.filter(company=status.company).order_by("employee_name", "pk").values_list(
-            "pk", flat=True).first()
-        plan_id = Subscription.objects.filter(company=status.company).values_list("plan_id", flat=True).first()
 
         def get(client, url, *, contains=None, hx=False):
             extra = {"HTTP_HX_REQUEST": "true"} if hx else {}
@@ -197,52 +261,25 @@ class Command(BaseCommand):
 
         scenarios = [
             measure.Scenario("reference", "reference: bare view, SELECT 1 (anonymous)",
-                           get(anonymous, REFERENCE_PATH), iterations, warmup),
+                             get(anonymous, REFERENCE_PATH), iterations, warmup),
             measure.Scenario("reference_signed_in", "reference: bare view, SELECT 1 (signed in)",
-                           get(superuser_client, REFERENCE_PATH), iterations, warmup),
+                             get(superuser_client, REFERENCE_PATH), iterations, warmup),
             measure.Scenario("overview_superuser", "overview, Superuser (all accounts)",
-                           get(superuser_client, overview, contains=company_name), iterations, warmup),
+                             get(superuser_client, overview, contains=company_name), iterations, warmup),
             measure.Scenario("overview_restricted", f"overview, restricted ({status.restricted_accounts} accounts)",
-                           get(restricted_client, overview, contains=company_name), iterations, warmup),
+                             get(restricted_client, overview, contains=company_name), iterations, warmup),
             measure.Scenario("login_flow", "login flow: password + SMS code", login_flow, login_iterations,
-                           min(warmup, 2)),
-            measure.Scenario("subscriptions_superuser", "subscription list p.1, Superuser",
-                           get(superuser_client, subscriptions), iterations, warmup),
-            measure.Scenario("subscriptions_restricted", "subscription list p.1, restricted",
-                           get(restricted_client, subscriptions), iterations, warmup),
-            measure.Scenario("subscriptions_name_fragment", "subscription list, 3-letter name fragment",
-                           get(superuser_client, subscriptions + "?q=ans"), iterations, warmup),
-            measure.Scenario("subscriptions_number_fragment", "subscription list, number fragment",
-                           get(superuser_client, subscriptions + "?q=2345"), iterations, warmup),
-            measure.Scenario("subscriptions_no_match", "subscription list, a term that matches nothing",
-                           get(superuser_client, subscriptions + "?q=zzqqxx"), iterations, warmup),
-            measure.Scenario("subscriptions_sort_email", "subscription list sorted by e-mail",
-                           get(superuser_client, subscriptions + "?sort=email"), iterations, warmup),
-            measure.Scenario("subscriptions_filtered", "subscription list filtered by plan and status",
-                           get(superuser_client, subscriptions + f"?plan={plan_id}&status=active"), iterations, warmup),
-            measure.Scenario("subscriptions_last_page", "subscription list, last page",
-                           get(superuser_client, subscriptions + "?last=1"), iterations, warmup),
-            measure.Scenario("subscriptions_htmx", "subscription list, htmx fragment (search)",
-                           get(superuser_client, subscriptions + "?q=ans", hx=True), iterations, warmup),
-            measure.Scenario("employee_page", "employee page",
-                           get(superuser_client, reverse("subscriptions:detail", args=[first_line])), iterations,
-                           warmup),
-            measure.Scenario("subscriptions_export_csv", f"export CSV, all {status.subscriptions:,} lines",
-                           get(superuser_client, reverse("subscriptions:list_export")),
-                           max(1, iterations // 10), 1),
-            measure.Scenario("subscriptions_export_xlsx", f"export .xlsx, all {status.subscriptions:,} lines",
-                           get(superuser_client, reverse("subscriptions:list_export_xlsx")),
-                           max(1, iterations // 25), 0),
+                             min(warmup, 2)),
             measure.Scenario("users_superuser", "users page p.1, Superuser",
-                           get(superuser_client, reverse("accounts:users")), iterations, warmup),
+                             get(superuser_client, reverse("accounts:users")), iterations, warmup),
             measure.Scenario("audit_superuser", "audit log p.1, Superuser",
-                           get(superuser_client, reverse("accounts:audit_log")), iterations, warmup),
+                             get(superuser_client, reverse("accounts:audit_log")), iterations, warmup),
             measure.Scenario("audit_filtered", "audit log filtered (what + who)",
-                           get(superuser_client,
-                               reverse("accounts:audit_log") + "?action=access_changed&q=colleague-00"),
-                           iterations, warmup),
+                             get(superuser_client,
+                                 reverse("accounts:audit_log") + "?action=access_changed&q=colleague-00"),
+                             iterations, warmup),
             measure.Scenario("audit_last_page", "audit log, last page",
-                           get(superuser_client, reverse("accounts:audit_log") + "?last=1"), iterations, warmup),
+                             get(superuser_client, reverse("accounts:audit_log") + "?last=1"), iterations, warmup),
         ]
         from orders.models import Order, OrderApproval
 
@@ -261,8 +298,12 @@ class Command(BaseCommand):
             measure.Scenario("order_approval_page", "an order awaiting the Superuser's approval",
                              get(superuser_client, reverse("orders:detail", args=[waiting])), iterations, warmup),
         ]
+        companies = status.companies or [bench_data.BenchCompany(status.company, status.subscriptions)]
+        for entry in companies:
+            scenarios += self._list_scenarios(entry, status, get, options)
         wanted = set(options["scenarios"] or SCENARIOS) | {"reference"}
-        scenarios = [scenario for scenario in scenarios if scenario.key in wanted]
+        scenarios = [scenario for scenario in scenarios if scenario.key.split("@")[0] in wanted
+                     or (scenario.beside or "").split("@")[0] in wanted]
 
         results = []
         started_at = timezone.now()
@@ -284,6 +325,78 @@ class Command(BaseCommand):
         finally:
             self._forget_sms(started_at)
         return results
+
+    def _list_scenarios(self, entry, status, get, options) -> list:
+        """The subscription list, the employee page and the exports in one big company, each with the
+        back office's changelist with the same search (or psql's \\copy of the same columns) beside it."""
+        from subscriptions.models import Subscription
+
+        iterations, warmup = options["iterations"], options["warmup"]
+        admin_iterations = options["admin_iterations"] or iterations
+        company, size = entry.company, entry.subscriptions
+        client = verified_client(status.superuser, company=company)
+        restricted_client = verified_client(status.restricted, company=company)
+        staff_client = verified_client(status.staff) if status.staff is not None else None
+        subscriptions = reverse("subscriptions:list")
+        admin = reverse("admin:subscriptions_subscription_changelist") + f"?company__id__exact={company.pk}"
+        lines = Subscription.objects.filter(company=company)
+        first_line = lines.order_by("employee_name", "number", "pk").values_list("pk", flat=True).first()
+        plan_id = lines.values_list("plan_id", flat=True).first()
+        admin_last = max(0, (size - 1) // 100)  # the changelist shows 100 a page, counted from 0
+
+        def scenario(key, label, url, admin_url, admin_label="back office, same search", hx=False):
+            items = [measure.Scenario(f"{key}@{size}", label, get(client, url, hx=hx), iterations, warmup, size=size)]
+            if admin_url is not None and staff_client is not None:
+                items.append(measure.Scenario(f"admin_{key}@{size}", admin_label, get(staff_client, admin_url),
+                                              admin_iterations, min(warmup, 2), size=size, beside=f"{key}@{size}"))
+            return items
+
+        items = [
+            *scenario("subscriptions_superuser", "subscription list p.1, Superuser", subscriptions, admin,
+                      "back office, p.1"),
+            measure.Scenario(f"subscriptions_restricted@{size}", "subscription list p.1, restricted",
+                             get(restricted_client, subscriptions), iterations, warmup, size=size),
+            *scenario("subscriptions_name_fragment", "subscription list, 3-letter name fragment",
+                      subscriptions + "?q=ans", admin + "&q=ans"),
+            *scenario("subscriptions_number_fragment", "subscription list, number fragment",
+                      subscriptions + "?q=2345", admin + "&q=2345"),
+            *scenario("subscriptions_no_match", "subscription list, a term that matches nothing",
+                      subscriptions + "?q=zzqqxx", admin + "&q=zzqqxx"),
+            # The changelist cannot sort by e-mail (not one of its columns): by number, the nearest.
+            *scenario("subscriptions_sort_email", "subscription list sorted by e-mail",
+                      subscriptions + "?sort=email", admin + "&o=2", "back office, by number"),
+            # Its filters are type and status: status alone.
+            *scenario("subscriptions_filtered", "subscription list filtered by plan and status",
+                      subscriptions + f"?plan={plan_id}&status=active", admin + "&status__exact=active",
+                      "back office, by status"),
+            *scenario("subscriptions_last_page", "subscription list, last page",
+                      subscriptions + "?last=1", admin + f"&p={admin_last}", "back office, last page"),
+            *scenario("subscriptions_htmx", "subscription list, htmx fragment (search)",
+                      subscriptions + "?q=ans", admin + "&q=ans", hx=True),
+            *scenario("employee_page", "employee page", reverse("subscriptions:detail", args=[first_line]),
+                      reverse("admin:subscriptions_subscription_change", args=[first_line]),
+                      "back office, change page"),
+        ]
+        export_iterations = max(1, min(iterations // 10, 5 if size <= XLSX_UP_TO else 2))
+        items += [
+            measure.Scenario(f"subscriptions_export_csv@{size}", f"export CSV, all {size:,} lines",
+                             get(client, reverse("subscriptions:list_export")), export_iterations,
+                             1 if size <= XLSX_UP_TO else 0, size=size, memory=True),
+            measure.Scenario(f"psql_copy_csv@{size}", "psql \\copy, same columns", psql_copy(company),
+                             export_iterations, 1, size=size, beside=f"subscriptions_export_csv@{size}"),
+        ]
+        # The workbook's target is for 50,000 lines; a bigger one would take minutes and prove nothing new.
+        if size <= XLSX_UP_TO:
+            xlsx_iterations = max(1, min(iterations // 25, 3))
+            items += [
+                measure.Scenario(f"subscriptions_export_xlsx@{size}", f"export .xlsx, all {size:,} lines",
+                                 get(client, reverse("subscriptions:list_export_xlsx")), xlsx_iterations, 0,
+                                 size=size, memory=True),
+                measure.Scenario(f"psql_copy_xlsx@{size}", "psql \\copy, same columns", psql_copy(company),
+                                 xlsx_iterations, 0, size=size, beside=f"subscriptions_export_xlsx@{size}"),
+            ]
+        # Bulk actions: selfcare/bench/bulk.py (another branch) adds its scenarios per size here.
+        return items
 
     def _forget_sms(self, since):
         """The login flow queued an SMS per iteration: drop those outbox rows again (a worker that
