@@ -21,7 +21,7 @@ NODE_STAMP := node_modules/.package-lock-installed
 .PHONY: help venv lock node_modules run test bench messages check
 
 help:
-	@echo "make run        start the site, a Celery worker and beat on http://127.0.0.1:$(PORT)/"
+	@echo "make run        start the site, Celery workers and beat on http://127.0.0.1:$(PORT)/"
 	@echo "make test       run the tests (PYTEST_ARGS=... for pytest options)"
 	@echo "make check      Django system checks and missing migrations"
 	@echo "make messages   update and compile translations (da, sv, en)"
@@ -59,10 +59,11 @@ test: venv node_modules
 	$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # The list pages and exports at both sizes of issue 9, side by side (seed_bench runs when the data differs).
-# Bulk actions (selfcare/bench/bulk.py, `manage.py bench_bulk`, another branch): add their line below.
+# Then a bulk block of BENCH_BULK_LINES lines through the simulator with its own worker (selfcare/bench/bulk.py).
 BENCH_SIZES ?= 50000,500000
+BENCH_BULK_LINES ?= 10000
 bench: venv
-	$(EMBEDDED) exec -- $(PY) manage.py bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+	$(EMBEDDED) exec -- sh -c '$(PY) manage.py bench --sizes $(BENCH_SIZES) $(BENCH_ARGS) && $(PY) manage.py bench_bulk --lines $(BENCH_BULK_LINES)'
 
 # .venv, node_modules and var hold no translations of ours; without --ignore
 # compilemessages would also compile every locale in site-packages.
