@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from selfcare.widgets import PlainSelect
 from subscriptions.models import AddOn, BillingAccount, ChangeRequest, PricePlan, Subscription
 from subscriptions.services import BlockReason
 
@@ -50,7 +51,8 @@ class UnblockForm(ChangeForm):
 class ChangePlanForm(ChangeForm):
     action = Action.CHANGE_PLAN
     title = _("Change price plan")
-    plan = forms.ModelChoiceField(label=_("New price plan"), queryset=PricePlan.objects.none())
+    plan = forms.ModelChoiceField(label=_("New price plan"), queryset=PricePlan.objects.none(),
+                                  widget=PlainSelect)
     when = forms.ChoiceField(
         label=_("From"), widget=forms.RadioSelect, initial="now",
         choices=[("now", _("Now")), ("next_month", _("The 1st of next month"))],
@@ -70,7 +72,7 @@ class AddAddOnForm(ChangeForm):
     action = Action.ADD_ADD_ON
     title = _("Add an add-on service")
     submit_label = _("Add")
-    add_on = forms.ModelChoiceField(label=_("Add-on service"), queryset=AddOn.objects.none())
+    add_on = forms.ModelChoiceField(label=_("Add-on service"), queryset=AddOn.objects.none(), widget=PlainSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,7 +88,7 @@ class RemoveAddOnForm(ChangeForm):
     action = Action.REMOVE_ADD_ON
     title = _("Remove an add-on service")
     submit_label = _("Remove")
-    add_on = forms.ModelChoiceField(label=_("Add-on service"), queryset=AddOn.objects.none())
+    add_on = forms.ModelChoiceField(label=_("Add-on service"), queryset=AddOn.objects.none(), widget=PlainSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,7 +115,8 @@ class MoveAccountForm(ChangeForm):
     action = Action.MOVE_ACCOUNT
     title = _("Move to another account number")
     submit_label = _("Move")
-    account = forms.ModelChoiceField(label=_("Account number"), queryset=BillingAccount.objects.none())
+    account = forms.ModelChoiceField(label=_("Account number"), queryset=BillingAccount.objects.none(),
+                                     widget=PlainSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -244,7 +247,7 @@ class BulkUnblockForm(BulkChangeForm):
 
 class BulkChangePlanForm(BulkChangeForm):
     action = Action.CHANGE_PLAN
-    plan = forms.ModelChoiceField(label=_("New price plan"), queryset=PricePlan.objects.none(),
+    plan = forms.ModelChoiceField(label=_("New price plan"), queryset=PricePlan.objects.none(), widget=PlainSelect,
                                   help_text=_("Lines of another kind than the plan's are not changed; the result "
                                               "says which."))
     when = forms.ChoiceField(
@@ -273,7 +276,8 @@ class BulkInvoiceNoteForm(BulkChangeForm):
 
 class BulkMoveAccountForm(BulkChangeForm):
     action = Action.MOVE_ACCOUNT
-    account = forms.ModelChoiceField(label=_("New account number"), queryset=BillingAccount.objects.none())
+    account = forms.ModelChoiceField(label=_("New account number"), queryset=BillingAccount.objects.none(),
+                                     widget=PlainSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
