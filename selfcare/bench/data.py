@@ -117,6 +117,30 @@ def _batched(iterable: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def _bulk_insert(model, objects: Iterable) -> int:
+    """Insert many rows fast: PostgreSQL COPY (psycopg 3), else bulk_create in batches.
+
+    Values are prepared by the model's own fields (defaults, auto_now_add, foreign keys), as
+    bulk_create would; no signals are sent, as with bulk_create. Returns the number of rows.
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    count = 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        if connection.vendor != "postgresql" or not hasattr(raw, "copy") or any(f.has_db_default() for f in fields):
+            for batch in _batched(objects, BATCH_SIZE):
+                model.objects.bulk_create(batch)
+                count += len(batch)
+            return count
+        columns = ", ".join(quote(f.column) for f in fields)
+        with raw.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+                count += 1
+    return count
+
+
 def _copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> int:
     """Insert many rows fast: PostgreSQL COPY (psycopg 3) of plain tuples, else bulk_create in batches.
 
