@@ -14,9 +14,9 @@ batches for the rest), never one ``save()`` per row.
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
