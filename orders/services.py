@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.models import AuditEvent, Membership
 from accounts.permissions import Permission
 from accounts.selectors import membership_permissions
 from accounts.services.applications import absolute_url
+from accounts.services.audit import audit_record
 from accounts.services.profile import postal_code_normalise
 from orders.models import (
     MAX_APPROVERS,
@@ -255,7 +256,7 @@ def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str, re
         order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, changes=changes,
                            expected={expected}, kind="approval_requested",
                            data={"note": members[0].approver.full_name})
-        _ask(order=order, chain=chain, member=members[0], request=request)
+        _ask(order=order, chain=chain, member=members[0], request=request, actor=actor)
     else:
         order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor, changes=changes,
                            expected={expected})
@@ -343,10 +344,13 @@ def approval_link_path(step: OrderApproval, secret: str) -> str:
 
 
 def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember, request=None,
-         replaces: OrderApproval | None = None) -> tuple[OrderApproval, str]:
+         replaces: OrderApproval | None = None, actor=None) -> tuple[OrderApproval, str]:
     """A new step for the approver at ``member``'s position, and the e-mail with its link.
 
     ``replaces``: the step handed to a stand-in; the wait (and a reminder already sent) carry over.
+    A step that goes to a stand-in (new, or moved from the absent approver) is a hand-over: it shows
+    on the order (the step's "stands in for") and is recorded in the company's audit log, by
+    ``actor`` (None for the daily run).
     """
     secret = secrets.token_urlsafe(32)
     approver, away = effective_approver(company_id=order.company_id, user=member.approver)
@@ -360,6 +364,10 @@ def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember, req
     )
     link = _link(approval_link_path(step, secret), request)
     _approval_email(step=step, order=order, link=link, template="approval_request")
+    if away is not None:
+        audit_record(action=AuditEvent.Action.APPROVAL_HANDED_OVER, actor=actor, company=order.company,
+                     target=away, request=request,
+                     changes={"order": [None, order.number], "approver": [away.email, approver.email]})
     return step, link
 
 
@@ -530,7 +538,7 @@ def order_decide(*, membership, order_id: int, step_id: int, approve: bool, reas
             order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=user, kind="approved",
                                expected={Status.AWAITING_APPROVAL}, reason=reason,
                                data={"note": _("Next approver: %(name)s") % {"name": later[0].approver.full_name}})
-            _ask(order=order, chain=chain, member=later[0], request=request)
+            _ask(order=order, chain=chain, member=later[0], request=request, actor=user)
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=user, reason=reason,
                                expected={Status.AWAITING_APPROVAL})
@@ -619,7 +627,7 @@ def _reroute_waiting(*, chain: ApprovalChain, actor, request=None) -> None:
             transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
                        data={"note": _("The approval chain changed: now asked of %(name)s")
                              % {"name": member.approver.full_name}})
-            _ask(order=order, chain=chain, member=member, request=request)
+            _ask(order=order, chain=chain, member=member, request=request, actor=actor)
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor,
                                data={"note": _("The approval chain changed: no approver is left at this step.")})
@@ -667,7 +675,7 @@ def _hand_over(*, company_id: int, approver, today, actor, request=None) -> int:
         transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
                    data={"note": _("%(name)s is away: handed to the stand-in %(stand_in)s")
                          % {"name": approver.full_name, "stand_in": stand_in.full_name}})
-        _ask(order=order, chain=chain, member=member, request=request, replaces=step)
+        _ask(order=order, chain=chain, member=member, request=request, replaces=step, actor=actor)
         moved += 1
     return moved
 
