@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Company
 from orders.models import OrderApproval
-from orders.services import absences_hand_over_due, absence_set, approval_reminders_send, order_decide
+from orders.services import absence_set, absences_hand_over_due, approval_reminders_send, order_decide
 from orders.working_days import is_working_day, nth_working_day_after
 from tests.conftest import verified_client
 from tests.orders.test_approvals import chain, link_in, mails_to, step_of, submit
