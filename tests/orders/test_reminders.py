@@ -179,3 +179,21 @@ def test_the_reminders_link_expires_seven_days_after_it_was_sent(shop):
 def test_the_run_is_on_the_beat_hourly():
     entry = settings.CELERY_BEAT_SCHEDULE["orders-approval-reminders"]
     assert entry == {"task": "orders.tasks.approval_reminders", "schedule": 3600.0}
+
+
+# Two runs at once -----------------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_one_reminder(shop):
+    """The beat started twice (two schedulers, or an hour overrun): each run locks the step before it
+    writes the reminder, so the second waits, then finds it reminded."""
+    from selfcare.outbox.models import OutboxMessage
+    from tests.concurrency import run_held_at
+
+    order, approver = waiting(shop, at(2026, 11, 2))
+    run = run_held_at("orders.services._approval_email",
+                      lambda: approval_reminders_send(now=at(2026, 11, 6)),
+                      lambda: approval_reminders_send(now=at(2026, 11, 6)))
+    assert sorted([run.first.value(), run.second.value()]) == [0, 1]
+    assert run.second_while_held == "lock"
+    assert OutboxMessage.objects.filter(recipient=approver.user.email, subject__startswith="Reminder").count() == 1
