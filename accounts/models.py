@@ -398,6 +398,7 @@ class AuditEvent(models.Model):
         INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
         INVITATION_DECLINED = "invitation_declined", _("Invitation declined")
         INVITATION_WITHDRAWN = "invitation_withdrawn", _("Invitation withdrawn")
+        APPROVAL_HANDED_OVER = "approval_handed_over", _("Order approval handed to a stand-in")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

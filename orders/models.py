@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import TenantModel
@@ -277,6 +278,15 @@ class OrderApproval(TenantModel):
     created_at = models.DateTimeField(_("asked"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # Since when the order waits at this position: the step's own asking, or, for a step handed to a
+    # stand-in, the asking of the step it replaces (the wait, and a reminder sent, carry over).
+    waiting_since = models.DateTimeField(_("waiting since"), default=timezone.now)
+    # The reminder (once, after more than REMINDER_AFTER_WORKING_DAYS working days) and its own link,
+    # which works like the first one (same step, same limits) and expires 7 days after it was sent.
+    reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    reminder_token_hash = models.CharField(_("hash of the reminder's link"), max_length=64, unique=True, null=True,
+                                           blank=True)
+    reminder_expires_at = models.DateTimeField(_("reminder's link expires"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("approval step")
@@ -290,6 +300,9 @@ class OrderApproval(TenantModel):
         indexes = [
             models.Index(fields=["approver", "company"], condition=models.Q(status="pending"),
                          name="order_approval_waiting_idx"),
+            # The hourly reminder run: waiting steps not yet reminded, oldest first.
+            models.Index(fields=["waiting_since"], condition=models.Q(status="pending", reminded_at__isnull=True),
+                         name="order_approval_remind_idx"),
         ]
 
 

@@ -19,22 +19,24 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.models import AuditEvent, Membership
 from accounts.permissions import Permission
 from accounts.selectors import membership_permissions
 from accounts.services.applications import absolute_url
+from accounts.services.audit import audit_record
 from accounts.services.profile import postal_code_normalise
 from orders.models import (
     MAX_APPROVERS,
     MAX_QUANTITY,
     ApprovalChain,
-    ApproverAbsence,
     ApprovalChainMember,
+    ApproverAbsence,
     Order,
     OrderApproval,
     Product,
     ProductArea,
 )
+from orders.working_days import nth_working_day_after
 from selfcare.outbox.services import outbox_enqueue_email
 from selfcare.workflow import record_event, transition
 from subscriptions.models import BillingAccount, Subscription
@@ -254,7 +256,7 @@ def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str, re
         order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, changes=changes,
                            expected={expected}, kind="approval_requested",
                            data={"note": members[0].approver.full_name})
-        _ask(order=order, chain=chain, member=members[0], request=request)
+        _ask(order=order, chain=chain, member=members[0], request=request, actor=actor)
     else:
         order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor, changes=changes,
                            expected={expected})
@@ -341,25 +343,95 @@ def approval_link_path(step: OrderApproval, secret: str) -> str:
     return reverse("orders:approval_link", kwargs={"token": token})
 
 
-def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember,
-         request=None) -> tuple[OrderApproval, str]:
-    """A new step for the approver at ``member``'s position, and the e-mail with its link."""
+def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember, request=None,
+         replaces: OrderApproval | None = None, actor=None) -> tuple[OrderApproval, str]:
+    """A new step for the approver at ``member``'s position, and the e-mail with its link.
+
+    ``replaces``: the step handed to a stand-in; the wait (and a reminder already sent) carry over.
+    A step that goes to a stand-in (new, or moved from the absent approver) is a hand-over: it shows
+    on the order (the step's "stands in for") and is recorded in the company's audit log, by
+    ``actor`` (None for the daily run).
+    """
     secret = secrets.token_urlsafe(32)
     approver, away = effective_approver(company_id=order.company_id, user=member.approver)
+    now = timezone.now()
     step = OrderApproval.objects.create(
         company_id=order.company_id, order=order, position=member.position, approver=approver,
         approver_label=approver.full_name or approver.email, order_version=order.version, stands_in_for=away,
-        chain_version=chain.version, token_hash=_hash(secret), expires_at=timezone.now() + LINK_VALIDITY,
+        chain_version=chain.version, token_hash=_hash(secret), expires_at=now + LINK_VALIDITY,
+        waiting_since=replaces.waiting_since if replaces else now,
+        reminded_at=replaces.reminded_at if replaces else None,
     )
     link = _link(approval_link_path(step, secret), request)
+    _approval_email(step=step, order=order, link=link, template="approval_request")
+    if away is not None:
+        audit_record(action=AuditEvent.Action.APPROVAL_HANDED_OVER, actor=actor, company=order.company,
+                     target=away, request=request,
+                     changes={"order": [None, order.number], "approver": [away.email, approver.email]})
+    return step, link
+
+
+def _approval_email(*, step: OrderApproval, order: Order, link: str, template: str) -> None:
+    """The approver's e-mail with the step's link (the first request, or the reminder), in its language."""
+    approver = step.approver
     context = {"order": order, "approver": approver, "link": link, "days": LINK_VALIDITY.days,
-               "creator": order.created_by, "position": member.position, "away": away}
+               "creator": order.created_by, "position": step.position, "away": step.stands_in_for,
+               "waiting_since": step.waiting_since}
     with translation.override(approver.language):
         context["product"] = order.product.name
-        subject = "".join(render_to_string("orders/email/approval_request_subject.txt", context).splitlines())
-        body = render_to_string("orders/email/approval_request.txt", context)
+        subject = "".join(render_to_string(f"orders/email/{template}_subject.txt", context).splitlines())
+        body = render_to_string(f"orders/email/{template}.txt", context)
     outbox_enqueue_email(to=approver.email, subject=subject, body=body)
-    return step, link
+
+
+# Reminders -----------------------------------------------------------------------------------------
+
+REMINDER_AFTER_WORKING_DAYS = 3
+
+
+def reminder_due_on(*, waiting_since, country: str):
+    """The day a step waiting since ``waiting_since`` gets its reminder: when it has waited more than
+    3 working days of the company's country, i.e. from the start of the 4th working day after the
+    day it was asked (a step asked on a Monday: Tuesday, Wednesday and Thursday go by, the reminder
+    goes on Friday; a holiday or a weekend in between pushes it on a day)."""
+    return nth_working_day_after(timezone.localdate(waiting_since), REMINDER_AFTER_WORKING_DAYS + 1, country)
+
+
+def approval_reminders_send(*, now=None) -> int:
+    """The hourly run: one reminder per waiting step that has waited more than 3 working days, to
+    whoever holds the step now (a stand-in, once the step moved). Returns how many were sent.
+
+    Exactly once: the step is locked, checked again (still waiting, not reminded) and marked in the
+    same transaction as the e-mail's outbox row; a second run, or two at once, find it marked.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    # Due at the earliest 3 days after the asking (asked late on a Monday, due on Friday morning).
+    candidates = (OrderApproval.objects.filter(status=OrderApproval.Status.PENDING, reminded_at__isnull=True,
+                                               waiting_since__lt=now - timedelta(days=REMINDER_AFTER_WORKING_DAYS),
+                                               approver__isnull=False)
+                  .select_related("company").order_by("waiting_since", "pk"))
+    sent = 0
+    for step in candidates.iterator(chunk_size=200):
+        if reminder_due_on(waiting_since=step.waiting_since, country=step.company.country) > today:
+            continue
+        with transaction.atomic():
+            locked = (OrderApproval.objects.select_for_update(of=("self",))
+                      .select_related("order", "order__product", "order__company", "order__created_by", "approver",
+                                      "stands_in_for")
+                      .filter(pk=step.pk, status=OrderApproval.Status.PENDING, reminded_at__isnull=True,
+                              order__status=Status.AWAITING_APPROVAL).first())
+            if locked is None:  # decided, handed on or reminded meanwhile
+                continue
+            secret = secrets.token_urlsafe(32)
+            locked.reminded_at = now
+            locked.reminder_token_hash = _hash(secret)
+            locked.reminder_expires_at = now + LINK_VALIDITY
+            locked.save(update_fields=["reminded_at", "reminder_token_hash", "reminder_expires_at"])
+            _approval_email(step=locked, order=locked.order, link=_link(approval_link_path(locked, secret)),
+                            template="approval_reminder")
+            sent += 1
+    return sent
 
 
 @dataclass
@@ -389,7 +461,12 @@ def approval_link_check(*, token: str, user, company_id: int) -> LinkCheck:
             .filter(pk=step_id, company_id=company_id).first())
     if step is None:
         raise OrderApproval.DoesNotExist
-    if not secrets.compare_digest(step.token_hash, _hash(str(secret))):
+    # The first e-mail's link or the reminder's: the same step, each with its own expiry.
+    if secrets.compare_digest(step.token_hash, _hash(str(secret))):
+        expires_at = step.expires_at
+    elif step.reminder_token_hash and secrets.compare_digest(step.reminder_token_hash, _hash(str(secret))):
+        expires_at = step.reminder_expires_at
+    else:
         return LinkCheck(None, "tampered")
     if step.approver_id != user.pk:
         return LinkCheck(step, "someone_else")
@@ -401,7 +478,7 @@ def approval_link_check(*, token: str, user, company_id: int) -> LinkCheck:
         return LinkCheck(step, "order_changed")
     if step.chain_version != _chain_version(step):
         return LinkCheck(step, "chain_changed")
-    if timezone.now() >= step.expires_at:
+    if timezone.now() >= expires_at:
         return LinkCheck(step, "expired")
     return LinkCheck(step)
 
@@ -461,7 +538,7 @@ def order_decide(*, membership, order_id: int, step_id: int, approve: bool, reas
             order = transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=user, kind="approved",
                                expected={Status.AWAITING_APPROVAL}, reason=reason,
                                data={"note": _("Next approver: %(name)s") % {"name": later[0].approver.full_name}})
-            _ask(order=order, chain=chain, member=later[0], request=request)
+            _ask(order=order, chain=chain, member=later[0], request=request, actor=user)
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=user, reason=reason,
                                expected={Status.AWAITING_APPROVAL})
@@ -550,7 +627,7 @@ def _reroute_waiting(*, chain: ApprovalChain, actor, request=None) -> None:
             transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
                        data={"note": _("The approval chain changed: now asked of %(name)s")
                              % {"name": member.approver.full_name}})
-            _ask(order=order, chain=chain, member=member, request=request)
+            _ask(order=order, chain=chain, member=member, request=request, actor=actor)
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor,
                                data={"note": _("The approval chain changed: no approver is left at this step.")})
@@ -598,7 +675,7 @@ def _hand_over(*, company_id: int, approver, today, actor, request=None) -> int:
         transition(Order, pk=order.pk, to=Status.AWAITING_APPROVAL, actor=actor, kind="handed_on",
                    data={"note": _("%(name)s is away: handed to the stand-in %(stand_in)s")
                          % {"name": approver.full_name, "stand_in": stand_in.full_name}})
-        _ask(order=order, chain=chain, member=member, request=request)
+        _ask(order=order, chain=chain, member=member, request=request, replaces=step, actor=actor)
         moved += 1
     return moved
 

@@ -224,6 +224,8 @@ def _change_fields():
         "status_emails": company_field("status_emails", _yes_no),
         "number": (lambda: _field_label(Subscription, "number"), str),
         "iccid": (lambda: _field_label(SimCard, "iccid"), str),
+        "order": (lambda: gettext("Order no."), str),
+        "approver": (lambda: gettext("Approver"), str),
     }
 
 

@@ -1,5 +1,6 @@
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -14,12 +15,21 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
-def _enqueue(**fields) -> OutboxMessage:
+def _publish(message_id: int) -> None:
+    """Queue the delivery. The row is committed already, so a broker that is down (a Redis restart)
+    must not fail the request that wrote it: the beat's sweep queues the row again later."""
     from selfcare.outbox.tasks import deliver_outbox_message
 
+    try:
+        deliver_outbox_message.delay(message_id)
+    except Exception as error:  # noqa: BLE001 - kombu's OperationalError, a refused connection, a timeout
+        logger.warning("outbox message %s not queued (%r): the sweep queues it again", message_id, error)
+
+
+def _enqueue(**fields) -> OutboxMessage:
     message = OutboxMessage.objects.create(**fields)
     # Published only once the surrounding transaction commits: a rolled-back change sends nothing.
-    transaction.on_commit(lambda: deliver_outbox_message.delay(message.pk))
+    transaction.on_commit(lambda: _publish(message.pk))
     return message
 
 
@@ -40,9 +50,18 @@ def outbox_enqueue_digital_mail(*, to: str, subject: str, body: str) -> OutboxMe
     return _enqueue(channel=Channel.DIGITAL_MAIL, recipient=to, subject=str(subject), body=str(body))
 
 
+def message_id_header(message: OutboxMessage) -> str:
+    """The e-mail's Message-ID: the same for every attempt at one outbox row, so a copy sent again
+    (see ``outbox_deliver``) is recognisably the same message, and mail systems that deduplicate
+    on it show it once."""
+    host = urlsplit(settings.SITE_URL).hostname if settings.SITE_URL else None
+    return f"<outbox.{message.pk}.{message.created_at:%Y%m%d%H%M%S}@{host or 'selfcare.invalid'}>"
+
+
 def _send(message: OutboxMessage) -> None:
     if message.channel == Channel.EMAIL:
-        EmailMessage(subject=message.subject, body=message.body, to=[message.recipient]).send()
+        EmailMessage(subject=message.subject, body=message.body, to=[message.recipient],
+                     headers={"Message-ID": message_id_header(message)}).send()
     elif message.channel == Channel.SMS:
         import_string(settings.SMS_BACKEND)().send(to=message.recipient, body=message.body)
     elif message.channel == Channel.DIGITAL_MAIL:
@@ -62,6 +81,14 @@ def outbox_deliver(*, message_id: int) -> bool:
 
     The row stays locked while it is sent, so a second worker holding the same id skips it, and it is
     marked sent in the same transaction: delivered once, however often the task runs.
+
+    A worker killed while it sends (before the mail server accepted the message) loses its
+    connection, so PostgreSQL rolls the transaction back: the row is pending again, unlocked, and the
+    task redelivered by the broker (acks_late) or queued again by the sweep sends it once
+    (tests/outbox/test_failures.py). What remains is at least once, not exactly once: a worker killed
+    in the instant after the mail server said "250 OK" and before the commit leaves the row pending,
+    and it is sent again; that copy carries the same Message-ID (``message_id_header``). No
+    protocol closes that window with SMTP, and losing a message instead would be worse.
     """
     with transaction.atomic():
         message = (

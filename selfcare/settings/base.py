@@ -275,6 +275,8 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-sweep-interrupted": {"task": "selfcare.jobs.tasks.jobs_sweep_interrupted", "schedule": 300.0},
     # Approvers' absences that have begun hand their waiting steps to the stand-in (orders).
     "orders-absences-due": {"task": "orders.tasks.absences_due", "schedule": 3600.0},
+    # Approval steps waiting more than 3 working days (the company's country) get one reminder.
+    "orders-approval-reminders": {"task": "orders.tasks.approval_reminders", "schedule": 3600.0},
 }
 
 LOGGING = {

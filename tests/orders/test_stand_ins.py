@@ -82,3 +82,53 @@ def test_the_absence_page(shop):
     assert "stands in" in client.get(reverse("orders:absence")).content.decode()
     client.post(reverse("orders:absence"), {"clear": "1"})
     assert "stands in" not in client.get(reverse("orders:absence")).content.decode()
+
+
+# The audit log ------------------------------------------------------------------------------------------
+
+def _hand_overs():
+    from accounts.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(action=AuditEvent.Action.APPROVAL_HANDED_OVER).order_by("pk"))
+
+
+def test_every_hand_over_is_recorded_in_the_audit_log(shop):
+    first, stand_in = shop.approver(), shop.approver()
+    chain(shop, first)
+    waiting_order = submit(shop)
+    assert _hand_overs() == []
+    # A step already waiting moves: recorded, by the approver who set the absence.
+    absence_set(membership=first, stand_in_id=stand_in.user_id, starts_on=TODAY, ends_on=TODAY + 2 * DAY)
+    moved, = _hand_overs()
+    assert moved.company_id == shop.company.pk and moved.actor == first.user and moved.target_user == first.user
+    assert moved.changes == {"order": [None, waiting_order.number], "approver": [first.user.email, stand_in.user.email]}
+    # A new step during the absence goes to the stand-in: recorded too, by the colleague who submitted.
+    new_order = submit(shop)
+    new = _hand_overs()[1]
+    assert new.actor == shop.orderer.user and new.changes["order"] == [None, new_order.number]
+    assert len(_hand_overs()) == 2  # nothing else was recorded as a hand-over
+
+    # The Superuser reads it in the company's audit log, in words.
+    page = verified_client(shop.superuser().user).get(reverse("accounts:audit_log")).content.decode()
+    assert "Order approval handed to a stand-in" in page and new_order.number in page
+
+
+def test_the_daily_run_records_its_hand_overs_without_an_actor(shop):
+    from unittest import mock
+
+    first, stand_in = shop.approver(), shop.approver()
+    chain(shop, first)
+    submit(shop)
+    absence_set(membership=first, stand_in_id=stand_in.user_id, starts_on=TODAY + DAY, ends_on=TODAY + 3 * DAY)
+    assert _hand_overs() == []
+    with mock.patch("orders.services.timezone.localdate", return_value=TODAY + DAY):
+        assert absences_hand_over_due() == 1
+    event, = _hand_overs()
+    assert event.actor is None and event.target_user == first.user
+
+
+def test_no_hand_over_is_recorded_without_an_absence(shop):
+    first = shop.approver()
+    chain(shop, first)
+    submit(shop)
+    assert _hand_overs() == []
