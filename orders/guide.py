@@ -224,6 +224,10 @@ class GuideDraft:
         self.session[SESSION_KEY] = self.data
         self.session.modified = True
 
+    def save_step_typed(self) -> None:
+        self.session[SESSION_KEY] = self.data
+        self.session.modified = True
+
     def first_missing(self) -> str | None:
         for step in STEPS[:-1]:
             if step not in self.data["steps"]:
