@@ -115,16 +115,17 @@ class SubscriptionGuideView(PortalTemplateView):
             draft.data.setdefault("typed", {})[step] = typed
             draft.save_step_typed()
             return redirect(_step_url(STEPS[max(index - 1, 0)]))
+        if action == "refresh":  # the plan step without JavaScript: the plans of the type just chosen
+            typed.pop("plan", None)
+            draft.data.setdefault("typed", {})[step] = typed
+            draft.save_step_typed()
+            return redirect(_step_url(step))
         try:
             values = guide_step_clean(membership=self.membership, step=step, data=request.POST, draft=draft.merged())
         except OrderRefused as refusal:
             form = step_form(step, membership=self.membership, data=request.POST, draft=draft.merged())
             _add_errors(form, refusal)
             return self.render_to_response(self.context(draft, step, form=form), status=200)
-        if action == "refresh":  # the plan step: the plans of the type just chosen
-            draft.data.setdefault("typed", {})[step] = typed
-            draft.save_step_typed()
-            return redirect(_step_url(step))
         draft.data.get("typed", {}).pop(step, None)
         draft.save_step(step, values)
         if step == "plan":
