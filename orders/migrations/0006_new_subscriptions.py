@@ -45,6 +45,8 @@ from accounts.tenancy import same_company_reference  # noqa: E402
 
 Migration.operations += [
     *same_company_reference(table="orders_newsubscription", column="order_id", referenced_table="orders_order"),
+    *same_company_reference(table="orders_newsubscription", column="spare_sim_id",
+                            referenced_table="subscriptions_simcard"),
     *same_company_reference(table="orders_newsubscription", column="change_request_id",
                             referenced_table="subscriptions_changerequest"),
 ]

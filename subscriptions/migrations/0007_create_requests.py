@@ -27,3 +27,9 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('block', 'Block'), ('unblock', 'Unblock'), ('change_plan', 'Change price plan'), ('add_add_on', 'Add add-on service'), ('remove_add_on', 'Remove add-on service'), ('change_sim', 'Change SIM card'), ('move_account', 'Move to another account'), ('cancel', 'Cancel the subscription'), ('transfer', 'Transfer to the employee'), ('create', 'New subscription'), ('invoice_note', 'Invoice note'), ('failed', 'Failed')], max_length=20, verbose_name='change'),
         ),
     ]
+
+
+from accounts.tenancy import tenant_key  # noqa: E402
+
+# Spare SIM cards are referred to by the guide's orders (orders.NewSubscription), within the company.
+Migration.operations += [*tenant_key("subscriptions_simcard")]
