@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import TenantModel
 from selfcare.workflow import TimelineEvent, Workflow
+from subscriptions.models import SubscriptionType
 
 MAX_QUANTITY = 999
 MAX_APPROVERS = 5
@@ -328,3 +329,47 @@ class ApproverAbsence(TenantModel):
             # One absence per approver and company (it is replaced, not stacked).
             models.UniqueConstraint(fields=["company", "approver"], name="absence_one_per_approver"),
         ]
+
+
+class NewSubscription(TenantModel):
+    """What the step-by-step guide asked for: the order's new subscription.
+
+    The order goes through the same approval and fulfilment as any other; when staff complete it, a
+    provisioning request of the kind "create" (``change_request``) is written once, and the operator's
+    system makes the subscription (``subscriptions.services``). ``change_request`` set means: asked.
+    """
+
+    account_scope_lookup = "order__account"
+
+    class Sim(models.TextChoices):
+        SPARE = "spare", _("A spare SIM card we hold")
+        NEW = "new", _("A new SIM card, sent to us")
+        ESIM = "esim", _("An eSIM")
+
+    class NumberChoice(models.TextChoices):
+        NEW = "new", _("A new number")
+        PORT = "port", _("Take over a number from another operator")
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                                 related_name="new_subscription")
+    employee_name = models.CharField(_("employee"), max_length=150)
+    employee_email = models.EmailField(_("employee e-mail"), blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=SubscriptionType.choices)
+    plan = models.ForeignKey("subscriptions.PricePlan", verbose_name=_("price plan"), on_delete=models.PROTECT,
+                             related_name="+")
+    add_ons = models.ManyToManyField("subscriptions.AddOn", verbose_name=_("add-on services"), blank=True,
+                                     related_name="+")
+    sim = models.CharField(_("SIM card"), max_length=10, choices=Sim.choices)
+    spare_sim = models.ForeignKey("subscriptions.SimCard", verbose_name=_("spare SIM card"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    number_choice = models.CharField(_("number"), max_length=10, choices=NumberChoice.choices)
+    port_number = models.CharField(_("number to take over"), max_length=32, blank=True)
+    port_operator = models.CharField(_("current operator"), max_length=100, blank=True)
+    port_date = models.DateField(_("wished porting date"), null=True, blank=True)
+    start_date = models.DateField(_("start date"))
+    change_request = models.OneToOneField("subscriptions.ChangeRequest", verbose_name=_("provisioning request"),
+                                          null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("new subscription")
+        verbose_name_plural = _("new subscriptions")

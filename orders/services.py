@@ -755,6 +755,10 @@ def order_operator_move(*, staff, order_id: int, to: str, tracking_number: str =
         order = transition(Order, pk=order_id, to=to, actor=staff, reason=reason, changes=changes,
                            expected=OPERATOR_MOVES[to],
                            data={"note": tracking_number} if tracking_number else None)
+        if to == Status.COMPLETED:
+            from orders.guide import new_subscription_order_completed
+
+            new_subscription_order_completed(order, actor=staff)
         _status_email(order, request)
     return order
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import views
+from orders import guide_views, views
 from selfcare.lists import list_urls
 
 app_name = "orders"
@@ -11,6 +11,7 @@ urlpatterns = [
     *list_urls("history/", views.HistoryOrderListView, name="history"),
     path("awaiting-my-approval/", views.AwaitingApprovalListView.as_view(), name="awaiting"),
     path("new/", views.OrderCreateView.as_view(), name="create"),
+    path("new-subscription/", guide_views.SubscriptionGuideView.as_view(), name="guide"),
     path("employees/", views.EmployeeSuggestionsView.as_view(), name="employee_suggestions"),
     path("<int:pk>/", views.OrderDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.OrderEditView.as_view(), name="edit"),

@@ -264,6 +264,9 @@ class ChangeRequest(TenantModel):
         MOVE_ACCOUNT = "move_account", _("Move to another account")
         CANCEL = "cancel", _("Cancel the subscription")
         TRANSFER = "transfer", _("Transfer to the employee")
+        # A new subscription (an order of the step-by-step guide, completed): the subscription is made
+        # when the operator's system reports it done; until then the request has no subscription.
+        CREATE = "create", _("New subscription")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -281,7 +284,8 @@ class ChangeRequest(TenantModel):
     OPEN = (Status.PENDING, Status.SENT, Status.SCHEDULED)
 
     subscription = models.ForeignKey(
-        Subscription, verbose_name=_("subscription"), on_delete=models.PROTECT, related_name="change_requests"
+        Subscription, verbose_name=_("subscription"), on_delete=models.PROTECT, related_name="change_requests",
+        null=True, blank=True,
     )
     action = models.CharField(_("change"), max_length=20, choices=Action.choices)
     params = models.JSONField(_("details"), default=dict, blank=True)

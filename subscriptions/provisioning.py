@@ -63,7 +63,8 @@ class SimulatorBackend(ProvisioningBackend):
 
     @staticmethod
     def fails(change) -> bool:
-        return any(change.subscription.number.endswith(suffix) for suffix in settings.PROVISIONING_SIMULATOR_FAIL_SUFFIXES)
+        number = change.subscription.number if change.subscription_id else change.params.get("number", "")
+        return bool(number) and any(number.endswith(suffix) for suffix in settings.PROVISIONING_SIMULATOR_FAIL_SUFFIXES)
 
 
 def backend() -> ProvisioningBackend:

@@ -317,6 +317,8 @@ def _fail(change: ChangeRequest, failure: str) -> None:
     change.failure = failure
     change.completed_at = timezone.now()
     change.save()
+    if change.subscription_id is None:  # a new subscription that was never made: no history to add to
+        return
     SubscriptionEvent.objects.create(
         company_id=change.company_id, subscription_id=change.subscription_id, actor_id=change.requested_by_id,
         actor_label=_actor_label(change.requested_by), action="failed", change_request=change,
@@ -336,7 +338,7 @@ def _fail_many(changes: list[ChangeRequest], failure: str) -> None:
             company_id=change.company_id, subscription_id=change.subscription_id, actor_id=change.requested_by_id,
             actor_label=_actor_label(change.requested_by), action="failed", change_request=change,
             after={"action": change.action, "failure": failure},
-        ) for change in changes
+        ) for change in changes if change.subscription_id is not None
     ])
     for change in changes:
         change.status, change.failure, change.completed_at = ChangeRequest.Status.FAILED, failure, now
@@ -483,10 +485,80 @@ def _apply(change: ChangeRequest) -> None:
     )
 
 
+def _new_iccid() -> str:
+    """An ICCID of the operator's range (89 45 …) with its Luhn check digit, as the SIM stock would issue."""
+    body = "8945" + "".join(secrets.choice("0123456789") for _ in range(14))
+    return body + luhn.calc_check_digit(body)
+
+
+def _new_number(country: str) -> str:
+    """A free number from the operator's range (the simulator's stand-in for number allocation)."""
+    prefix = "+46 70" if country == "SE" else "+45 2"
+    digits = 7 if country == "SE" else 7
+    while True:
+        number = f"{prefix}{''.join(secrets.choice('0123456789') for _ in range(digits))}"
+        if not Subscription.objects.filter(number=number).exists():
+            return number
+
+
+def _apply_create(change: ChangeRequest) -> None:
+    """A new subscription, as the operator's system reports it made (a request of the kind "create",
+    locked by the caller and still open: so it is made once). Its SIM: the company's spare card, or a new
+    card or eSIM profile issued now. Fails (state changed) when the spare card was used meanwhile or the
+    account left the company."""
+    params = change.params
+    account = BillingAccount.objects.filter(pk=params["account_id"], company_id=change.company_id).first()
+    sim = None
+    if params.get("sim_id"):
+        sim = (SimCard.objects.select_for_update().filter(pk=params["sim_id"], company_id=change.company_id,
+                                                           status=SimCard.Status.SPARE).first())
+    if account is None or (params.get("sim_id") and sim is None):
+        _fail(change, ChangeRequest.Failure.STATE_CHANGED)
+        return
+    company_country = account.company.country
+    subscription = Subscription.objects.create(
+        company_id=change.company_id, account=account, type=params["type"],
+        number=params.get("number") or _new_number(company_country), employee_name=params["employee_name"],
+        employee_email=params.get("employee_email", ""), plan_id=params["plan_id"],
+    )
+    if params.get("add_on_ids"):
+        subscription.add_ons.set(params["add_on_ids"])
+    if sim is None:
+        sim = SimCard(company_id=change.company_id, iccid=_new_iccid(), is_esim=params.get("sim") == "esim")
+        sim.set_puk_codes(f"{secrets.randbelow(10 ** 8):08d}", f"{secrets.randbelow(10 ** 8):08d}")
+    sim.subscription, sim.status = subscription, SimCard.Status.ACTIVE
+    if sim.is_esim and not sim.activation_code:
+        sim.activation_code = f"LPA:1$smdp.selfcare.example${secrets.token_hex(12).upper()}"
+    sim.save()
+    change.subscription = subscription
+    change.status = ChangeRequest.Status.COMPLETED
+    change.completed_at = timezone.now()
+    change.save(update_fields=["subscription", "status", "completed_at"])
+    SubscriptionEvent.objects.create(
+        company_id=change.company_id, subscription=subscription, actor_id=change.requested_by_id,
+        actor_label=_actor_label(change.requested_by), action=Action.CREATE, change_request=change,
+        after={"plan": subscription.plan.name, "account": account.number, "iccid": sim.iccid,
+               "add_ons": sorted(subscription.add_ons.values_list("name", flat=True))},
+    )
+
+
+def provisioning_create(*, company_id: int, params: dict, effective_date, requested_by) -> ChangeRequest:
+    """Ask the operator's systems for a new subscription (an order of the guide, completed by staff). In
+    the caller's transaction; handed to the port once it commits, like every change."""
+    from subscriptions.tasks import provisioning_submit
+
+    change = ChangeRequest.objects.create(company_id=company_id, subscription=None, action=Action.CREATE,
+                                          params=params, effective_date=effective_date, requested_by=requested_by)
+    transaction.on_commit(lambda: provisioning_submit.delay(change.pk))
+    return change
+
+
 def _record_answer(change: ChangeRequest, *, ok: bool, failure: str) -> None:
     """The port's answer for a sent change, locked by the caller."""
     if not ok:
         _fail(change, failure)
+    elif change.action == Action.CREATE and not (change.effective_date and change.effective_date > timezone.localdate()):
+        _apply_create(change)
     elif change.effective_date and change.effective_date > timezone.localdate():
         change.status = ChangeRequest.Status.SCHEDULED
         change.save(update_fields=["status"])
@@ -551,7 +623,7 @@ def change_requests_apply_due(*, today: date | None = None) -> int:
                 .filter(pk=change_id, status=ChangeRequest.Status.SCHEDULED).first()
             )
             if change is not None:
-                _apply(change)
+                _apply_create(change) if change.action == Action.CREATE else _apply(change)
                 applied += 1
     return applied
 

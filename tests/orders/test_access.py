@@ -84,6 +84,12 @@ def quote_in(company, account):
     return {"pk": OrderFactory(company=company, account=account, is_quote=True, status=Order.Status.QUOTE_OFFERED).pk}
 
 
+def _guide_step_kept(case):
+    from orders.guide import SESSION_KEY
+
+    return case.client.session[SESSION_KEY]["steps"]["employee"]["employee_name"] == "Tove Ditlevsen"
+
+
 class TestOrderAccess(TenantRouteTests):
     routes = [
         RouteCheck("orders:index_export", (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), kind="export",
@@ -105,6 +111,12 @@ class TestOrderAccess(TenantRouteTests):
                    ok_status=(302,), effect=_draft_saved,
                    expect_location=lambda case: reverse("orders:detail",
                                                         args=[Order.objects.get(company=case.company).pk])),
+        # The guide for a new subscription (its steps' scope rules: tests/orders/test_guide.py).
+        RouteCheck("orders:guide", Permission.ORDER_PRODUCTS),
+        RouteCheck("orders:guide", Permission.ORDER_PRODUCTS, method="post",
+                   make_data=lambda company, account: {"step": "employee", "action": "next",
+                                                       "employee_name": "Tove Ditlevsen"},
+                   ok_status=(302,), expect_location="orders:guide", effect=_guide_step_kept),
         # The suggestions' scope: tests/orders/test_order_form.py.
         RouteCheck("orders:employee_suggestions", Permission.ORDER_PRODUCTS),
         RouteCheck("orders:detail", (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), make_object=order_in),
