@@ -36,6 +36,13 @@ from tests.factories import (
 Action = ChangeRequest.Action
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages are read in English; a Danish login's request earlier in the thread must not decide."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def line(db):
     return SubscriptionFactory(number="+45 20112233")
