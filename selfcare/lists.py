@@ -359,6 +359,7 @@ class FilteredListView(TenantListView, abstract=True):
             "title": self.title,
             "list_page": page,
             "headers": headers,
+            "sortable_headers": any(header["url"] for header in headers),
             "columns": shown,
             "paging": paging,
             "exports": exports,
