@@ -140,8 +140,11 @@ def app_broker(url):
     from selfcare.celery import app
 
     def drop_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # app.pool is kombu's registered pool for the broker URL: closing it without taking it out of
+        # kombu's registry left later tests acquiring from a closed pool. reset() closes and forgets all.
+        from kombu import pools
+
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 
