@@ -51,7 +51,7 @@ class SubscriptionGuideView(PortalTemplateView):
         context.update(
             step=step, step_title=STEP_TITLES[step], step_number=index + 1, step_count=len(STEPS),
             steps=[{"key": key, "title": STEP_TITLES[key], "done": key in draft.data["steps"], "current": key == step,
-                    "url": _step_url(key)} for key in STEPS],
+                    "link": _step_url(key) if key in draft.data["steps"] else ""} for key in STEPS],
             previous=STEPS[index - 1] if index else None,
         )
         if step == "summary":

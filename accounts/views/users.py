@@ -296,7 +296,9 @@ class UserCreateView(PortalViewMixin, View):
             "step_count": len(steps),
             "step_title": STEP_TITLES[step],
             "steps": [{"name": name, "title": STEP_TITLES[name], "current": name == step,
-                       "reachable": name in reachable, "done": name in state["done"]} for name in steps],
+                       "done": name in state["done"],
+                       "link": f"{reverse('accounts:user_create')}?wizard={wizard_id}&step={name}" if name in reachable
+                       else ""} for name in steps],
             "previous_step": steps[steps.index(step) - 1] if steps.index(step) else "",
             "form": form,
             "details": values.get(STEP_DETAILS),
