@@ -36,6 +36,8 @@ PUBLIC_ROUTES = {
     "accounts:activate_invitation": "the e-mailed, single-use, expiring invitation link",
     "orders:approval_link": "the e-mailed approval link: only moves its token into the session and redirects "
                             "(tests/orders/test_links.py)",
+    "tickets:disruptions": "the operator's current disruptions for anyone, no company data "
+                           "(tests/tickets/test_disruptions.py)",
 }
 
 # Routes with their own dedicated tests, named here so a reader can find them.
@@ -49,6 +51,10 @@ SPECIALLY_TESTED = {
     # The orders waiting for the login's own decision: RouteCheck's rows cannot name the login it signs in
     # as, so the list's content is proven in tests/orders/test_approvals.py (its RouteCheck covers access).
     "orders:awaiting": "tests/orders/test_approvals.py",
+    # A draft case is its creator's own until sent: RouteCheck's members are other logins by design, so
+    # its scope (other company, account scope, colleague, permission) is proven in tests/tickets/test_views.py.
+    "tickets:case_edit": "tests/tickets/test_views.py",
+    "tickets:case_submit": "tests/tickets/test_views.py",
 }
 # Whole namespaces with their own tests: the back office is staff-only behind the second factor.
 SPECIALLY_TESTED_NAMESPACES = {"admin": "tests/accounts/test_back_office.py"}
