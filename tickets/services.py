@@ -176,8 +176,8 @@ def _case_values(*, membership, data: dict) -> dict:
     subscription, connection, account = case_related(
         membership=membership, subscription_id=data.get("subscription"), connection_id=data.get("connection"),
         account_id=data.get("account"))
-    values = {name: (data.get(name) or "").strip() if isinstance(data.get(name), str) else data.get(name)
-              for name in CASE_FIELDS}
+    values = {name: str(data.get(name) or "").strip() for name in CASE_FIELDS}
+    values["contact_method"] = values["contact_method"] or "email"
     if not values["subject"]:
         raise TicketRefused({"subject": _("Write what the case is about.")})
     if not values["description"]:
@@ -220,8 +220,11 @@ def case_save(*, membership, data: dict, files=(), submit: bool, idempotency_key
                 with transaction.atomic():
                     case.save()
             except IntegrityError:  # the same form, sent twice at once: the other request made it
-                return SupportCase.objects.get(company_id=membership.company_id,
-                                               idempotency_key=idempotency_key), False
+                other = SupportCase.objects.filter(company_id=membership.company_id,
+                                                   idempotency_key=idempotency_key).first()
+                if other is None:
+                    raise
+                return other, False
             record_event(item=case, from_status="", to_status=CaseStatus.DRAFT, actor=user, kind="created")
             created = True
         attachments_store(item=case, files=checked, uploaded_by=user)
@@ -422,8 +425,12 @@ def fault_report_create(*, membership, data: dict, files=(), idempotency_key, re
         try:
             with transaction.atomic():
                 report.save()
-        except IntegrityError:
-            return FaultReport.objects.get(company_id=membership.company_id, idempotency_key=idempotency_key), False
+        except IntegrityError:  # the same form, sent twice at once
+            other = FaultReport.objects.filter(company_id=membership.company_id,
+                                               idempotency_key=idempotency_key).first()
+            if other is None:
+                raise
+            return other, False
         record_event(item=report, from_status="", to_status=FaultStatus.SUBMITTED, actor=user, kind="created")
         attachments_store(item=report, files=checked, uploaded_by=user)
     return report, True
