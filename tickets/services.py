@@ -93,8 +93,9 @@ def _post_message(*, item, author, body: str, files, from_operator: bool, intern
     return message
 
 
-def _send(*, to: str, language: str, template: str, context: dict) -> None:
+def _send(*, to: str, language: str, template: str, context: dict, item) -> None:
     with translation.override(language or "da"):
+        context = {**context, "status": item.get_status_display()}  # in the reader's language
         subject = "".join(render_to_string(f"tickets/email/{template}_subject.txt", context).splitlines())
         body = render_to_string(f"tickets/email/{template}.txt", context)
     outbox_enqueue_email(to=to, subject=subject, body=body)
@@ -357,12 +358,12 @@ def _case_email(case: SupportCase, *, reply: CaseMessage | None = None, status_c
     if colleague is not None:
         people.append((colleague.email, colleague.language))
     people.append((case.extra_contact_email, creator_language))
-    context = {"case": case, "status": case.get_status_display(), "status_changed": status_changed,
+    context = {"case": case, "status_changed": status_changed,
                "reply": reply.body if reply is not None else "",
                "attachments": [a.original_name for a in reply.attachments.all()] if reply is not None else [],
                "link": _link(reverse("tickets:case_detail", args=[case.pk]), request)}
     for address, language in _recipients(people):
-        _send(to=address, language=language, template="case_update", context=context)
+        _send(to=address, language=language, template="case_update", context=context, item=case)
 
 
 # Fault reports: the customer ------------------------------------------------------------------------
@@ -511,12 +512,12 @@ def _fault_email(report: FaultReport, *, update: CaseMessage | None, status_chan
     language = reporter.language if reporter else "da"
     people = [(reporter.email, language)] if reporter else []
     people.append((report.contact_email, language))
-    context = {"report": report, "status": report.get_status_display(), "status_changed": status_changed,
+    context = {"report": report, "status_changed": status_changed,
                "update": update.body if update is not None else "",
                "attachments": [a.original_name for a in update.attachments.all()] if update is not None else [],
                "link": _link(reverse("tickets:fault_detail", args=[report.pk]), request)}
     for address, language_ in _recipients(people):
-        _send(to=address, language=language_, template="fault_update", context=context)
+        _send(to=address, language=language_, template="fault_update", context=context, item=report)
 
 
 def staff_choices() -> list[User]:
