@@ -307,3 +307,19 @@ def test_the_reporter_adds_information_while_it_is_open_only(company, member, st
         fault_report_add_info(membership=member, report_id=report.pk, body="Back again")
     assert "closed" in refused.value.messages[0]
     assert report.messages.filter(from_operator=False).count() == 1
+
+
+def test_the_database_refuses_a_message_or_file_on_another_companys_case(company, other_company):
+    """Around the ORM (raw SQL), as a bulk path or a slip in the back office would."""
+    from django.db import IntegrityError, connection, transaction
+
+    from tests.tickets.factories import SupportCaseFactory
+
+    foreign = SupportCaseFactory(company=other_company)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO tickets_casemessage (company_id, case_id, author_label, from_operator, internal, "
+                       "body, created_at) VALUES (%s, %s, '', false, false, 'x', now())", [company.pk, foreign.pk])
+    line = SubscriptionFactory(company=other_company)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE tickets_supportcase SET subscription_id = %s WHERE id = %s",
+                       [line.pk, SupportCaseFactory(company=company).pk])
