@@ -121,3 +121,35 @@ def test_a_fault_report_from_the_employee_page_to_closed(new_page, estate, celer
     phone.goto(reverse("tickets:fault_detail", args=[report.pk]))
     sign_in_here(phone, reporter, rf"/support/faults/{report.pk}/$")
     assert_no_horizontal_overflow(phone, "fault report at phone width")
+
+
+def test_a_support_case_from_the_employee_page_with_a_file(new_page, estate, celery_worker, tmp_path):
+    line, reporter = estate["line"], estate["reporter"]
+    page = new_page()
+    page.goto(reverse("accounts:login"))
+    sign_in(page, reporter)
+    page.goto(reverse("subscriptions:detail", args=[line.pk]))
+    page.get_by_role("link", name="Create support case").click()
+    expect(page.locator("main")).to_contain_text("Started from its page, so it cannot be changed here.")
+    assert_accessible(page, label="support case form")
+    page.get_by_label("Product area").select_option("mobile")
+    page.get_by_label("Service", exact=True).select_option(label="Roaming and abroad")
+    page.get_by_label("Subject").fill("Roaming in Norway")
+    page.get_by_label("Description").fill("Does the plan include calls in Norway?")
+    disguised = tmp_path / "invoice.pdf"
+    disguised.write_text("<html><script>alert(1)</script></html>", encoding="utf-8")
+    page.get_by_label("Attachments (optional)").set_input_files(str(disguised))
+    page.get_by_role("button", name="Submit case").click()
+    expect(page.locator(".error-summary")).to_contain_text("is not a file type we accept")
+    assert_accessible(page, label="support case form refusing a disguised file")
+    real = tmp_path / "plan.txt"
+    real.write_text("Plan: Mobil Fri 50 GB\n", encoding="utf-8")
+    page.get_by_label("Attachments (optional)").set_input_files(str(real))
+    page.get_by_role("button", name="Submit case").click()
+    expect(page.locator("main")).to_contain_text("The case is sent to the operator's customer service.")
+    expect(page.get_by_role("link", name="plan.txt")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("+4522334455")
+    assert_accessible(page, label="the new support case")
+    page.goto(reverse("tickets:index"))
+    expect(page.get_by_role("link", name=re.compile(r"S\d{6}"))).to_have_count(1)
+    assert_accessible(page, label="open support cases")
