@@ -20,7 +20,7 @@ from tests.e2e.layout import assert_no_horizontal_overflow
 from tests.e2e.test_journey import sign_in
 from tests.e2e.test_order_journey import sign_in_here
 from tests.factories import BillingAccountFactory, CompanyFactory, StaffUserFactory, SubscriptionFactory
-from tickets.models import Attachment, FaultReport
+from tickets.models import Attachment, FaultReport, SupportCase
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,3 +153,12 @@ def test_a_support_case_from_the_employee_page_with_a_file(new_page, estate, cel
     page.goto(reverse("tickets:index"))
     expect(page.get_by_role("link", name=re.compile(r"S\d{6}"))).to_have_count(1)
     assert_accessible(page, label="open support cases")
+    phone = new_page(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    phone.goto(reverse("tickets:index"))
+    sign_in_here(phone, reporter, r"/support/$")
+    assert_no_horizontal_overflow(phone, "open support cases at phone width")
+    case = SupportCase.objects.get()
+    phone.goto(reverse("tickets:case_detail", args=[case.pk]))
+    assert_no_horizontal_overflow(phone, "support case at phone width")
+    phone.goto(f'{reverse("tickets:case_create")}?subscription={line.pk}')
+    assert_no_horizontal_overflow(phone, "support case form at phone width")
