@@ -132,6 +132,9 @@ class SupportCase(TenantModel):
         indexes = [
             models.Index(fields=["company", "-created_at", "-id"], name="support_case_company_idx"),
             models.Index(fields=["company", "status", "-created_at"], name="support_case_status_idx"),
+            # The open cases (the list's first page, its count, the overview's): a small index of its own.
+            models.Index(fields=["company", "-created_at", "-id"], name="support_case_open_idx",
+                         condition=Q(status__in=["draft", "submitted", "in_progress", "waiting"])),
             models.Index(fields=["created_by", "company", "-created_at"], name="support_case_creator_idx"),
             models.Index(fields=["on_behalf_of", "company", "-created_at"], name="support_case_behalf_idx"),
             models.Index(fields=["subscription"], name="support_case_subscription_idx"),
@@ -245,6 +248,8 @@ class FaultReport(TenantModel):
         indexes = [
             models.Index(fields=["company", "-created_at", "-id"], name="fault_report_company_idx"),
             models.Index(fields=["company", "status", "-created_at"], name="fault_report_status_idx"),
+            models.Index(fields=["company", "-created_at", "-id"], name="fault_report_open_idx",
+                         condition=Q(status__in=["submitted", "in_progress", "waiting"])),
             models.Index(fields=["account", "-created_at"], name="fault_report_account_idx"),
             models.Index(fields=["subscription"], name="fault_report_subscription_idx"),
             models.Index(fields=["connection"], name="fault_report_connection_idx"),

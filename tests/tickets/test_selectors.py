@@ -54,3 +54,11 @@ def test_active_notices_mark_what_touches_the_company(company):
     assert not notices[elsewhere.pk].affects_company
     # Without a company: the same notices, nothing marked.
     assert not any(notice.affects_company for notice in active_notices())
+
+
+def test_the_open_indexes_cover_exactly_the_open_statuses():
+    from tickets.models import FaultReport
+
+    for model, name in ((SupportCase, "support_case_open_idx"), (FaultReport, "fault_report_open_idx")):
+        (index,) = [index for index in model._meta.indexes if index.name == name]
+        assert set(dict(index.condition.children)["status__in"]) == set(model.OPEN)
