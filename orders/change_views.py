@@ -28,7 +28,6 @@ from selfcare.lists import ListColumn
 from subscriptions.models import BillingAccount, Connection, Subscription
 
 
-
 def _subject_or_404(membership, subject: str, pk):
     try:
         return change_subject(membership=membership, subject=subject, pk=pk)

@@ -198,8 +198,8 @@ def change_values(*, membership, subject: ChangeSubject, kind: str, data) -> tup
             except ValidationError as error:
                 errors["postal_code"] = error.messages
     elif kind == Kind.CONTACT:
-        change.update(new_contact_name=_text(data, "new_contact_name"), new_contact_email=_text(data, "new_contact_email"),
-                      new_contact_phone=_text(data, "new_contact_phone"))
+        change.update({name: _text(data, name)
+                       for name in ("new_contact_name", "new_contact_email", "new_contact_phone")})
         if not change["new_contact_name"]:
             errors["new_contact_name"] = _("Enter the new contact's name.")
         if change["new_contact_email"]:

@@ -96,7 +96,8 @@ def nothing_written():
      {"street": "Vestergade 3", "postal_code": "800", "city": "Aarhus C"}, "postal_code"),
     ("contact", "connection", {"new_contact_name": "Vagten", "new_contact_phone": "+45 70 10 20 30"},
      {"new_contact_name": "Vagten"}, "new_contact_email"),
-    ("billing", "account", {"invoice_email": "ap@example.com", "ean": VALID_EAN, "invoice_format": "ean", "area": "mobile"},
+    ("billing", "account",
+     {"invoice_email": "ap@example.com", "ean": VALID_EAN, "invoice_format": "ean", "area": "mobile"},
      {"invoice_email": "ap@example.com", "ean": VALID_EAN[:-1] + str((int(VALID_EAN[-1]) + 1) % 10),
       "invoice_format": "ean", "area": "mobile"}, "ean"),
     ("billing", "account", {"invoice_email": "ap@example.com", "invoice_format": "pdf_email", "area": "data"},
@@ -303,14 +304,14 @@ def test_a_plan_change_passes_the_chain_by_link_and_is_provisioned_once(desk):
     assert (request.subscription, request.action, request.params["plan_id"]) == (
         desk.subscription, ChangeRequest.Action.CHANGE_PLAN, desk.plan_b.pk)
     assert request.requested_by == desk.admin.user and order.change.change_request == request
-    # Exactly once: reaching the operator again asks nothing more.
-    change_reached_operator(order, actor=None)
-    assert ChangeRequest.objects.count() == 1
     # The operator's systems carry it out; the change completes and its creator hears of it.
     assert change_orders_follow_up() == 0
     change_request_submit(change_id=request.pk)
     change_request_complete(change_id=request.pk, ok=True)
     assert Subscription.objects.get(pk=desk.subscription.pk).plan == desk.plan_b
+    # Exactly once: reaching the operator again (a retried task, a second path) asks nothing more.
+    change_reached_operator(order, actor=None)
+    assert ChangeRequest.objects.count() == 1
     assert change_orders_follow_up() == 1 and change_orders_follow_up() == 0
     order.refresh_from_db()
     assert order.status == Order.Status.COMPLETED
@@ -472,3 +473,16 @@ class TestChangeAccess(TenantRouteTests):
                    make_data=_other_data, ok_status=(302,), effect=_saved,
                    expect_location=lambda case: reverse("orders:detail", kwargs=case.kwargs)),
     ]
+
+
+def test_beat_moves_carried_out_changes_on_every_minute(desk, settings):
+    from orders.tasks import changes_follow_up
+
+    assert settings.CELERY_BEAT_SCHEDULE["orders-changes-follow-up"] == {
+        "task": "orders.tasks.changes_follow_up", "schedule": 60.0}
+    order, _ = desk.save("plan", {"plan": desk.plan_b.pk}, submit=True)
+    request = order.change.change_request
+    change_request_submit(change_id=request.pk)
+    change_request_complete(change_id=request.pk, ok=True)
+    assert changes_follow_up() == 1
+    assert Order.objects.get(pk=order.pk).status == Order.Status.COMPLETED
