@@ -208,7 +208,8 @@ class OrderDetailView(PortalTemplateView):
     def get_order(self):
         return get_object_or_404(orders_visible(self.membership).select_related(
             "product", "account", "created_by", "subscription", "change", "change__plan", "change__add_on",
-            "change__connection", "change__change_request"), pk=self.kwargs["pk"])
+            "change__connection", "change__change_request", "new_subscription", "new_subscription__plan",
+            "new_subscription__spare_sim", "new_subscription__change_request"), pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -227,6 +228,8 @@ class OrderDetailView(PortalTemplateView):
                           and self.membership.has_permission(Permission.ORDER_PRODUCTS)),
             copy=order.submitted_copy,
             change_lines=change_lines(order) if order.is_change else [],
+            # The guide's answers, shown as what they are (not only as the order's note).
+            new_subscription=getattr(order, "new_subscription", None),
             can_answer_quote=(order.status == Order.Status.QUOTE_OFFERED
                               and self.membership.has_permission(Permission.ORDER_PRODUCTS)
                               and Order.objects.for_membership(self.membership).filter(pk=order.pk).exists()),

@@ -34,6 +34,7 @@ from tests.factories import (
     StaffUserFactory,
     SubscriptionFactory,
 )
+from tests.orders.factories import OrderFactory
 from tests.orders.test_approvals import chain, link_in, mails_to, step_of
 from tests.orders.test_links import open_link
 from tests.tenancy import RouteCheck, TenantRouteTests, marker
@@ -393,8 +394,6 @@ def test_without_status_e_mails_only_the_approvers_mail_goes(desk):
 # The lists ------------------------------------------------------------------------------------------------
 
 def test_changes_are_listed_apart_from_orders_filtered_and_exported(desk):
-    from tests.orders.factories import OrderFactory
-
     OrderFactory(company=desk.company, account=desk.account, employee_name="Ordre Olsen")
     plan, _ = desk.save("plan", {"plan": desk.plan_b.pk})
     desk.save("other", {"description": "x"}, subject="connection")
@@ -486,3 +485,60 @@ def test_beat_moves_carried_out_changes_on_every_minute(desk, settings):
     change_request_complete(change_id=request.pk, ok=True)
     assert changes_follow_up() == 1
     assert Order.objects.get(pk=order.pk).status == Order.Status.COMPLETED
+
+
+# The new-subscription guide's answers, shown structured on its order ---------------------------------------
+
+def test_the_guides_answers_are_shown_as_what_they_are_on_the_order(shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.guide import guide_order_save
+    from tests.factories import SimCardFactory, iccid
+    from tests.orders.test_guide import full_draft
+
+    catalogue = {"mobile": PricePlanFactory(code="g-mobile", name="Mobil Guide 20 GB", type="mobile"),
+                 "roaming": AddOnFactory(code="g-roaming", name="Roaming Guide", type="mobile")}
+    card = SimCardFactory(company=shop.company, iccid=iccid(778))
+    later = timezone.localdate() + timedelta(days=10)
+    draft = full_draft(shop, catalogue, sim={"sim": "spare", "iccid": card.iccid, "delivery_street": "Vej 1",
+                                             "delivery_postal_code": "2100", "delivery_city": "København Ø"},
+                       number={"number_choice": "port", "port_number": "+45 20 12 34 56", "port_operator": "Telia",
+                               "port_date": later.isoformat()})
+    order, _ = guide_order_save(membership=shop.orderer, draft=draft, submit=True)
+    client = verified_client(shop.orderer.user)
+    page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    section = page[page.index("data-new-subscription"):]
+    section = section[:section.index("</dl>")]
+    for text in ("Tove Ditlevsen", "tove@example.com", "Mobile", "Mobil Guide 20 GB", "Roaming Guide",
+                 "A spare SIM card we hold", card.iccid, "Take over +45 20123456 from Telia on", "Start date"):
+        assert text in section, text
+    plain = client.get(reverse("orders:detail", args=[OrderFactory(company=shop.company, account=shop.account).pk]))
+    plain = plain.content.decode()
+    assert "data-new-subscription" not in plain
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_change_list_and_page_cost_the_same_queries_however_many_changes(desk):
+    client = verified_client(desk.admin.user)
+    first, _ = desk.save("plan", {"plan": desk.plan_b.pk}, submit=True)
+    for n in range(2):
+        desk.save("other", {"description": f"x{n}"}, subject="connection", submit=True)
+    client.get(reverse("orders:changes"))
+    few_list, few_page = _queries(client, reverse("orders:changes")), _queries(
+        client, reverse("orders:detail", args=[first.pk]))
+    for n in range(20):
+        desk.save("contact", {"new_contact_name": f"Kontakt {n}", "new_contact_phone": "+45 70 10 20 30"},
+                  subject="connection", submit=n % 2 == 0)
+    assert _queries(client, reverse("orders:changes")) == few_list
+    assert _queries(client, reverse("orders:detail", args=[first.pk])) == few_page
+    print(f"queries: change list {few_list}, change page {few_page}")
