@@ -261,8 +261,11 @@ class OrderDecideView(OrderDetailView):
                         messages.error(request, message)
                     return redirect(_detail_url(order))
             else:
-                messages.success(request, _("Your approval is recorded.") if approve
-                                 else _("The order is rejected, and its creator is told."))
+                if approve:
+                    messages.success(request, _("Your approval is recorded."))
+                else:
+                    messages.success(request, _("The change is rejected, and its creator is told.") if order.is_change
+                                     else _("The order is rejected, and its creator is told."))
                 return redirect(_detail_url(order))
         return self.render_to_response(self.get_context_data(order=order, decision_form=form))
 
@@ -281,8 +284,14 @@ class OrderSubmitView(OrderDetailView):
             for message in refusal.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, _("The order is sent for approval.") if sent.status == Order.Status.AWAITING_APPROVAL
-                             else _("The order is sent to the operator."))
+            if sent.is_change:
+                messages.success(request, _("The change is sent for approval.")
+                                 if sent.status == Order.Status.AWAITING_APPROVAL
+                                 else _("The change is sent to the operator."))
+            else:
+                messages.success(request, _("The order is sent for approval.")
+                                 if sent.status == Order.Status.AWAITING_APPROVAL
+                                 else _("The order is sent to the operator."))
         return redirect(_detail_url(order))
 
 
@@ -298,7 +307,8 @@ class OrderWithdrawView(OrderDetailView):
             for message in refusal.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, _("The order is a draft again. Change it and send it once more."))
+            messages.success(request, _("The change is a draft again. Correct it and send it once more.")
+                             if order.is_change else _("The order is a draft again. Change it and send it once more."))
         return redirect(_detail_url(order))
 
 

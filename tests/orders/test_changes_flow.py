@@ -542,3 +542,16 @@ def test_the_change_list_and_page_cost_the_same_queries_however_many_changes(des
     assert _queries(client, reverse("orders:changes")) == few_list
     assert _queries(client, reverse("orders:detail", args=[first.pk])) == few_page
     print(f"queries: change list {few_list}, change page {few_page}")
+
+
+def test_the_creator_takes_a_waiting_change_back_to_draft_and_the_link_stops_working(desk):
+    first = make_member(desk.company, role=Role.APPROVER)
+    chain(desk, first)
+    order, _ = desk.save("plan", {"plan": desk.plan_b.pk}, submit=True)
+    client = verified_client(desk.admin.user)
+    response = client.post(reverse("orders:withdraw", args=[order.pk]), follow=True)
+    assert "The change is a draft again" in response.content.decode()
+    assert Order.objects.get(pk=order.pk).status == Order.Status.DRAFT
+    page = open_link(verified_client(first.user), link_in(mails_to(first)[0]))
+    assert "The order has changed since the link was sent" in page.content.decode()
+    assert not ChangeRequest.objects.exists()
