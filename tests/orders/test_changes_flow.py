@@ -555,3 +555,15 @@ def test_the_creator_takes_a_waiting_change_back_to_draft_and_the_link_stops_wor
     page = open_link(verified_client(first.user), link_in(mails_to(first)[0]))
     assert "The order has changed since the link was sent" in page.content.decode()
     assert not ChangeRequest.objects.exists()
+
+
+def test_the_demo_has_a_change_awaiting_approval_and_a_draft_once(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for _ in range(2):
+        call_command("seed_demo", stdout=StringIO())
+    changes = Order.objects.filter(is_change=True).select_related("change")
+    assert sorted((order.change.kind, order.status) for order in changes) == [
+        ("other", Order.Status.DRAFT), ("plan", Order.Status.AWAITING_APPROVAL)]
