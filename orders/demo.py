@@ -33,8 +33,8 @@ def demo_ensure(companies) -> None:
                     .order_by("monthly_fee").first())
             if plan is not None:
                 subject = change_subject(membership=boss, subject="subscription", pk=line.pk)
-                change_save(membership=boss, subject=subject, kind="plan", data={**contact, "plan": plan.pk, "plan_when": "next_month"},
-                            idempotency_key=keys[0], submit=True)
+                change_save(membership=boss, subject=subject, kind="plan", idempotency_key=keys[0], submit=True,
+                            data={**contact, "plan": plan.pk, "plan_when": "next_month"})
         account = (line.account if line is not None
                    else BillingAccount.objects.filter(company=company).order_by("number").first())
         if account is not None:
