@@ -90,3 +90,25 @@ def test_a_plan_change_from_the_employee_page_through_approval_to_the_new_plan(n
     assert_accessible(page, label="completed change with its timeline")
     page.goto(reverse("subscriptions:detail", args=[subscription.pk]))
     expect(page.locator("main")).to_contain_text("Mobil Fri 100 GB")
+
+
+def test_the_change_pages_fit_a_phone(new_page, desk, celery_worker):
+    from tests.e2e.conftest import PHONE
+
+    subscription = desk["subscription"]
+    page = new_page(**PHONE)
+    url = reverse("orders:change_create", args=["subscription", subscription.pk]) + "?kind=plan"
+    page.goto(url)
+    sign_in_here(page, desk["admin"].user, r"/orders/changes/new/subscription/\d+/")
+    expect(page.locator("[data-locked-subject]")).to_contain_text("Karen Blixen")
+    assert_no_horizontal_overflow(page, "change form at phone width")
+    assert_accessible(page, label="change form at phone width")
+    page.get_by_label("New price plan").select_option(label="Mobil Fri 100 GB")
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.get_by_text("The change is saved as a draft.")).to_be_visible()
+    assert_no_horizontal_overflow(page, "draft change at phone width")
+    page.goto(reverse("orders:changes"))
+    change = Order.objects.get(is_change=True)
+    expect(page.get_by_role("link", name=change.number)).to_be_visible()
+    assert_no_horizontal_overflow(page, "open changes at phone width")
+    assert_accessible(page, label="open changes at phone width")
