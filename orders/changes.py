@@ -215,7 +215,8 @@ def change_values(*, membership, subject: ChangeSubject, kind: str, data) -> tup
         change["description"] = _text(data, "description")[:2000]
         if not change["description"]:
             errors["description"] = _("Describe what should be changed.")
-    wished = _text(data, "wished_date")
+    # A plan or add-on change has its own timing (now, or from the 1st of next month).
+    wished = _text(data, "wished_date") if kind not in PROVISIONED_KINDS else ""
     if wished:
         try:
             change["wished_date"] = date.fromisoformat(wished)

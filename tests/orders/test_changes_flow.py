@@ -567,3 +567,18 @@ def test_the_demo_has_a_change_awaiting_approval_and_a_draft_once(settings):
     changes = Order.objects.filter(is_change=True).select_related("change")
     assert sorted((order.change.kind, order.status) for order in changes) == [
         ("other", Order.Status.DRAFT), ("plan", Order.Status.AWAITING_APPROVAL)]
+
+
+def test_a_wished_date_is_not_in_the_past(desk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    address = {"street": "Vestergade 3", "postal_code": "8000", "city": "Aarhus C"}
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    with pytest.raises(OrderRefused) as refused:
+        desk.save("address", {**address, "wished_date": yesterday}, subject="connection")
+    assert "wished_date" in refused.value.message_dict and nothing_written()
+    later = timezone.localdate() + timedelta(days=30)
+    order, _ = desk.save("address", {**address, "wished_date": later.isoformat()}, subject="connection")
+    assert order.change.wished_date == later
