@@ -4,19 +4,6 @@ from django.db import migrations
 
 from accounts.tenancy import same_company_reference, tenant_key
 
-# subscriptions_connection had no (id, company_id) key yet (nothing referred to a connection with the
-# company in the key); added here if no other migration has added it meanwhile, under the name
-# accounts.tenancy.tenant_key gives it.
-CONNECTION_KEY = "subscriptions_connection_id_company_key"
-connection_tenant_key = migrations.RunSQL(
-    f"""DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{CONNECTION_KEY}') THEN
-            ALTER TABLE "subscriptions_connection" ADD CONSTRAINT "{CONNECTION_KEY}" UNIQUE ("id", "company_id");
-        END IF;
-    END $$""",
-    migrations.RunSQL.noop,
-)
-
 
 def _references(table, columns):
     return [operation for column, referenced in columns
@@ -27,10 +14,11 @@ class Migration(migrations.Migration):
     dependencies = [
         ("tickets", "0001_cases_fault_reports_notices"),
         ("subscriptions", "0008_merge_0007_create_requests_0007_list_filter_index"),
+        # Gives subscriptions_connection its (id, company_id) key, which the references below need.
+        ("orders", "0008_order_changes"),
     ]
 
     operations = [
-        connection_tenant_key,
         *tenant_key("tickets_supportcase"),
         *tenant_key("tickets_faultreport"),
         *tenant_key("tickets_casemessage"),
