@@ -132,6 +132,8 @@ def csv_convention(language: str | None = None) -> tuple[str, str]:
 
 
 def csv_cell(value, *, decimal_mark: str = ".") -> str:
+    if type(value) is str:  # most cells: straight to the formula check (400,000 calls in a 50,000-line export)
+        return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
     if _is_number(value):
         if isinstance(value, float):
             value = Decimal(repr(value))  # no exponent notation, no binary noise
@@ -257,24 +259,26 @@ def _style_attribute(style: int) -> str:
 
 def _xlsx_cell(reference: str, value, styles: _XlsxStyles, *, bold: bool = False) -> str:
     """One ``<c>`` element: a number, a date or time cell, or always a text cell (never a formula)."""
-    from openpyxl.utils.datetime import to_excel
-
-    if _is_number(value):
+    if type(value) is str and value:  # most cells: a non-empty text
+        text = value
+    elif _is_number(value):
         number_format = None
         if isinstance(value, Decimal) and value.as_tuple().exponent < 0:
             number_format = "0." + "0" * -value.as_tuple().exponent
         style = styles.index(number_format, bold=bold)
         return f'<c r="{reference}"{_style_attribute(style)}><v>{value}</v></c>'
-    value = _local(value)
-    if isinstance(value, datetime | date):
+    elif isinstance(value := _local(value), datetime | date):
+        from openpyxl.utils.datetime import to_excel
+
         # Excel has no time zones: the reader's local time, as shown on the page.
         is_datetime = isinstance(value, datetime)
         serial = to_excel(value.replace(tzinfo=None) if is_datetime else value)
         style = styles.index(DATETIME_NUMBER_FORMAT if is_datetime else DATE_NUMBER_FORMAT, bold=bold)
         return f'<c r="{reference}" s="{style}"><v>{serial}</v></c>'
-    text = _text(value)
-    if not text:  # an empty cell, as openpyxl wrote it (read back as None)
-        return f'<c r="{reference}"{_style_attribute(styles.index(bold=bold))}/>'
+    else:
+        text = _text(value)
+        if not text:  # an empty cell, as openpyxl wrote it (read back as None)
+            return f'<c r="{reference}"{_style_attribute(styles.index(bold=bold))}/>'
     # Always a text cell; one a spreadsheet would run gets Excel's quote prefix: shown, never run.
     style = styles.index(bold=bold, quote_prefix=is_formula_like(text))
     space = ' xml:space="preserve"' if text != text.strip() else ""
