@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from selfcare.widgets import PlainSelect
+from selfcare.widgets import FetchedModelChoiceFilter, PlainSelect
 from subscriptions.models import BillingAccount, Connection, PricePlan, Subscription
 
 
@@ -19,9 +19,9 @@ class SubscriptionFilterSet(django_filters.FilterSet):
     # PlainSelect: the same <select>, without a template render per option (hundreds of accounts).
     type = django_filters.ChoiceFilter(label=_("Type"), choices=Subscription.Type.choices, empty_label=_("All"),
                                        widget=PlainSelect)
-    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=_accounts, empty_label=_("All"),
+    account = FetchedModelChoiceFilter(label=_("Account"), queryset=_accounts, empty_label=_("All"),
                                                widget=PlainSelect)
-    plan = django_filters.ModelChoiceFilter(
+    plan = FetchedModelChoiceFilter(
         label=_("Price plan"), queryset=PricePlan.objects.order_by("type", "name"), empty_label=_("All"),
         widget=PlainSelect,
     )
