@@ -277,6 +277,8 @@ CELERY_BEAT_SCHEDULE = {
     "orders-absences-due": {"task": "orders.tasks.absences_due", "schedule": 3600.0},
     # Approval steps waiting more than 3 working days (the company's country) get one reminder.
     "orders-approval-reminders": {"task": "orders.tasks.approval_reminders", "schedule": 3600.0},
+    # Changes whose provisioning request the operator's systems finished complete (or are rejected).
+    "orders-changes-follow-up": {"task": "orders.tasks.changes_follow_up", "schedule": 60.0},
 }
 
 LOGGING = {
