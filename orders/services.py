@@ -71,15 +71,25 @@ def employee_suggestions(*, membership, text: str, limit: int = SUGGESTIONS_SHOW
     text = " ".join(text.split())[:100]
     if len(text) < 2:
         return []
-    from django.db.models import Q
-
     return list(
         Subscription.objects.for_membership(membership)
         .exclude(status=Subscription.Status.TERMINATED)
-        .filter(Q(employee_name__icontains=text) | Q(number__icontains=text) | Q(employee_email__icontains=text))
+        .filter(_employee_search(text))
         .select_related("account")
         .order_by("employee_name", "number", "pk")[:limit]
     )
+
+
+def _employee_search(text: str):
+    """The name, number or e-mail contains ``text``: through the subscription's search document (one stored
+    column, as the subscription list searches) when the text cannot span two of its fields."""
+    from django.db.models import F, Q
+
+    from selfcare.search import SEARCH_DOCUMENT_SEPARATOR, SearchDocumentContains
+
+    if SEARCH_DOCUMENT_SEPARATOR in text:
+        return Q(employee_name__icontains=text) | Q(number__icontains=text) | Q(employee_email__icontains=text)
+    return Q(SearchDocumentContains(F("search_document"), text))
 
 
 def awaiting_my_approval(*, membership):

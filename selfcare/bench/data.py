@@ -123,7 +123,7 @@ def _bulk_insert(model, objects: Iterable) -> int:
     Values are prepared by the model's own fields (defaults, auto_now_add, foreign keys), as
     bulk_create would; no signals are sent, as with bulk_create. Returns the number of rows.
     """
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
     quote = connection.ops.quote_name
     count = 0
     with connection.cursor() as cursor:
