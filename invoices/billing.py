@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Company
 from invoices import pricing
 from invoices.models import CURRENCY_BY_COUNTRY, Invoice, NumberSequence
+from invoices.numbering import series_advance, series_lock
 from invoices.references import payment_reference
 
 logger = logging.getLogger(__name__)
@@ -304,9 +305,7 @@ def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descrip
     (first number, last number))."""
     with transaction.atomic(), connection.cursor() as cursor:
         # The lock that makes numbers gapless and runs take turns (see the module docstring).
-        cursor.execute("SELECT last_number FROM invoices_numbersequence WHERE name = %s FOR UPDATE",
-                       [NumberSequence.Name.INVOICE])
-        (last_number,) = cursor.fetchone()
+        last_number = series_lock(NumberSequence.Name.INVOICE)
         numbering_point()
         _collect_lines(cursor, period=period, accounts=accounts, country_descriptions=descriptions)
         cursor.execute(
@@ -361,8 +360,7 @@ def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descrip
             {"period": period},
         )
         lines = cursor.rowcount
-        cursor.execute("UPDATE invoices_numbersequence SET last_number = %s WHERE name = %s",
-                       [numbers[-1], NumberSequence.Name.INVOICE])
+        series_advance(NumberSequence.Name.INVOICE, numbers[-1])
         cursor.execute("DROP TABLE billing_lines; DROP TABLE billing_accounts; DROP TABLE billing_charged")
         return len(invoiced), lines, (numbers[0], numbers[-1])
 
