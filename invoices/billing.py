@@ -360,9 +360,25 @@ def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descrip
             {"period": period},
         )
         lines = cursor.rowcount
+        subscription_totals_write(cursor, invoice_condition="i.period = %(period)s AND i.account_id IN "
+                                  "(SELECT account_id FROM billing_lines)", params={"period": period})
         series_advance(NumberSequence.Name.INVOICE, numbers[-1])
         cursor.execute("DROP TABLE billing_lines; DROP TABLE billing_accounts; DROP TABLE billing_charged")
         return len(invoiced), lines, (numbers[0], numbers[-1])
+
+
+def subscription_totals_write(cursor, *, invoice_condition: str, params: dict) -> None:
+    """The "per user" rows of the invoices matching ``invoice_condition`` (SQL on ``i``), from their lines."""
+    cursor.execute(
+        f"""INSERT INTO invoices_invoicesubscriptiontotal (company_id, invoice_id, subscription_id, employee_name,
+                subscription_number, line_count, net_amount)
+            SELECT l.company_id, l.invoice_id, l.subscription_id, l.employee_name, l.subscription_number, count(*),
+                   sum(l.net_amount)
+            FROM invoices_invoiceline l JOIN invoices_invoice i ON i.id = l.invoice_id
+            WHERE {invoice_condition}
+            GROUP BY l.company_id, l.invoice_id, l.subscription_id, l.employee_name, l.subscription_number""",
+        params,
+    )
 
 
 def numbering_point() -> None:

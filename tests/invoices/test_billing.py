@@ -206,3 +206,22 @@ def test_numbers_are_sequential_across_accounts_and_swedish_references_are_ocr(p
     invoices = list(Invoice.objects.order_by("number"))
     assert [i.number for i in invoices] == [start + 1, start + 2, start + 3]
     assert all(i.currency == "SEK" and ocr_is_valid(i.payment_reference) for i in invoices)
+
+
+def test_charges_per_subscription_add_up_to_the_lines(account, plan):
+    from invoices.models import InvoiceSubscriptionTotal
+
+    for _ in range(3):
+        line = subscription(account, plan)
+        line.add_ons.add(AddOnFactory(code="bill-vm", name="Voicemail", monthly_fee=Decimal("10.00")))
+    order = OrderFactory(company=account.company, account=account, subscription=None, employee_name="Ny Medarbejder",
+                         status=Order.Status.COMPLETED)
+    Order.objects.filter(pk=order.pk).update(status_changed_at=at(date(2026, 10, 5)))
+
+    billing_run(period=OCTOBER)
+
+    invoice = Invoice.objects.get()
+    totals = InvoiceSubscriptionTotal.objects.filter(invoice=invoice)
+    assert totals.count() == 4  # three subscriptions and the new user's order
+    assert totals.aggregate(total=Sum("net_amount"))["total"] == invoice.net_total
+    assert sum(t.line_count for t in totals) == invoice.line_count == 7
