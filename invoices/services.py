@@ -15,7 +15,6 @@ from invoices.billing import billing_run, invoices_mark_overdue, previous_month
 from invoices.models import BillingRun, CreditNote, CreditNoteLine, Invoice, InvoiceLine, NumberSequence
 from invoices.numbering import series_advance, series_lock
 
-
 # --- billing runs ---------------------------------------------------------------------------------
 
 def billing_run_start(*, period: date, started_by=None) -> BillingRun:
