@@ -123,16 +123,17 @@ def _line_period(line) -> str:
 
 
 LINE_COLUMNS = [
-    ListColumn("position", _("Line"), lambda l: l.position, sort=("position",)),
-    ListColumn("employee", _("Employee"), lambda l: l.employee_name, sort=("employee_name", "position")),
-    ListColumn("number", _("Number"), lambda l: l.subscription_number, sort=("subscription_number", "position")),
-    ListColumn("kind", _("Kind"), lambda l: l.kind, choices=InvoiceLine.Kind.choices, sort=("kind", "position")),
-    ListColumn("description", _("Description"), lambda l: l.description, sort=("description", "position")),
+    ListColumn("position", _("Line"), lambda line: line.position, sort=("position",)),
+    ListColumn("employee", _("Employee"), lambda line: line.employee_name, sort=("employee_name", "position")),
+    ListColumn("number", _("Number"), lambda line: line.subscription_number, sort=("subscription_number", "position")),
+    ListColumn("kind", _("Kind"), lambda line: line.kind, choices=InvoiceLine.Kind.choices, sort=("kind", "position")),
+    ListColumn("description", _("Description"), lambda line: line.description, sort=("description", "position")),
     ListColumn("days", _("Charged for"), _line_period, sort=("starts_on", "position")),
-    ListColumn("quantity", _("Quantity"), lambda l: l.quantity.normalize(), sort=("quantity", "position")),
-    ListColumn("unit_price", _("Unit price"), lambda l: l.unit_price.normalize(), sort=("unit_price", "position")),
-    ListColumn("net", _("Excl. VAT"), lambda l: l.net_amount, sort=("net_amount", "position")),
-    ListColumn("vat_rate", _("VAT %"), lambda l: l.vat_rate.normalize(), sort=("vat_rate", "position")),
+    ListColumn("quantity", _("Quantity"), lambda line: line.quantity.normalize(), sort=("quantity", "position")),
+    ListColumn("unit_price", _("Unit price"), lambda line: line.unit_price.normalize(),
+               sort=("unit_price", "position")),
+    ListColumn("net", _("Excl. VAT"), lambda line: line.net_amount, sort=("net_amount", "position")),
+    ListColumn("vat_rate", _("VAT %"), lambda line: line.vat_rate.normalize(), sort=("vat_rate", "position")),
 ]
 
 
@@ -187,7 +188,8 @@ CREDIT_NOTE_COLUMNS = [
     ListColumn("number", _("Credit note"), lambda c: c.number, sort=("number",), link=_credit_note_url),
     ListColumn("invoice", _("Corrects invoice"), lambda c: c.invoice.number, sort=("invoice__number", "number"),
                link=lambda c: _invoice_url(c.invoice)),
-    ListColumn("account", _("Account"), lambda c: c.invoice.account.number, sort=("invoice__account__number", "number")),
+    ListColumn("account", _("Account"), lambda c: c.invoice.account.number,
+               sort=("invoice__account__number", "number")),
     ListColumn("issued", _("Issue date"), lambda c: c.issue_date, sort=("issue_date", "number")),
     ListColumn("reason", _("Reason"), lambda c: c.reason, sort=("reason", "number")),
     ListColumn("gross", _("Incl. VAT"), lambda c: c.gross_total, sort=("gross_total",)),
