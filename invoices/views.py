@@ -31,16 +31,16 @@ def _digits(search: str) -> int | None:
 
 INVOICE_COLUMNS = [
     ListColumn("number", _("Invoice"), lambda i: i.number, sort=("number",), link=_invoice_url),
-    ListColumn("account", _("Account"), lambda i: i.account.number, sort=("account__number", "-period")),
-    ListColumn("account_name", _("Account name"), lambda i: i.account.name, sort=("account__name", "-period")),
+    ListColumn("account", _("Account"), lambda i: i.account.number, sort=("account__number", "period")),
+    ListColumn("account_name", _("Account name"), lambda i: i.account.name, sort=("account__name", "period")),
     ListColumn("period", _("Period"), lambda i: i.period.strftime("%Y-%m"), sort=("period", "number")),
     ListColumn("issued", _("Issue date"), lambda i: i.issue_date, sort=("issue_date", "number")),
     ListColumn("due", _("Due date"), lambda i: i.due_date, sort=("due_date",)),
     ListColumn("net", _("Excl. VAT"), lambda i: i.net_total, sort=("net_total",)),
     ListColumn("vat", _("VAT"), lambda i: i.vat_total, sort=("vat_total",)),
     ListColumn("gross", _("Incl. VAT"), lambda i: i.gross_total, sort=("gross_total",)),
-    ListColumn("currency", _("Currency"), lambda i: i.currency, sort=("currency", "-period")),
-    ListColumn("status", _("Status"), lambda i: i.status, choices=Invoice.Status.choices, sort=("status", "-period")),
+    ListColumn("currency", _("Currency"), lambda i: i.currency, sort=("currency", "period")),
+    ListColumn("status", _("Status"), lambda i: i.status, choices=Invoice.Status.choices, sort=("status", "period")),
 ]
 
 
