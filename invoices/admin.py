@@ -115,7 +115,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark the selected invoices paid"), permissions=["view"])
     def mark_paid(self, request, queryset):
-        changed = invoices_mark_paid(invoices=list(queryset.only("pk")))
+        changed = invoices_mark_paid(invoices=list(queryset.select_related(None).only("pk")))
         self.message_user(request, _("%(count)s invoices marked paid.") % {"count": changed}, messages.SUCCESS)
 
     def get_urls(self):
