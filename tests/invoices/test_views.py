@@ -218,3 +218,19 @@ def test_usage_page_shows_pools_and_usage_per_number(company, browser):
 def test_every_list_column_is_sortable():
     for columns in (INVOICE_COLUMNS, LINE_COLUMNS, SUBSCRIPTION_TOTAL_COLUMNS, CREDIT_NOTE_COLUMNS):
         assert all(column.sortable for column in columns)
+
+
+def test_demo_invoices_fill_the_pages_once():
+    from django.core.management import call_command
+
+    from invoices.models import CreditNote, InvoiceLine
+
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = [model.objects.count() for model in (Invoice, InvoiceLine, CreditNote, UsagePool)]
+    call_command("seed_demo", stdout=io.StringIO())
+    assert [model.objects.count() for model in (Invoice, InvoiceLine, CreditNote, UsagePool)] == counts
+    assert Invoice.objects.filter(status="overdue").exists() and Invoice.objects.filter(status="credited").exists()
+    assert Invoice.objects.filter(status="open").exists() and Invoice.objects.filter(status="paid").exists()
+    assert Invoice.objects.values("period").distinct().count() == 12
+    assert Invoice.objects.filter(currency="SEK").exists()
+    assert InvoiceLine.objects.filter(kind="usage").exists()
