@@ -71,19 +71,23 @@ def invoice_history(*, invoice: Invoice, months: int = 12) -> list[dict]:
     return rows
 
 
-def invoice_vat_breakdown(*, invoice) -> list[pricing.VatBreakdown]:
-    """VAT per category of the invoice's lines, computed by the one rule (``invoices.pricing``)."""
-    rows = (invoice.lines.values("vat_category", "vat_rate").annotate(net=Sum("net_amount"))
-            .order_by("vat_category", "vat_rate"))
-    return pricing.vat_breakdown((row["vat_category"], row["vat_rate"], row["net"]) for row in rows)
-
-
-def invoice_kind_totals(*, invoice) -> list[dict]:
-    """The invoice's charges by kind (fees, add-ons, usage, one-off): what the specification sums."""
+def invoice_summary(*, invoice) -> dict:
+    """The invoice's charges by kind (what the specification sums) and its VAT per category (by the one
+    rule, ``invoices.pricing``), from one pass over its lines."""
+    rows = list(invoice.lines.values("kind", "vat_category", "vat_rate")
+                .annotate(net=Sum("net_amount"), lines=Count("pk")).order_by())
     labels = dict(InvoiceLine.Kind.choices)
-    rows = invoice.lines.values("kind").annotate(net=Sum("net_amount"), lines=Count("pk")).order_by("kind")
-    return [{"kind": row["kind"], "label": labels.get(row["kind"], row["kind"]), "net": row["net"],
-             "lines": row["lines"]} for row in rows]
+    kinds: dict[str, dict] = {}
+    for row in rows:
+        entry = kinds.setdefault(row["kind"], {"kind": row["kind"], "label": labels.get(row["kind"], row["kind"]),
+                                               "net": Decimal("0.00"), "lines": 0})
+        entry["net"] += row["net"]
+        entry["lines"] += row["lines"]
+    order = list(labels)
+    return {
+        "kinds": sorted(kinds.values(), key=lambda entry: order.index(entry["kind"]) if entry["kind"] in order else 99),
+        "vat": pricing.vat_breakdown((row["vat_category"], row["vat_rate"], row["net"]) for row in rows),
+    }
 
 
 def usage_pools_for(*, membership, period: date, account=None) -> list[dict]:

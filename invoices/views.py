@@ -11,8 +11,7 @@ from invoices.selectors import (
     access_credit_note,
     access_invoice,
     invoice_history,
-    invoice_kind_totals,
-    invoice_vat_breakdown,
+    invoice_summary,
     pool_members_by_pool,
     usage_pools_for,
 )
@@ -89,9 +88,10 @@ class InvoiceDetailView(_InvoicePage):
         context = super().get_context_data(**kwargs)
         invoice = self.invoice
         history = invoice_history(invoice=invoice)
+        summary = invoice_summary(invoice=invoice)
         context.update(
-            vat_breakdown=invoice_vat_breakdown(invoice=invoice),
-            kind_totals=invoice_kind_totals(invoice=invoice),
+            vat_breakdown=summary["vat"],
+            kind_totals=summary["kinds"],
             history=history,
             chart_rows=[{"label": row["period"].strftime("%Y-%m"), "percent": row["percent"],
                          "text": row["amount"]} for row in history],
@@ -151,8 +151,6 @@ class InvoiceLinesView(_InvoiceLinesBase):
     empty_message = _("No lines match.")
     export_name = "invoice-lines"
     specified_view = "lines"
-    # Keyset paging reads this many per page; a long specification is read a page at a time.
-    paginate_by = 100
 
 
 SUBSCRIPTION_TOTAL_COLUMNS = [
@@ -177,7 +175,6 @@ class InvoiceSubscriptionsView(_InvoiceLinesBase):
     empty_message = _("No users match.")
     export_name = "invoice-users"
     specified_view = "users"
-    paginate_by = 100
 
 
 def _credit_note_url(note) -> str:
