@@ -76,7 +76,8 @@ def back_office_rows(company, account) -> dict:
     from invoices.models import BillingRun, UsagePool
 
     invoice = invoice_with_lines(account=account, lines=2)
-    note = CreditNote.objects.create(company=company, invoice=invoice, number=invoice.number, issue_date=date(2026, 11, 5),
+    note = CreditNote.objects.create(company=company, invoice=invoice, number=invoice.number,
+                                     issue_date=date(2026, 11, 5),
                                      reason="Fejl", currency="DKK", net_total=Decimal("100.00"),
                                      vat_total=Decimal("25.00"), gross_total=Decimal("125.00"))
     return {
