@@ -118,6 +118,8 @@ class Subscription(TenantModel):
         expression=search_document_expression("employee_name", "number", "employee_email"),
         output_field=models.TextField(), db_persist=True, editable=False,
     )
+    # The first day it is billed for (invoices.billing); empty: the day it was created.
+    activated_on = models.DateField(_("active from"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("subscription")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -283,6 +284,8 @@ CELERY_BEAT_SCHEDULE = {
     "orders-approval-reminders": {"task": "orders.tasks.approval_reminders", "schedule": 3600.0},
     # Changes whose provisioning request the operator's systems finished complete (or are rejected).
     "orders-changes-follow-up": {"task": "orders.tasks.changes_follow_up", "schedule": 60.0},
+    # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.
+    "invoices-daily": {"task": "invoices.tasks.invoices_daily_task", "schedule": crontab(hour=2, minute=15)},
 }
 
 LOGGING = {

@@ -93,6 +93,8 @@ class Command(BaseCommand):
 
         __import__("orders.demo", fromlist=["demo_ensure"]).demo_ensure(companies)  # demo changes (orders)
 
+        __import__("invoices.demo").demo.demo_ensure(list(companies.values()))  # twelve months of invoices
+
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
             country="DK", registration_number="25800044", email="karen@vindkraft.example",
