@@ -584,6 +584,7 @@ def bench_data_seed(
         order_counts.update(bench_tickets_seed(company=company, accounts=big_accounts, superuser=superuser, rng=rng))
         done("tickets", f"{order_counts['support_cases']:,} support cases, {order_counts['fault_reports']:,} fault "
                         "reports")
+
         # The invoices app's share: 24 months of invoices, the largest with 50,000 lines (invoices/bench.py).
         phase("invoices")
         from invoices.bench import bench_invoices_seed
