@@ -8,6 +8,8 @@ of the quick SIM swap and the PUK look-up, within the membership's scope.
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
@@ -76,6 +78,56 @@ def _awaiting_approval(membership) -> dict:
     return {"awaiting_approval": orders[:SHOWN], "awaiting_approval_more": len(orders) > SHOWN}
 
 
+def url_or(name: str, args: list, fallback: str) -> str:
+    """The URL of a page another area adds (a case, an invoice), else its area's page."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return reverse(fallback)
+
+
+def _cases(membership) -> dict:
+    from tickets.models import SupportCase
+    from tickets.selectors import open_cases
+
+    company = membership.company
+    mine = open_cases(company, user=membership.user, limit=SHOWN + 1, membership=membership)
+    everyone = open_cases(company, limit=SHOWN + 1, membership=membership)
+    for case in (*mine, *everyone):
+        case.url = url_or("tickets:case_detail", [case.pk], "tickets:index")
+    return {
+        "my_cases": mine[:SHOWN], "my_cases_more": len(mine) > SHOWN,
+        "company_cases": everyone[:SHOWN], "company_cases_more": len(everyone) > SHOWN,
+        "cases_waiting": [case for case in mine[:SHOWN] if case.status == SupportCase.Status.WAITING],
+        "cases_url": url_or("tickets:cases", [], "tickets:index"),
+        "can_create_case": membership.has_permission(Permission.CREATE_SUPPORT_CASES),
+        "case_create_url": url_or("tickets:case_create", [], "tickets:index"),
+    }
+
+
+def _notices(membership) -> dict:
+    from tickets.models import OperationalNotice
+    from tickets.selectors import active_notices
+
+    notices = active_notices(membership.company)
+    return {
+        "disruptions": [notice for notice in notices if notice.kind != OperationalNotice.Kind.OPERATOR_MESSAGE],
+        "operator_messages": [notice for notice in notices if notice.kind == OperationalNotice.Kind.OPERATOR_MESSAGE],
+    }
+
+
+def _unpaid_invoices(membership) -> dict:
+    from invoices.models import Invoice
+
+    invoices = list(Invoice.objects.for_membership(membership).filter(status__in=Invoice.UNPAID)
+                    .select_related("account").order_by("due_date", "pk")[:SHOWN + 1])
+    today = timezone.localdate()
+    for invoice in invoices:
+        invoice.url = url_or("invoices:detail", [invoice.pk], "invoices:index")
+        invoice.overdue = invoice.status == Invoice.Status.OVERDUE or invoice.due_date < today
+    return {"unpaid_invoices": invoices[:SHOWN], "unpaid_invoices_more": len(invoices) > SHOWN}
+
+
 def overview_sections(*, membership) -> dict:
     """What the overview shows this membership: only the sections its permissions allow."""
     sections: dict = {
@@ -86,4 +138,9 @@ def overview_sections(*, membership) -> dict:
         sections.update(_subscription_figures(membership))
     if membership.has_permission(Permission.APPROVE_ORDERS):
         sections.update(_awaiting_approval(membership))
+    if membership.has_permission(Permission.VIEW_INVOICES):
+        sections.update(_unpaid_invoices(membership))
+    # Every login of the company sees its cases (seed 004) and the operator's notices.
+    sections.update(_cases(membership))
+    sections.update(_notices(membership))
     return sections
