@@ -8,12 +8,11 @@ of the quick SIM swap and the PUK look-up, within the membership's scope.
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
-from selfcare.search import search_query
+from selfcare.search import search_query, url_or
 
 # How many rows a section shows before its "show more" link.
 SHOWN = 5
@@ -76,14 +75,6 @@ def _awaiting_approval(membership) -> dict:
     orders = list(awaiting_my_approval(membership=membership).select_related("product")
                   .order_by("created_at", "pk")[:SHOWN + 1])
     return {"awaiting_approval": orders[:SHOWN], "awaiting_approval_more": len(orders) > SHOWN}
-
-
-def url_or(name: str, args: list, fallback: str) -> str:
-    """The URL of a page another area adds (a case, an invoice), else its area's page."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return reverse(fallback)
 
 
 def _cases(membership) -> dict:

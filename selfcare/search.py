@@ -28,6 +28,8 @@ TEXT_MIN_LENGTH = 2
 SUGGESTIONS_PER_KIND = 5
 RESULTS_PER_KIND = 20
 ID_MAX_DIGITS = 9  # fits an integer primary key
+WHOLE_MAX_DIGITS = 18  # fits a bigint (invoice numbers)
+ID_PREFIXES = ("S", "F")  # SupportCase.number, FaultReport.number
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ class SearchQuery:
 
     text: str
     digits: str  # a phone number's national digits, or "" when the text is not a number
-    id: int | None  # an id (order, case, invoice), or None
+    id: int | None  # an id (an order's number), or None
+    whole: int | None = None  # the text as one whole number (an invoice number), or None
+    # An id written with its kind's letter, as the portal shows it: "S000123" (a case), "F000042".
+    prefixed: tuple[str, int] | None = None
 
     @property
     def searches_text(self) -> bool:
@@ -79,7 +84,11 @@ def search_query(text: str) -> SearchQuery:
         bare = text.lstrip("#").strip()
         if bare.isdigit() and len(bare) <= ID_MAX_DIGITS:
             identifier = int(bare)
-    return SearchQuery(text=text, digits=digits, id=identifier)
+    whole = int(text) if text.isdigit() and len(text) <= WHOLE_MAX_DIGITS else None
+    prefixed = None
+    if len(text) > 1 and text[0].upper() in ID_PREFIXES and text[1:].isdigit() and len(text) <= ID_MAX_DIGITS + 1:
+        prefixed = (text[0].upper(), int(text[1:]))
+    return SearchQuery(text=text, digits=digits, id=identifier, whole=whole, prefixed=prefixed)
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,59 @@ def _orders(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
                       url=reverse("orders:detail", args=[row.pk])) for row in rows]
 
 
+# Support cases and fault reports: by their number ("S000123", "F000042") or the bare id -----------------
+
+def _ticket_id(query: SearchQuery, prefix: str) -> int | None:
+    if query.prefixed is not None:
+        return query.prefixed[1] if query.prefixed[0] == prefix else None
+    return query.id
+
+
+def _cases(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
+    from tickets.models import SupportCase
+    from tickets.selectors import visible_cases
+
+    rows = visible_cases(membership=membership).filter(pk=_ticket_id(query, "S")).only("pk", "subject", "status")[:limit]
+    statuses = dict(SupportCase.Status.choices)
+    return [SearchHit(label=row.number, detail=" · ".join([row.subject, str(statuses.get(row.status, ""))]),
+                      url=url_or("tickets:case_detail", [row.pk], "tickets:index")) for row in rows]
+
+
+def _fault_reports(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
+    from tickets.models import FaultReport
+
+    rows = (FaultReport.objects.for_membership(membership).filter(pk=_ticket_id(query, "F"))
+            .only("pk", "reference", "status")[:limit])
+    statuses = dict(FaultReport.Status.choices)
+    return [SearchHit(label=row.number, detail=" · ".join([row.reference, str(statuses.get(row.status, ""))]),
+                      url=url_or("tickets:fault_report_detail", [row.pk], "tickets:index")) for row in rows]
+
+
+# Invoices: by their whole number ------------------------------------------------------------------------
+
+def _invoices(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
+    from invoices.models import Invoice
+
+    rows = (Invoice.objects.for_membership(membership).filter(number=query.whole).select_related("account")
+            .only("pk", "number", "period", "status", "gross_total", "currency", "account__number")[:limit])
+    statuses = dict(Invoice.Status.choices)
+    return [SearchHit(label=_("Invoice %(number)s") % {"number": row.number},
+                      detail=" · ".join([row.account.number, f"{row.gross_total} {row.currency}",
+                                         str(statuses.get(row.status, ""))]),
+                      url=url_or("invoices:detail", [row.pk], "invoices:index")) for row in rows]
+
+
+def url_or(name: str, args: list, fallback: str) -> str:
+    """The page of a row another area adds (a case, an invoice), else that area's page (while the area
+    does not have the page yet)."""
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return reverse(fallback)
+
+
 SEARCH_KINDS: list[SearchKind] = [
     SearchKind("subscriptions", gettext_lazy("Subscriptions"), Permission.VIEW_SUBSCRIPTIONS, _subscriptions,
                more=lambda query: _list_url("subscriptions:list", query),
@@ -151,6 +213,13 @@ SEARCH_KINDS: list[SearchKind] = [
                more=lambda query: _list_url("subscriptions:accounts", query)),
     SearchKind("orders", gettext_lazy("Orders"), (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), _orders,
                applies=lambda query: query.id is not None),
+    # Every login of the company sees its cases (seed 004); fault reports need their permission.
+    SearchKind("cases", gettext_lazy("Support cases"), None, _cases,
+               applies=lambda query: _ticket_id(query, "S") is not None),
+    SearchKind("fault_reports", gettext_lazy("Fault reports"), Permission.CREATE_FAULT_REPORTS, _fault_reports,
+               applies=lambda query: _ticket_id(query, "F") is not None),
+    SearchKind("invoices", gettext_lazy("Invoices"), Permission.VIEW_INVOICES, _invoices,
+               applies=lambda query: query.whole is not None),
 ]
 
 
