@@ -66,6 +66,12 @@
           pick(all[active]);
         }
       } else if (event.key === "Escape") {
+        // An open list closes and the text stays (a search field would clear itself otherwise); with the
+        // list closed, Escape does what the field does by itself.
+        if (input.getAttribute("aria-expanded") === "true") {
+          event.preventDefault();
+          event.stopPropagation();
+        }
         open(false);
       }
     });
