@@ -69,6 +69,14 @@ DOCUMENTED = {
     "admin:orders_order_delete": ((403,), "orders are rejected, never deleted"),
     "admin:orders_order_move": ((403,), "POST-only: staff move an order with the form on its page"),
     "orders:approval_link": ((302,), "moves the e-mailed token into the session and out of the address bar"),
+    "admin:tickets_supportcase_add": ((403,), "cases come from the portal's form only"),
+    "admin:tickets_supportcase_delete": ((403,), "cases are closed, never deleted"),
+    "admin:tickets_supportcase_reply": ((403,), "POST-only: staff reply with the form on the case's page"),
+    "admin:tickets_supportcase_assign": ((403,), "POST-only: staff assign with the form on the case's page"),
+    "admin:tickets_faultreport_add": ((403,), "fault reports come from the portal's form only"),
+    "admin:tickets_faultreport_delete": ((403,), "fault reports are closed, never deleted"),
+    "admin:tickets_faultreport_reply": ((403,), "POST-only: staff answer with the form on the report's page"),
+    "admin:tickets_faultreport_assign": ((403,), "POST-only: staff assign with the form on the report's page"),
 }
 
 
@@ -112,6 +120,7 @@ def _admin_objects(staff, superuser, company, account):
         "accesslog": AccessLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
         "accessfailurelog": AccessFailureLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
         "order": _order(company, account),
+        **_support_rows(superuser, company, account),
     }
     rows["product"] = rows["order"].product
     for model in admin.site._registry:  # a proxy with an admin of its own shows its concrete model's row
@@ -121,6 +130,20 @@ def _admin_objects(staff, superuser, company, account):
     missing = {model._meta.model_name for model in admin.site._registry} - set(rows)
     assert not missing, f"ADMIN_OBJECTS: add a row for {missing}"
     return rows
+
+
+def _support_rows(superuser, company, account):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.tickets.factories import FaultReportFactory, NoticeFactory, SupportCaseFactory
+    from tickets.attachments import attachments_store, check_uploads
+
+    case = SupportCaseFactory(company=company, account=account)
+    attachment = attachments_store(item=case, files=check_uploads([SimpleUploadedFile("log.txt", b"a log\n")]))[0]
+    return {"supportcase": case, "attachment": attachment, "operationalnotice": NoticeFactory(),
+            "faultreport": FaultReportFactory(subscription=SubscriptionFactory(company=company, account=account)),
+            "draft_case": SupportCaseFactory(company=company, account=account, created_by=superuser,
+                                             status="draft")}
 
 
 def _order(company, account):
@@ -146,10 +169,16 @@ def _finished_job(user, company):
 SPECIAL_OBJECTS = {
     "jobs:detail": lambda rows: {"pk": rows["job"].pk},
     "jobs:result": lambda rows: {"pk": rows["job"].pk},
+<<<<<<< HEAD
     # The login's own shortcuts (tests/accounts/test_shortcuts.py): POST-only, a GET answers 405 unread.
     "accounts:shortcut_rename": lambda rows: {"pk": 1},
     "accounts:shortcut_move": lambda rows: {"pk": 1},
     "accounts:shortcut_delete": lambda rows: {"pk": 1},
+=======
+    # The Superuser's own draft (tests/tickets/test_views.py).
+    "tickets:case_edit": lambda rows: {"pk": rows["draft_case"].pk},
+    "tickets:case_submit": lambda rows: {"pk": rows["draft_case"].pk},
+>>>>>>> refs/heads/tickets
 }
 
 

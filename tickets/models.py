@@ -161,9 +161,10 @@ class SupportCaseEvent(TenantModel, TimelineEvent):
     account_scope_lookup = "subject__account"
 
     KIND_LABELS = {
-        "created": _("Created"),
+        "created": _("Created as a draft"),
+        "edited": _("Draft changed"),
+        "answered": _("Answered by the customer"),
         "reopened": _("Reopened"),
-        "assigned": _("Assigned"),
     }
 
     subject = models.ForeignKey(SupportCase, verbose_name=_("support case"), on_delete=models.CASCADE,
@@ -266,7 +267,7 @@ class FaultReport(TenantModel):
 class FaultReportEvent(TenantModel, TimelineEvent):
     account_scope_lookup = "subject__account"
 
-    KIND_LABELS = {"created": _("Reported"), "assigned": _("Assigned")}
+    KIND_LABELS = {"created": _("Reported"), "answered": _("Answered by the customer")}
 
     subject = models.ForeignKey(FaultReport, verbose_name=_("fault report"), on_delete=models.CASCADE,
                                 related_name="events")

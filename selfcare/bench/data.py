@@ -577,6 +577,14 @@ def bench_data_seed(
                                          count=orders, bulk_insert=_bulk_insert)
         done("orders", f"{order_counts['orders']:,} orders with {order_counts['order_events']:,} timeline events")
 
+        # The Support area's share: support cases and fault reports (tickets/bench.py).
+        phase("tickets")
+        from tickets.bench import bench_tickets_seed
+
+        order_counts.update(bench_tickets_seed(company=company, accounts=big_accounts, superuser=superuser, rng=rng))
+        done("tickets", f"{order_counts['support_cases']:,} support cases, {order_counts['fault_reports']:,} fault "
+                        "reports")
+
     counts = {
         "companies": len(big_companies) + len(small),
         "accounts": accounts * len(big_companies) + len(rows),
@@ -591,9 +599,10 @@ def bench_data_seed(
     # long-running database would have them; otherwise the first plans are made on stale estimates.
     phase("analyze")
     from orders.models import Order, OrderEvent
+    from tickets.models import FaultReport, SupportCase
 
     tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User, AuditEvent,
-                                                 Order, OrderEvent)]
+                                                 Order, OrderEvent, SupportCase, FaultReport)]
     with connection.cursor() as cursor:
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
         for table in tables:

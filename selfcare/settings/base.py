@@ -225,6 +225,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Attachments of support cases and fault reports (tickets.attachments): per file, per case, per message.
+TICKETS_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKETS_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+TICKETS_ATTACHMENTS_MAX_TOTAL_BYTES = int(os.environ.get("TICKETS_ATTACHMENTS_MAX_TOTAL_BYTES", 25 * 1024 * 1024))
+TICKETS_ATTACHMENTS_PER_MESSAGE = 5
 
 # Outgoing e-mail. The outbox hands messages to this backend from a Celery task.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -20,6 +20,7 @@ from subscriptions.models import (
     SubscriptionEvent,
     UsageRecord,
 )
+from tickets.demo import demo_ensure
 
 DEMO_PASSWORD = "Selfcare-demo-2026"
 
@@ -88,6 +89,7 @@ class Command(BaseCommand):
 
         products_ensure()
         demo_chain(company=companies["holding"], approvers=[User.objects.get(email="approver@nordlys.example")])
+        demo_ensure(companies, staff=staff)  # support cases, a fault report, a disruption (tickets/demo.py)
 
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
