@@ -91,6 +91,8 @@ class Command(BaseCommand):
         demo_chain(company=companies["holding"], approvers=[User.objects.get(email="approver@nordlys.example")])
         demo_ensure(companies, staff=staff)  # support cases, a fault report, a disruption (tickets/demo.py)
 
+        __import__("invoices.demo").demo.demo_ensure(list(companies.values()))  # twelve months of invoices
+
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
             country="DK", registration_number="25800044", email="karen@vindkraft.example",
