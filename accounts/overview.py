@@ -8,11 +8,11 @@ of the quick SIM swap and the PUK look-up, within the membership's scope.
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
-from selfcare.search import search_query, url_or
+from selfcare.search import search_query
 
 # How many rows a section shows before its "show more" link.
 SHOWN = 5
@@ -85,14 +85,14 @@ def _cases(membership) -> dict:
     mine = open_cases(company, user=membership.user, limit=SHOWN + 1, membership=membership)
     everyone = open_cases(company, limit=SHOWN + 1, membership=membership)
     for case in (*mine, *everyone):
-        case.url = url_or("tickets:case_detail", [case.pk], "tickets:index")
+        case.url = reverse("tickets:case_detail", args=[case.pk])
     return {
         "my_cases": mine[:SHOWN], "my_cases_more": len(mine) > SHOWN,
         "company_cases": everyone[:SHOWN], "company_cases_more": len(everyone) > SHOWN,
         "cases_waiting": [case for case in mine[:SHOWN] if case.status == SupportCase.Status.WAITING],
-        "cases_url": url_or("tickets:cases", [], "tickets:index"),
+        "cases_url": reverse("tickets:index"),
         "can_create_case": membership.has_permission(Permission.CREATE_SUPPORT_CASES),
-        "case_create_url": url_or("tickets:case_create", [], "tickets:index"),
+        "case_create_url": reverse("tickets:case_create"),
     }
 
 
@@ -108,15 +108,10 @@ def _notices(membership) -> dict:
 
 
 def _unpaid_invoices(membership) -> dict:
-    from invoices.models import Invoice
+    from invoices.selectors import invoice_notices
 
-    invoices = list(Invoice.objects.for_membership(membership).filter(status__in=Invoice.UNPAID)
-                    .select_related("account").order_by("due_date", "pk")[:SHOWN + 1])
-    today = timezone.localdate()
-    for invoice in invoices:
-        invoice.url = url_or("invoices:detail", [invoice.pk], "invoices:index")
-        invoice.overdue = invoice.status == Invoice.Status.OVERDUE or invoice.due_date < today
-    return {"unpaid_invoices": invoices[:SHOWN], "unpaid_invoices_more": len(invoices) > SHOWN}
+    # One aggregate over the company's (scoped) invoices: how many are open and overdue, and their sum.
+    return {"invoice_notices": invoice_notices(membership)}
 
 
 def overview_sections(*, membership) -> dict:

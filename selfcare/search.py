@@ -167,7 +167,7 @@ def _cases(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
     rows = visible_cases(membership=membership).filter(pk=_ticket_id(query, "S")).only("pk", "subject", "status")[:limit]
     statuses = dict(SupportCase.Status.choices)
     return [SearchHit(label=row.number, detail=" · ".join([row.subject, str(statuses.get(row.status, ""))]),
-                      url=url_or("tickets:case_detail", [row.pk], "tickets:index")) for row in rows]
+                      url=reverse("tickets:case_detail", args=[row.pk])) for row in rows]
 
 
 def _fault_reports(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
@@ -177,7 +177,7 @@ def _fault_reports(membership, query: SearchQuery, limit: int) -> list[SearchHit
             .only("pk", "reference", "status")[:limit])
     statuses = dict(FaultReport.Status.choices)
     return [SearchHit(label=row.number, detail=" · ".join([row.reference, str(statuses.get(row.status, ""))]),
-                      url=url_or("tickets:fault_report_detail", [row.pk], "tickets:index")) for row in rows]
+                      url=reverse("tickets:fault_detail", args=[row.pk])) for row in rows]
 
 
 # Invoices: by their whole number ------------------------------------------------------------------------
@@ -191,18 +191,7 @@ def _invoices(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
     return [SearchHit(label=_("Invoice %(number)s") % {"number": row.number},
                       detail=" · ".join([row.account.number, f"{row.gross_total} {row.currency}",
                                          str(statuses.get(row.status, ""))]),
-                      url=url_or("invoices:detail", [row.pk], "invoices:index")) for row in rows]
-
-
-def url_or(name: str, args: list, fallback: str) -> str:
-    """The page of a row another area adds (a case, an invoice), else that area's page (while the area
-    does not have the page yet)."""
-    from django.urls import NoReverseMatch
-
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return reverse(fallback)
+                      url=reverse("invoices:detail", args=[row.pk])) for row in rows]
 
 
 SEARCH_KINDS: list[SearchKind] = [
