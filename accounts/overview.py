@@ -64,7 +64,6 @@ def _subscription_figures(membership) -> dict:
             {"label": label, "count": active_by_type[value], "percent": round(100 * active_by_type[value] / top)}
             for value, label in Subscription.Type.choices
         ],
-        "active_types": {type_ for type_, count in active_by_type.items() if count},
         "account_count": BillingAccount.objects.for_membership(membership).count(),
     }
 

@@ -102,7 +102,8 @@ class SearchKind:
 
 
 def _list_url(name: str, query: SearchQuery) -> str:
-    return f"{reverse(name)}?{urlencode({'q': query.text})}"
+    # A number as the list's search finds it: its digits ("+45 21 23 45 67" is stored "+45 21234567").
+    return f"{reverse(name)}?{urlencode({'q': query.digits or query.text})}"
 
 
 # Subscriptions: an employee's name or e-mail, or a number --------------------------------------------
