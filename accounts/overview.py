@@ -13,7 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
 from selfcare.search import search_query
+from subscriptions.models import ChangeRequest
+from subscriptions.services import ACTION_PERMISSIONS
 
+# The employee page's rule for a SIM card change (subscriptions.services.ACTION_PERMISSIONS).
+SIM_SWAP_PERMISSION = ACTION_PERMISSIONS[ChangeRequest.Action.CHANGE_SIM]
 # How many rows a section shows before its "show more" link.
 SHOWN = 5
 
@@ -48,7 +52,8 @@ def _subscription_figures(membership) -> dict:
     # One grouped count (at most types × statuses rows), answered from the (company, status, type)
     # index without reading the table.
     per_status_and_type = (
-        Subscription.objects.for_membership(membership).order_by().values_list("status", "type").annotate(count=Count("*"))
+        Subscription.objects.for_membership(membership).order_by().values_list("status", "type")
+        .annotate(count=Count("*"))
     )
     counts = {"total": 0, "active": 0, "blocked": 0}
     active_by_type = dict.fromkeys(Subscription.Type.values, 0)
@@ -116,7 +121,7 @@ def _unpaid_invoices(membership) -> dict:
 def overview_sections(*, membership) -> dict:
     """What the overview shows this membership: only the sections its permissions allow."""
     sections: dict = {
-        "can_swap_sim": membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS),
+        "can_swap_sim": membership.has_permission(SIM_SWAP_PERMISSION),
         "can_look_up_puk": membership.has_permission(Permission.VIEW_PUK),
     }
     if membership.has_permission(Permission.VIEW_SUBSCRIPTIONS):

@@ -188,7 +188,8 @@ def shortcut_list(*, membership: Membership) -> list:
     from accounts.services.shortcuts import shortcut_opens
 
     shortcuts = Shortcut.objects.filter(user_id=membership.user_id, company_id=membership.company_id)
-    return [shortcut for shortcut in shortcuts.order_by("position", "pk") if shortcut_opens(shortcut, membership=membership)]
+    return [shortcut for shortcut in shortcuts.order_by("position", "pk")
+            if shortcut_opens(shortcut, membership=membership)]
 
 
 def access_shortcut(*, membership: Membership, pk):

@@ -165,7 +165,8 @@ def _cases(membership, query: SearchQuery, limit: int) -> list[SearchHit]:
     from tickets.models import SupportCase
     from tickets.selectors import visible_cases
 
-    rows = visible_cases(membership=membership).filter(pk=_ticket_id(query, "S")).only("pk", "subject", "status")[:limit]
+    rows = (visible_cases(membership=membership).filter(pk=_ticket_id(query, "S"))
+            .only("pk", "subject", "status")[:limit])
     statuses = dict(SupportCase.Status.choices)
     return [SearchHit(label=row.number, detail=" · ".join([row.subject, str(statuses.get(row.status, ""))]),
                       url=reverse("tickets:case_detail", args=[row.pk])) for row in rows]

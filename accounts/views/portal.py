@@ -20,6 +20,7 @@ from django_otp import login as otp_login
 from accounts.context_processors import MENU
 from accounts.forms.sign_in import CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
 from accounts.middleware import SESSION_COMPANY_KEY, SESSION_EXPIRED_FLAG, SESSION_SIGNED_IN_AT_KEY
+from accounts.overview import SIM_SWAP_PERMISSION
 from accounts.permissions import Permission
 from accounts.redirects import safe_next, safe_path, with_next
 from accounts.services import (
@@ -186,7 +187,7 @@ class OverviewSimSwapView(_QuickActionView):
     """Change a line's SIM card by its number: the employee page's change (the same service, rules and
     record on the line's history), without looking the line up first."""
 
-    required_permission = Permission.MANAGE_SUBSCRIPTIONS
+    required_permission = SIM_SWAP_PERMISSION
     partial = "quick-sim"
 
     def post(self, request):
@@ -220,7 +221,7 @@ class OverviewPukView(_QuickActionView):
 
     def post(self, request):
         from accounts.forms.overview import PukLookupForm
-        from accounts.overview import QuickActionRefused, subscription_by_number
+        from accounts.overview import subscription_by_number
         from subscriptions.services import puk_reveal
 
         form = PukLookupForm(request.POST)

@@ -2,10 +2,9 @@
 swap and PUK look-up by number (scoped, audited, rate-limited), and a query count that does not grow
 with the data."""
 
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-
-import uuid
 
 import pytest
 from django.db import connection
@@ -54,7 +53,8 @@ def order_awaiting(company, account, approver):
         company=company, account=account, product=ProductFactory(), area="mobile", unit_price=Decimal("99"),
         employee_name="Karen Blixen", delivery_street="Vej 1", delivery_postal_code="2100", delivery_city="Kbh",
         contact_name="K", contact_email="k@example.com", status=Order.Status.AWAITING_APPROVAL)
-    OrderApproval.objects.create(company=company, order=order, approver=approver, position=1, order_version=order.version, chain_version=1,
+    OrderApproval.objects.create(company=company, order=order, approver=approver, position=1,
+                                 order_version=order.version, chain_version=1,
                                  status=OrderApproval.Status.PENDING, token_hash=uuid.uuid4().hex,
                                  expires_at=timezone.now() + timedelta(days=7))
     return order
@@ -278,7 +278,7 @@ def test_the_overview_costs_the_same_queries_for_few_and_many_rows(restricted):
         company = CompanyFactory()
         accounts = populate(company, size)
         member = make_member(company, Role.SUPERUSER, accounts=accounts[:2] if restricted else None)
-        for index in range(size):
+        for _index in range(size):
             SupportCaseFactory(company=company, account=accounts[0], created_by=member.user)
             order_awaiting(company, accounts[0], member.user)
         from accounts.services.shortcuts import shortcut_create

@@ -34,7 +34,8 @@ def test_a_filtered_list_is_saved_as_a_shortcut_and_shown_on_the_overview_and_in
     shortcut = Shortcut.objects.get(user=boss.user, company=boss.company)
     assert shortcut.name == "Blocked lines in 12345" and shortcut.path == response["Location"]
     overview = client.get(reverse("overview")).content.decode()
-    link = f'<a href="/subscriptions/?status=blocked&amp;account={account.pk}&amp;sort=-number">Blocked lines in 12345</a>'
+    link = (f'<a href="/subscriptions/?status=blocked&amp;account={account.pk}&amp;sort=-number">'
+            'Blocked lines in 12345</a>')
     assert overview.count(link) == 2  # the overview's section and the menu's
     assert link in client.get(reverse("subscriptions:accounts")).content.decode()  # the menu on every page
 
