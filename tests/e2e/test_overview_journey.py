@@ -53,7 +53,7 @@ def tab_to(page: Page, element_id: str, *, limit: int = 40):
 def search_by_keyboard(page: Page, text: str, option_name, *, check=False):
     page.locator("body").focus()
     tab_to(page, "global-search-input")
-    search = page.get_by_role("combobox", name=re.compile("Search for a number"))
+    search = page.get_by_role("combobox", name="Search the whole portal")
     expect(search).to_be_focused()
     page.keyboard.type(text, delay=40)
     option = page.get_by_role("option", name=option_name)
@@ -83,7 +83,7 @@ def test_search_by_keyboard_save_a_shortcut_and_look_up_a_puk(page, estate, cele
     page.keyboard.type("Blix", delay=40)
     expect(page.get_by_role("option", name=re.compile("Karen Blixen"))).to_be_visible()
     page.keyboard.press("Escape")
-    expect(page.get_by_role("combobox", name=re.compile("Search for a number"))).to_have_attribute(
+    expect(page.get_by_role("combobox", name="Search the whole portal")).to_have_attribute(
         "aria-expanded", "false")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/search/\?q=Blix$"))
@@ -127,7 +127,7 @@ def test_the_search_and_a_shortcut_at_phone_width(new_page, estate, celery_worke
     sign_in(page, estate["user"])
     assert_no_horizontal_overflow(page, "overview at 375 px")
     assert_accessible(page, label="overview at 375 px")
-    search = page.get_by_role("combobox", name=re.compile("Search for a number"))
+    search = page.get_by_role("combobox", name="Search the whole portal")
     assert_reachable(search, "the global search at 375 px")
 
     search_by_keyboard(page, "21234567", re.compile("Karen Blixen"))
