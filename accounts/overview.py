@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
-from selfcare.search import search_query
+from selfcare.global_search import search_query
 from subscriptions.models import ChangeRequest
 from subscriptions.services import ACTION_PERMISSIONS
 

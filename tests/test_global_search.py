@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.permissions import Permission, Role
 from invoices.models import Invoice
 from orders.models import Order
-from selfcare.search import search_query
+from selfcare.global_search import search_query
 from subscriptions.models import Subscription
 from tests.conftest import make_member, verified_client
 from tests.factories import BillingAccountFactory, CompanyFactory, SubscriptionFactory

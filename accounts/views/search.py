@@ -1,8 +1,8 @@
-"""The global search (selfcare.search): suggestions as the user types in the top bar (htmx, the
+"""The global search (selfcare.global_search): suggestions as the user types in the top bar (htmx, the
 combobox's listbox) and the results page, which is also what the search does without JavaScript."""
 
 from accounts.views_base import PortalTemplateView
-from selfcare.search import RESULTS_PER_KIND, SUGGESTIONS_PER_KIND, global_search, search_query
+from selfcare.global_search import RESULTS_PER_KIND, SUGGESTIONS_PER_KIND, global_search, search_query
 
 
 class _SearchView(PortalTemplateView, abstract=True):
