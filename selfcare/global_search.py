@@ -118,9 +118,14 @@ def _subscriptions(membership, query: SearchQuery, limit: int) -> list[SearchHit
         condition = Q(number__icontains=query.digits)
     else:
         condition = Q(employee_name__icontains=query.text) | Q(employee_email__icontains=query.text)
+    # Read in number order, shown in name order. In name order a common fragment ("ans") is found only
+    # where names with it begin in the alphabet (at 500,000 lines ~100 ms deep into the name index); in
+    # number order, which has nothing to do with the names, the first hits come within a few hundred
+    # index entries (~4 ms), and a rare fragment goes to the trigram indexes (~1 ms).
     rows = (Subscription.objects.for_membership(membership).filter(condition).select_related("account")
             .only("pk", "employee_name", "number", "status", "account__number")
-            .order_by("employee_name", "number", "pk")[:limit])
+            .order_by("number", "pk")[:limit])
+    rows = sorted(rows, key=lambda row: (row.employee_name, row.number, row.pk))
     statuses = dict(Subscription.Status.choices)
     return [SearchHit(label=row.employee_name,
                       detail=" · ".join([phone(row.number), row.account.number, str(statuses.get(row.status, ""))]),
