@@ -1,4 +1,5 @@
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
@@ -32,4 +33,12 @@ def portal(request):
         "memberships": tenant.memberships,
         "menu": menu,
         "can_manage_company": membership.has_permission(Permission.MANAGE_COMPANY),
+        # The login's shortcuts for the menu: read only by a page that shows the menu (not by fragments).
+        "shortcuts": SimpleLazyObject(lambda: _shortcuts(membership)),
     }
+
+
+def _shortcuts(membership):
+    from accounts.selectors import shortcut_list
+
+    return shortcut_list(membership=membership)

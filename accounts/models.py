@@ -480,3 +480,29 @@ class MembershipInvitation(models.Model):
 
     def __str__(self):
         return f"{self.email} → {self.company}"
+
+
+class Shortcut(models.Model):
+    """A page a login saved under a name ("Genväg"), with its filters: e.g. "blocked lines in account
+    12345" is the subscription list's path and query. Each login's own, per company; shown on the
+    overview and in the menu (accounts.services.shortcuts checks the path: portal pages only)."""
+
+    user = models.ForeignKey(User, verbose_name=_("login"), on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=80)
+    # The path and query on this site ("/subscriptions/?status=blocked&account=12"), never a host.
+    path = models.CharField(_("page"), max_length=2000)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shortcut")
+        verbose_name_plural = _("shortcuts")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(Upper("name"), "user", "company", name="shortcut_unique_name"),
+        ]
+        indexes = [models.Index(fields=["user", "company", "position"], name="shortcut_user_company_idx")]
+
+    def __str__(self):
+        return self.name

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
-def safe_path(candidate: str, request) -> str | None:
-    """``candidate`` when it is an absolute path on this site ("/users/?page=2"), else None."""
+def safe_path(candidate: str, request=None) -> str | None:
+    """``candidate`` when it is an absolute path on this site ("/users/?page=2"), else None. Without a
+    request (a path to store, such as a shortcut's) only a path without any host passes."""
     if not candidate or not candidate.startswith("/") or candidate.startswith("//"):
         return None
     if any(ord(char) < 32 or ord(char) == 127 or char == "\\" for char in candidate):
@@ -21,8 +22,9 @@ def safe_path(candidate: str, request) -> str | None:
     parts = urlsplit(candidate)
     if parts.scheme or parts.netloc:
         return None
-    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    hosts = {request.get_host()} if request is not None else set()
+    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts=hosts,
+                                           require_https=request is not None and request.is_secure()):
         return None
     return candidate
 

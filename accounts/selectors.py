@@ -179,3 +179,24 @@ def audit_event_list(*, membership: Membership) -> QuerySet:
     """The active company's audit log. Other companies' events, and events without a company (operator
     staff, unknown addresses), never enter the queryset."""
     return AuditEvent.objects.filter(company_id=membership.company_id)
+
+
+def shortcut_list(*, membership: Membership) -> list:
+    """The login's shortcuts in this company, in its order, leaving out any whose page it may no longer
+    open (its permissions changed since it saved them)."""
+    from accounts.models import Shortcut
+    from accounts.services.shortcuts import shortcut_opens
+
+    shortcuts = Shortcut.objects.filter(user_id=membership.user_id, company_id=membership.company_id)
+    return [shortcut for shortcut in shortcuts.order_by("position", "pk")
+            if shortcut_opens(shortcut, membership=membership)]
+
+
+def access_shortcut(*, membership: Membership, pk):
+    """One of the login's own shortcuts in this company; anyone else's, or a missing one, is a 404."""
+    from accounts.models import Shortcut
+
+    shortcut = Shortcut.objects.filter(user_id=membership.user_id, company_id=membership.company_id, pk=pk).first()
+    if shortcut is None:
+        raise Http404
+    return shortcut

@@ -51,6 +51,11 @@ SPECIALLY_TESTED = {
     # The orders waiting for the login's own decision: RouteCheck's rows cannot name the login it signs in
     # as, so the list's content is proven in tests/orders/test_approvals.py (its RouteCheck covers access).
     "orders:awaiting": "tests/orders/test_approvals.py",
+    # A shortcut is its login's own: RouteCheck's members are other logins by design, so these are proven
+    # in tests/accounts/test_shortcuts.py (another login's shortcut, or another company's, is a 404).
+    "accounts:shortcut_rename": "tests/accounts/test_shortcuts.py",
+    "accounts:shortcut_move": "tests/accounts/test_shortcuts.py",
+    "accounts:shortcut_delete": "tests/accounts/test_shortcuts.py",
     # A draft case is its creator's own until sent: RouteCheck's members are other logins by design, so
     # its scope (other company, account scope, colleague, permission) is proven in tests/tickets/test_views.py.
     "tickets:case_edit": "tests/tickets/test_views.py",

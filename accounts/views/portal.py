@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Count
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import translation
@@ -20,6 +20,7 @@ from django_otp import login as otp_login
 from accounts.context_processors import MENU
 from accounts.forms.sign_in import CodeForm, LanguageForm, OutboxPasswordResetForm, SignInForm
 from accounts.middleware import SESSION_COMPANY_KEY, SESSION_EXPIRED_FLAG, SESSION_SIGNED_IN_AT_KEY
+from accounts.overview import SIM_SWAP_PERMISSION
 from accounts.permissions import Permission
 from accounts.redirects import safe_next, safe_path, with_next
 from accounts.services import (
@@ -31,7 +32,6 @@ from accounts.services import (
 )
 from accounts.services.lockout import device_cookie_set
 from accounts.views_base import PortalTemplateView, PortalViewMixin, SecondFactorChoiceMixin, membership_holds
-from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger("selfcare.security")
 
@@ -148,40 +148,93 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 
 class OverviewView(PortalTemplateView):
+    """The page a login starts on: what needs attention, the quick actions, the shortcuts."""
+
     required_permission = None
     template_name = "accounts/overview.html"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        membership = self.membership
-        if membership.has_permission(Permission.VIEW_SUBSCRIPTIONS):
-            # One grouped count (at most types × statuses rows), answered from the
-            # (company, status, type) index without reading the table.
-            per_status_and_type = (
-                Subscription.objects.for_membership(membership)
-                .order_by()
-                .values_list("status", "type")
-                .annotate(count=Count("*"))
-            )
-            counts = {"total": 0, "active": 0, "blocked": 0}
-            active_by_type = dict.fromkeys(Subscription.Type.values, 0)
-            for status, type_, count in per_status_and_type:
-                counts["total"] += count
-                counts[status] = counts.get(status, 0) + count
-                if status == Subscription.Status.ACTIVE:
-                    active_by_type[type_] += count
-            top = max([*active_by_type.values(), 1])
-            context["subscription_counts"] = counts
-            context["subscription_types"] = [
-                {"label": label, "count": active_by_type[value], "percent": round(100 * active_by_type[value] / top)}
-                for value, label in Subscription.Type.choices
-            ]
-            context["account_count"] = BillingAccount.objects.for_membership(membership).count()
-        if membership.has_permission(Permission.APPROVE_ORDERS):
-            from orders.services import awaiting_my_approval
+        from accounts.forms.overview import PukLookupForm, QuickSimSwapForm
+        from accounts.overview import overview_sections
 
-            context["awaiting_approval_count"] = awaiting_my_approval(membership=membership).count()
+        context = super().get_context_data(**kwargs)
+        context.update(overview_sections(membership=self.membership))
+        if context["can_swap_sim"]:
+            context.setdefault("sim_form", QuickSimSwapForm())
+        if context["can_look_up_puk"]:
+            context.setdefault("puk_form", PukLookupForm())
         return context
+
+
+class _QuickActionView(OverviewView, abstract=True):
+    """A quick action of the overview (POST): with htmx only its card is answered, else the whole page."""
+
+    http_method_names = ["post"]
+    partial = ""
+
+    def answer(self, **context):
+        if self.request.htmx:  # the card alone: no need to gather the other sections
+            response = self.response_class(request=self.request, template=[f"{self.template_name}#{self.partial}"],
+                                           context={**context, "can_swap_sim": True, "can_look_up_puk": True},
+                                           using=self.template_engine)
+        else:
+            response = self.render_to_response(self.get_context_data(**context))
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class OverviewSimSwapView(_QuickActionView):
+    """Change a line's SIM card by its number: the employee page's change (the same service, rules and
+    record on the line's history), without looking the line up first."""
+
+    required_permission = SIM_SWAP_PERMISSION
+    partial = "quick-sim"
+
+    def post(self, request):
+        from accounts.forms.overview import QuickSimSwapForm
+        from accounts.overview import QuickActionRefused, subscription_by_number
+        from subscriptions.models import ChangeRequest
+        from subscriptions.services import change_request_create
+
+        form = QuickSimSwapForm(request.POST)
+        context = {"sim_form": form}
+        if form.is_valid():
+            try:
+                line = subscription_by_number(membership=self.membership, number=form.cleaned_data["number"])
+                change = change_request_create(membership=self.membership, subscription_id=line.pk,
+                                               action=ChangeRequest.Action.CHANGE_SIM,
+                                               params={"iccid": form.cleaned_data["iccid"]})
+            except QuickActionRefused as refusal:
+                form.add_error("number", refusal)
+            except ValidationError as refusal:
+                form.add_error("iccid", refusal)
+            else:
+                context.update(sim_done=change, sim_line=line, sim_form=QuickSimSwapForm())
+        return self.answer(**context)
+
+
+class OverviewPukView(_QuickActionView):
+    """The PUK codes of a line by its number: the employee page's look-up (audited, limited per hour)."""
+
+    required_permission = Permission.VIEW_PUK
+    partial = "quick-puk"
+
+    def post(self, request):
+        from accounts.forms.overview import PukLookupForm
+        from accounts.overview import subscription_by_number
+        from subscriptions.services import puk_reveal
+
+        form = PukLookupForm(request.POST)
+        context = {"puk_form": form}
+        if form.is_valid():
+            try:
+                line = subscription_by_number(membership=self.membership, number=form.cleaned_data["number"])
+                sim, puk1, puk2 = puk_reveal(membership=self.membership, subscription_id=line.pk, request=request)
+            except ValidationError as refusal:  # QuickActionRefused too
+                form.add_error("number", refusal)
+            else:
+                context.update(puk_line=line, puk_sim=sim, puk1=puk1, puk2=puk2)
+        return self.answer(**context)
 
 
 def same_area_in(request, membership) -> str:

@@ -1,13 +1,17 @@
-// The order form's employee combobox (WAI-ARIA combobox with a listbox popup): the suggestions come
-// from the server with htmx as the user types; arrow keys move through them, Enter or a click picks
-// one, Escape closes the list. Picking fills the hidden subscription field.
+// The combobox (WAI-ARIA combobox with a listbox popup) of the order form's employee field and of the
+// global search in the top bar: the suggestions come from the server with htmx as the user types;
+// arrow keys move through them (across groups), Enter or a click picks one, Escape closes the list.
+// Picking an option with data-href opens that page (the global search); otherwise it fills the hidden
+// value field (data-combobox-value, or the order form's subscription field) with its data-value.
 (function () {
   "use strict";
 
   function setup(root) {
+    if (root.hasAttribute("data-combobox-ready")) return;  // the script may be on a page twice
     var input = root.querySelector("[data-combobox]");
-    var hidden = root.querySelector("input[name=subscription]");
-    if (!input || !hidden) return;
+    var hidden = root.querySelector("[data-combobox-value]") || root.querySelector("input[name=subscription]");
+    if (!input) return;
+    root.setAttribute("data-combobox-ready", "");
     var active = -1;
 
     function list() { return root.querySelector("[role=listbox]"); }
@@ -30,14 +34,20 @@
       }
     }
     function pick(option) {
-      hidden.value = option.getAttribute("data-value");
+      var href = option.getAttribute("data-href");
+      if (href) {
+        open(false);
+        window.location.assign(href);
+        return;
+      }
+      if (hidden) hidden.value = option.getAttribute("data-value");
       input.value = option.getAttribute("data-label");
       var chosen = root.querySelector("[data-combobox-chosen]");
       if (chosen) chosen.remove();
       open(false);
     }
 
-    input.addEventListener("input", function () { hidden.value = ""; });
+    input.addEventListener("input", function () { if (hidden) hidden.value = ""; });
     input.addEventListener("keydown", function (event) {
       var all = options();
       if (event.key === "ArrowDown") {
@@ -56,6 +66,12 @@
           pick(all[active]);
         }
       } else if (event.key === "Escape") {
+        // An open list closes and the text stays (a search field would clear itself otherwise); with the
+        // list closed, Escape does what the field does by itself.
+        if (input.getAttribute("aria-expanded") === "true") {
+          event.preventDefault();
+          event.stopPropagation();
+        }
         open(false);
       }
     });

@@ -104,6 +104,15 @@
     }
   });
 
+  // "Save as shortcut" (components/shortcut_save.html): htmx may have changed the list's filters since
+  // the page loaded; the address bar has them (hx-push-url), so that is the page the form saves.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-shortcut-save]")) { return; }
+    var field = form.querySelector("[data-current-path]");
+    if (field) { field.value = window.location.pathname + window.location.search; }
+  });
+
   document.addEventListener("click", function (event) {
     closeDropdownsOutside(event.target);
     followErrorLink(event);

@@ -38,6 +38,7 @@ SCENARIOS = [
     "subscriptions_sort_email", "subscriptions_filtered", "subscriptions_last_page", "subscriptions_htmx",
     "employee_page", "subscriptions_export_csv", "subscriptions_export_xlsx",
     "orders_employee_search", "orders_open", "orders_open_filtered", "order_approval_page",
+    "global_search_fragment", "global_search_number", "global_search_page",
     *INVOICE_SCENARIOS,
 ]
 
@@ -305,6 +306,26 @@ class Command(BaseCommand):
         else:
             self.stdout.write("No orders in the bench data (seeded before the orders app): the approval page is "
                               "not measured; `manage.py bench --reseed` adds them.")
+        # The overview (above: overview_superuser / overview_restricted) and the global search in the top
+        # bar (issue 13): its suggestions as typed (htmx), for a 3-letter fragment and a whole number.
+        from urllib.parse import quote
+
+        from subscriptions.models import Subscription
+
+        search = reverse("search_suggestions")
+        whole_number = (Subscription.objects.filter(company=status.company, type="mobile")
+                        .order_by("pk").values_list("number", flat=True).first() or "+45 20000000")
+        scenarios += [
+            measure.Scenario("global_search_fragment", "global search: suggestions, 3-letter fragment",
+                             get(superuser_client, search + "?q=ans", hx=True, contains=b'role="option"'),
+                             iterations, warmup),
+            measure.Scenario("global_search_number", "global search: suggestions, a whole number",
+                             get(superuser_client, search + "?q=" + quote(whole_number), hx=True,
+                                 contains=b'role="option"'), iterations, warmup),
+            measure.Scenario("global_search_page", "global search: results page (no JS), 3-letter fragment",
+                             get(superuser_client, reverse("search") + "?q=ans", contains=b"search-results"),
+                             iterations, warmup),
+        ]
         # The invoices app's scenarios (invoices/bench.py): list, page, Specified of the largest, billing run.
         from invoices.bench import invoice_scenarios
 
