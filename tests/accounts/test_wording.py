@@ -226,7 +226,8 @@ BACK_OFFICE = {
     },
 }
 # Names that are the same word in Danish or Swedish.
-SAME_IN_EVERY_LANGUAGE = {"login", "logins", "e-mail", "status", "Status", "type", "order"}  # "order": Swedish too
+SAME_IN_EVERY_LANGUAGE = {"login", "logins", "e-mail", "status", "Status", "type", "order",  # "order": Swedish too
+                          "start", "period"}  # "start" in Danish and Swedish, "period" in Swedish
 
 
 @pytest.mark.parametrize("language", ["da", "sv"])
