@@ -277,6 +277,10 @@ CELERY_BEAT_SCHEDULE = {
     "orders-absences-due": {"task": "orders.tasks.absences_due", "schedule": 3600.0},
     # Approval steps waiting more than 3 working days (the company's country) get one reminder.
     "orders-approval-reminders": {"task": "orders.tasks.approval_reminders", "schedule": 3600.0},
+    # Group moves that begin this month (and any month missed while stopped): recorded and told once.
+    "groups-months-due": {"task": "groups.tasks.group_months_due", "schedule": 3600.0},
+    # Group budgets: the month's estimate against each budget, alerts at 80 % and 100 % (once each).
+    "groups-budgets-check": {"task": "groups.tasks.group_budgets_check", "schedule": 3600.0},
 }
 
 LOGGING = {
