@@ -26,7 +26,7 @@ from accounts.services.audit import audit_diff, audit_record
 from groups.models import MAX_CATEGORIES, MAX_GROUPS, Group, GroupCategory, GroupMembership, GroupMonth
 from groups.months import add_months, format_month, month_after, month_before, month_of, months_between, this_month
 from selfcare.outbox.services import outbox_enqueue_email
-from subscriptions.models import BillingAccount, Subscription
+from subscriptions.models import Subscription
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,10 @@
 import django.contrib.postgres.constraints
 import django.contrib.postgres.fields.ranges
 import django.db.models.deletion
-import selfcare.jobs.models
 from django.conf import settings
 from django.db import migrations, models
+
+import selfcare.jobs.models
 
 
 class Migration(migrations.Migration):
