@@ -382,7 +382,7 @@ SUMMARY_LINES = 50
 
 def superuser_recipients(company_id: int) -> list[tuple[str, str]]:
     """(e-mail, language) of the company's active Superusers."""
-    return list(Membership.objects.filter(company_id=company_id, role=Role.SUPERUSER, active=True,
+    return list(Membership.objects.filter(company_id=company_id, role=Role.SUPERUSER, is_active=True,
                                           user__is_active=True).values_list("user__email", "user__language"))
 
 
