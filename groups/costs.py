@@ -61,10 +61,11 @@ def cost_amounts(*, membership, category, first: date, last: date) -> dict[tuple
         return {(period, group_id): amount for period, group_id, amount in cursor.fetchall()}
 
 
-def cost_report(*, membership, params) -> CostReport:
+def cost_report(*, membership, params, category=None) -> CostReport:
+    """``category``: the one chosen (checked by the caller), else the first."""
     categories = list(GroupCategory.objects.for_membership(membership).order_by("name", "pk"))
-    chosen = params.get("category", "")
-    category = next((c for c in categories if chosen.isdigit() and c.pk == int(chosen)), categories[0] if categories else None)
+    if category is None:
+        category = categories[0] if categories else None
     last = parse_month(params.get("until", "")) or add_months(this_month(), -1)
     first = add_months(last, -(MONTHS_SHOWN - 1))
     months = months_between(first, last)

@@ -17,11 +17,16 @@ urlpatterns = [
     path("accounts/<int:pk>/", views.AccountGroupsView.as_view(), name="account"),
     path("memberships/<int:pk>/", views.MembershipChangeView.as_view(), name="membership_change"),
     path("upload/", views.UploadView.as_view(), name="upload"),
-    path("upload/template-<slug:kind>.xlsx", views.UploadTemplateView.as_view(), name="upload_template"),
+    path("upload/template-structure.xlsx", views.UploadTemplateView.as_view(kind="structure"),
+         name="upload_template_structure"),
+    path("upload/template-assignments.xlsx", views.UploadTemplateView.as_view(kind="assignments"),
+         name="upload_template_assignments"),
     path("upload/<int:pk>/", views.UploadDetailView.as_view(), name="upload_detail"),
     path("upload/<int:pk>/apply/", views.UploadApplyView.as_view(), name="upload_apply"),
     path("upload/<int:pk>/result.xlsx", views.UploadReportView.as_view(), name="upload_report"),
     path("costs/", views.CostReportView.as_view(), name="costs"),
+    path("costs/<int:category_pk>/", views.CostReportView.as_view(), name="costs_category"),
+    # ?category=<pk> (default: the first), ?until=YYYY-MM
     path("costs/export.csv", views.CostReportView.as_view(export_format="csv"), name="costs_export"),
     path("costs/export.xlsx", views.CostReportView.as_view(export_format="xlsx"), name="costs_export_xlsx"),
 ]

@@ -397,9 +397,12 @@ class UploadMixin(GroupsMixin):
     required_permission = MANAGE_ONLY
 
     def upload(self):
-        # Another company's upload, or another login's, is not there.
-        return get_object_or_404(GroupUpload.objects.for_membership(self.membership).filter(created_by=self.request.user),
-                                 pk=self.kwargs["pk"])
+        # Another company's upload is not there; a restricted login sees only its own (the report
+        # names lines it may not see otherwise).
+        uploads_seen = GroupUpload.objects.for_membership(self.membership).select_related("job")
+        if not self.membership.all_accounts:
+            uploads_seen = uploads_seen.filter(created_by=self.request.user)
+        return get_object_or_404(uploads_seen, pk=self.kwargs["pk"])
 
 
 class UploadDetailView(UploadMixin, PortalTemplateView):
@@ -452,11 +455,10 @@ class UploadReportView(UploadMixin, PortalTemplateView):
 
 class UploadTemplateView(GroupsMixin, PortalTemplateView):
     required_permission = MANAGE_ONLY
+    kind = ""
 
     def get(self, request, *args, **kwargs):
-        kind = kwargs["kind"]
-        if kind not in GroupUpload.Kind.values:
-            raise Http404
+        kind = self.kind
         response = HttpResponse(uploads.template_workbook(kind),
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         name = _("groups-template") if kind == GroupUpload.Kind.STRUCTURE else _("assignments-template")
@@ -474,7 +476,13 @@ class CostReportView(GroupsMixin, PortalTemplateView):
     export_format = None
 
     def get(self, request, *args, **kwargs):
-        report = cost_report(membership=self.membership, params=request.GET)
+        category = None
+        chosen = kwargs.get("category_pk") or request.GET.get("category", "")
+        if chosen:  # another company's category is a 404, as a missing one
+            if not str(chosen).isdigit() or len(str(chosen)) > 12:
+                raise Http404
+            category = selectors.access_category(membership=self.membership, pk=int(chosen))
+        report = cost_report(membership=self.membership, params=request.GET, category=category)
         if self.export_format is not None:
             if self.export_format not in EXPORT_FORMATS:
                 raise Http404
@@ -482,5 +490,7 @@ class CostReportView(GroupsMixin, PortalTemplateView):
             return export_response(export_format=self.export_format, columns=columns, rows=rows,
                                    filename=f"{_('cost-per-group')}-{report.category.name if report.category else ''}",
                                    sheet_title=str(_("Cost per group")))
-        return self.render_to_response(self.get_context_data(report=report, export_query=request.GET.urlencode()))
+        return self.render_to_response(self.get_context_data(
+            report=report, export_query=urlencode({"category": report.category.pk if report.category else "",
+                                                   "until": format_month(report.last)})))
 

@@ -204,6 +204,6 @@ def test_categories_and_groups_from_a_workbook_with_the_limits(estate):
 def test_the_templates_are_real_workbooks_with_the_headings(estate):
     client = signed_in(estate[0].user)
     for kind, first in (("assignments", "Account number"), ("structure", "Category")):
-        response = client.get(reverse("groups:upload_template", args=[kind]))
+        response = client.get(reverse(f"groups:upload_template_{kind}"))
         sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
         assert next(sheet.iter_rows(values_only=True))[0] == first
