@@ -161,3 +161,19 @@ def test_a_name_is_used_once_in_a_category(company, cost_centres, manager):
 def test_period_range_is_whole_months():
     assert period_range(JAN, MAR).lower == JAN and period_range(JAN, MAR).upper == APR
     assert period_range(JAN, None).upper is None
+
+
+def test_the_demo_has_two_categories_and_a_move_next_month():
+    import io
+
+    from django.core.management import call_command
+
+    from groups.models import Group, GroupCategory
+    from groups.months import month_after, this_month
+
+    call_command("seed_demo", stdout=io.StringIO())
+    counts = (GroupCategory.objects.count(), Group.objects.count(), GroupMembership.objects.count())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (GroupCategory.objects.count(), Group.objects.count(), GroupMembership.objects.count()) == counts
+    assert set(GroupCategory.objects.values_list("name", flat=True)) == {"Cost centre", "Office"}
+    assert GroupMembership.objects.filter(period__startswith=month_after(this_month())).exists()

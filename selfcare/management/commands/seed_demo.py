@@ -89,6 +89,9 @@ class Command(BaseCommand):
         products_ensure()
         demo_chain(company=companies["holding"], approvers=[User.objects.get(email="approver@nordlys.example")])
 
+        from groups.demo import demo_ensure as groups_demo_ensure  # categories and groups, a move next month
+        groups_demo_ensure(companies.values())
+
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
             country="DK", registration_number="25800044", email="karen@vindkraft.example",
