@@ -68,14 +68,13 @@ class MembershipAddForm(forms.Form):
 
 class MembershipMoveForm(forms.Form):
     group = _GroupChoice(label=_("New group"), queryset=Group.objects.none(), empty_label=None)
-    month = MonthField(label=_("From month"), help_text=_("YYYY-MM: the first month in the new group. The old "
-                                                           "membership of the category ends the month before."))
+    month = MonthField(label=_("First month in the new group"),
+                       help_text=_("YYYY-MM. The old membership of the category ends the month before."))
 
     def __init__(self, *args, groups=None, **kwargs):
+        kwargs.setdefault("prefix", "move")  # beside the add form on the same page
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = groups if groups is not None else Group.objects.none()
-        self.fields["group"].widget.attrs["id"] = "id_move_group"
-        self.fields["month"].widget.attrs["id"] = "id_move_month"
 
 
 class MembershipEndForm(forms.Form):

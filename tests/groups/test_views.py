@@ -159,7 +159,7 @@ def test_adding_and_moving_from_the_line_page(company, estate):
         clash = client.post(url, {"action": "add", "group": estate["g2020"].pk, "start_month": "2027-02"})
         assert clash.status_code == 400
         assert "overlaps Cost centre:2010 from 2026-12 until open-ended" in clash.content.decode()
-        moved = client.post(url, {"action": "move", "group": estate["g2020"].pk, "month": "2027-02"})
+        moved = client.post(url, {"action": "move", "move-group": estate["g2020"].pk, "move-month": "2027-02"})
         assert moved.status_code == 302
         bad = client.post(url, {"action": "add", "group": estate["aarhus"].pk, "start_month": "2026-13"})
         assert "Write the month as YYYY-MM" in bad.content.decode()
