@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -281,6 +282,8 @@ CELERY_BEAT_SCHEDULE = {
     "groups-months-due": {"task": "groups.tasks.group_months_due", "schedule": 3600.0},
     # Group budgets: the month's estimate against each budget, alerts at 80 % and 100 % (once each).
     "groups-budgets-check": {"task": "groups.tasks.group_budgets_check", "schedule": 3600.0},
+    # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.
+    "invoices-daily": {"task": "invoices.tasks.invoices_daily_task", "schedule": crontab(hour=2, minute=15)},
 }
 
 LOGGING = {

@@ -91,6 +91,7 @@ class Command(BaseCommand):
 
         from groups.demo import demo_ensure as groups_demo_ensure  # categories and groups, a move next month
         groups_demo_ensure(companies.values())
+        __import__("invoices.demo").demo.demo_ensure(list(companies.values()))  # twelve months of invoices
 
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
