@@ -27,8 +27,8 @@ class _GroupChoiceField(forms.ModelMultipleChoiceField):
 
 
 class GroupMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
-    """``lines``: "subscriptions" (the queryset is of subscriptions), "accounts", or a path from the
-    queryset's model to its subscription (e.g. "subscription" for invoice lines)."""
+    """``lines``: "subscriptions" (the queryset is of subscriptions), "accounts", "invoices" (in each
+    invoice's month), or a path from the queryset's model to its subscription ("subscription")."""
 
     field_class = _GroupChoiceField
 
@@ -41,11 +41,13 @@ class GroupMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
         super().__init__(**kwargs)
 
     def filter(self, queryset, value):
-        from groups.selectors import accounts_in_groups, subscriptions_in_groups
+        from groups.selectors import accounts_in_groups, invoices_in_groups, subscriptions_in_groups
 
         if not value:
             return queryset
         if self.lines == "accounts":
             return accounts_in_groups(queryset, value)
+        if self.lines == "invoices":  # in the invoice's own month, not this month
+            return invoices_in_groups(queryset, value)
         path = "" if self.lines == "subscriptions" else self.lines
         return subscriptions_in_groups(queryset, value, subscription_path=path)

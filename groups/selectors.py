@@ -180,3 +180,22 @@ def _month_range(month: date):
     from groups.months import month_after
 
     return Range(month, month_after(month), "[)")
+
+
+def invoices_in_groups(queryset, groups):
+    """Invoices with a charge of ``groups`` in the invoice's own month: the account was in one of them,
+    or a line's subscription was (its own group of the category, else its account's). Same and/or rule
+    as for subscriptions."""
+    from invoices.models import InvoiceLine
+
+    by_category = defaultdict(list)
+    for group in groups:
+        by_category[group.category_id].append(group.pk)
+    for category_id, group_ids in by_category.items():
+        account_in = GroupMembership.objects.filter(account=OuterRef("account_id"), group_id__in=group_ids,
+                                                    period__contains=OuterRef("period"))
+        own = GroupMembership.objects.filter(subscription=OuterRef("subscription_id"), group_id__in=group_ids,
+                                             period__contains=OuterRef(OuterRef("period")))
+        line_in = InvoiceLine.objects.filter(Exists(own), invoice=OuterRef("pk"))
+        queryset = queryset.filter(Q(Exists(account_in)) | Q(Exists(line_in)))
+    return queryset

@@ -260,3 +260,25 @@ def test_a_budget_alert_row_is_unique_per_group_month_and_threshold(company, est
     BudgetAlert.objects.create(**values)
     with pytest.raises(IntegrityError), transaction.atomic():
         BudgetAlert.objects.create(**values)
+
+
+def test_the_invoice_list_filters_by_group_in_each_invoices_month(company, estate):
+    account, other = estate["account"], BillingAccountFactory(company=company)
+    elsewhere = SubscriptionFactory(account=other)
+    nov = date(2026, 11, 1)
+    in_2010 = make_invoice(account, DEC, [(estate["anna"], "10.00")])  # Anna is in 2010 from December
+    before = make_invoice(account, nov, [(estate["anna"], "11.00")])  # ... not yet in November
+    _join(other, estate["g2020"], start=nov)
+    account_in_2020 = make_invoice(other, nov, [(elsewhere, "12.00")])
+    client = verified_client(make_member(company, Role.READ_ONLY).user)
+
+    def numbers(*groups):
+        response = client.get(reverse("invoices:index"), {"groups": [group.pk for group in groups]})
+        assert response.status_code == 200
+        text = response.content.decode()
+        return {invoice.number for invoice in (in_2010, before, account_in_2020) if str(invoice.number) in text}
+
+    with at(TODAY):
+        assert numbers(estate["g2010"]) == {in_2010.number}
+        assert numbers(estate["g2020"]) == {account_in_2020.number}
+        assert numbers(estate["g2010"], estate["g2020"]) == {in_2010.number, account_in_2020.number}
