@@ -57,7 +57,7 @@ def bench_groups_seed(*, company, rng: random.Random, copy_rows) -> dict[str, in
         centres, offices, departments = groups["Cost centre"], groups["Office"], groups["Department"]
         for index, (pk, _account_id) in enumerate(lines):
             centre = centres[index % len(centres)]
-            if index % MOVED_SHARE == 0:
+            if rng.random() < 1 / MOVED_SHARE:
                 moved = add_months(start, rng.randint(1, 24))  # up to next month
                 after = centres[(index + 1) % len(centres)]
                 yield (company.pk, centre.category_id, centre.pk, pk, None, _range(start, moved), now)

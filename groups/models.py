@@ -121,9 +121,10 @@ class GroupMembership(TenantModel):
         ]
         indexes = [
             # The list filters: the lines of a group (the period is checked on the few rows found).
-            models.Index(fields=["group", "subscription"], condition=models.Q(subscription__isnull=False),
-                         name="group_membership_group_sub_idx"),
-            models.Index(fields=["group", "account"], condition=models.Q(account__isnull=False),
+            # (the period included: the lines of a group this month are read from the index alone).
+            models.Index(fields=["group", "subscription"], include=["period"],
+                         condition=models.Q(subscription__isnull=False), name="group_membership_group_sub_idx"),
+            models.Index(fields=["group", "account"], include=["period"], condition=models.Q(account__isnull=False),
                          name="group_membership_group_acc_idx"),
         ]
 

@@ -294,6 +294,28 @@ def _chunks(values, size=LOOKUP_CHUNK):
         yield values[start:start + size]
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """An account number or a subscription of the file, as little as the check needs (50,000 of them)."""
+
+    kind: str  # "a" (account) or "s" (subscription)
+    pk: int
+    account_id: int
+
+    @property
+    def key(self):
+        return (self.kind, self.pk)
+
+
+@dataclass(slots=True)
+class Existing:
+    pk: int
+    group_id: int
+    label: str
+    lower: date
+    upper: date | None
+
+
 def _resolve_lines(membership, rows):
     """{number: account} and {number: [subscriptions]} / {id: subscription} for the numbers in the file,
     within the company (another company's numbers are unknown, the same as numbers that do not exist)."""
@@ -304,25 +326,27 @@ def _resolve_lines(membership, rows):
                         if values.get("subscription_id", "").isdigit() and len(values["subscription_id"]) < 12}
     accounts = {}
     for chunk in _chunks(account_numbers):
-        for account in BillingAccount.objects.filter(company_id=membership.company_id, number__in=chunk).only(
-                "pk", "number", "company_id"):
-            accounts[account.number] = account
+        for pk, number in BillingAccount.objects.filter(company_id=membership.company_id, number__in=chunk
+                                                        ).values_list("pk", "number"):
+            accounts[number] = Line("a", pk, pk)
     by_number = defaultdict(list)
-    columns = ("pk", "number", "account_id", "employee_name", "company_id")
     for chunk in _chunks(subscription_numbers):
-        for line in Subscription.objects.filter(company_id=membership.company_id, number__in=chunk).only(*columns):
-            by_number[line.number].append(line)
+        for pk, number, account_id in Subscription.objects.filter(
+                company_id=membership.company_id, number__in=chunk).values_list("pk", "number", "account_id"):
+            by_number[number].append(Line("s", pk, account_id))
     by_id = {}
     for chunk in _chunks(subscription_ids):
-        for line in Subscription.objects.filter(company_id=membership.company_id, pk__in=chunk).only(*columns):
-            by_id[line.pk] = line
+        for pk, account_id in Subscription.objects.filter(company_id=membership.company_id, pk__in=chunk
+                                                          ).values_list("pk", "account_id"):
+            by_id[pk] = Line("s", pk, account_id)
     return accounts, by_number, by_id
 
 
 def check_assignments(*, membership, rows) -> Plan:
     plan = Plan(results=[])
     categories = {c.name.lower(): c for c in GroupCategory.objects.filter(company_id=membership.company_id)}
-    groups = {(g.category_id, g.name.lower()): g for g in Group.objects.filter(company_id=membership.company_id)}
+    groups = {(g.category_id, g.name.lower()): g
+              for g in Group.objects.filter(company_id=membership.company_id).select_related("category")}
     accounts, by_number, by_id = _resolve_lines(membership, rows)
     scope = None if membership.all_accounts else set(membership.accounts.values_list("pk", flat=True))
     latest_start = add_months(this_month(), MONTHS_AHEAD)
@@ -351,7 +375,7 @@ def check_assignments(*, membership, rows) -> Plan:
         if line is None:
             plan.results.append(RowResult(number, REFUSED, "unknown_number", {"number": shown}))
             continue
-        account_id = line.pk if isinstance(line, BillingAccount) else line.account_id
+        account_id = line.account_id
         if scope is not None and account_id not in scope:
             plan.results.append(RowResult(number, REFUSED, "outside_scope", {"number": shown}))
             continue
@@ -386,7 +410,7 @@ def check_assignments(*, membership, rows) -> Plan:
         parsed.append((number, line, account_id, group, start, end))
 
     openings = opening_months({account_id for _n, _l, account_id, _g, _s, _e in parsed}) if parsed else {}
-    existing = _existing_memberships(parsed)
+    existing = _existing_memberships(parsed, groups)
     # One (category, line) at a time, earliest start first: each row is checked against what the rows
     # before it leave.
     by_line = defaultdict(list)
@@ -397,9 +421,9 @@ def check_assignments(*, membership, rows) -> Plan:
             plan.results.append(RowResult(number, REFUSED, "outside_window",
                                           {"first": format_month(first), "last": format_month(latest_start)}))
             continue
-        by_line[(group.category_id, _line_key(line))].append(item)
+        by_line[(group.category_id, line.key)].append(item)
     for key, items in by_line.items():
-        current = [[row, row.period.lower, row.period.upper] for row in existing.get(key, [])]
+        current = [[row, row.lower, row.upper] for row in existing.get(key, [])]
         accepted = []  # (row number, start, end exclusive)
         for number, line, _account_id, group, start, end in sorted(items, key=lambda item: (item[4], item[0])):
             upper = month_after(end) if end else None
@@ -428,18 +452,18 @@ def check_assignments(*, membership, rows) -> Plan:
                     if not later:
                         plan.new_periods[row.pk] = period_range(lower, month_before(start))
                         entry[2] = start
-                        result = RowResult(number, CHANGED, "moves", {"group": row.group.label,
+                        result = RowResult(number, CHANGED, "moves", {"group": row.label,
                                                                       "until": format_month(month_before(start))})
             if result is None:
                 row = overlapping[0][0]
                 result = RowResult(number, REFUSED, "overlap_existing", {
-                    "group": row.group.label, "start": format_month(overlapping[0][1]),
+                    "group": row.label, "start": format_month(overlapping[0][1]),
                     "until": format_month(month_before(overlapping[0][2])) if overlapping[0][2] else ""})
             elif result.outcome != UNCHANGED:
                 plan.new_memberships.append(GroupMembership(
-                    company_id=membership.company_id, category_id=group.category_id, group=group,
-                    period=period_range(start, end), created_by=membership.user,
-                    **({"account": line} if isinstance(line, BillingAccount) else {"subscription": line})))
+                    company_id=membership.company_id, category_id=group.category_id, group_id=group.pk,
+                    period=period_range(start, end), created_by_id=membership.user_id,
+                    **({"account_id": line.pk} if line.kind == "a" else {"subscription_id": line.pk})))
             if result.outcome != REFUSED:
                 accepted.append((number, start, upper))
             plan.results.append(result)
@@ -447,24 +471,22 @@ def check_assignments(*, membership, rows) -> Plan:
     return plan
 
 
-def _line_key(line):
-    return ("a", line.pk) if isinstance(line, BillingAccount) else ("s", line.pk)
-
-
 def _overlaps(lower_a, upper_a, lower_b, upper_b) -> bool:
     return (upper_b is None or lower_a < upper_b) and (upper_a is None or lower_b < upper_a)
 
 
-def _existing_memberships(parsed):
+def _existing_memberships(parsed, groups):
+    """{(category id, line key): [Existing]} of the file's lines (plain values: 50,000 lines' worth)."""
+    labels = {group.pk: group.label for group in groups.values()}
     found = defaultdict(list)
-    subscription_ids = {line.pk for _n, line, _a, _g, _s, _e in parsed if isinstance(line, Subscription)}
-    account_ids = {line.pk for _n, line, _a, _g, _s, _e in parsed if isinstance(line, BillingAccount)}
-    for chunk in _chunks(subscription_ids):
-        for row in GroupMembership.objects.filter(subscription_id__in=chunk).select_related("group__category"):
-            found[(row.category_id, ("s", row.subscription_id))].append(row)
-    for chunk in _chunks(account_ids):
-        for row in GroupMembership.objects.filter(account_id__in=chunk).select_related("group__category"):
-            found[(row.category_id, ("a", row.account_id))].append(row)
+    columns = ("pk", "category_id", "group_id", "period")
+    for kind, field in (("s", "subscription_id"), ("a", "account_id")):
+        ids = {line.pk for _n, line, _a, _g, _s, _e in parsed if line.kind == kind}
+        for chunk in _chunks(ids):
+            for pk, category_id, group_id, period, line_id in GroupMembership.objects.filter(
+                    **{f"{field}__in": chunk}).values_list(*columns, field):
+                found[(category_id, (kind, line_id))].append(
+                    Existing(pk, group_id, labels.get(group_id, ""), period.lower, period.upper))
     return found
 
 
