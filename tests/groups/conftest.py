@@ -48,3 +48,12 @@ def make_invoice(account, period: date, lines: list[tuple]):
         for position, (line, amount) in enumerate(lines, start=1)
     ])
     return invoice
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are read in English (the site's default language is Danish)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
