@@ -23,7 +23,7 @@ import random
 import time
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from groups.models import Group, GroupCategory, GroupMembership, GroupMonth
 from groups.months import add_months, this_month

@@ -205,7 +205,7 @@ def invoices_in_groups(queryset, groups):
     by_category = defaultdict(list)
     for group in groups:
         by_category[group.category_id].append(group.pk)
-    for category_id, group_ids in by_category.items():
+    for group_ids in by_category.values():
         account_in = GroupMembership.objects.filter(account=OuterRef("account_id"), group_id__in=group_ids,
                                                     period__contains=OuterRef("period"))
         own = GroupMembership.objects.filter(subscription=OuterRef("subscription_id"), group_id__in=group_ids,

@@ -480,11 +480,11 @@ def _existing_memberships(parsed, groups):
     labels = {group.pk: group.label for group in groups.values()}
     found = defaultdict(list)
     columns = ("pk", "category_id", "group_id", "period")
-    for kind, field in (("s", "subscription_id"), ("a", "account_id")):
+    for kind, line_field in (("s", "subscription_id"), ("a", "account_id")):
         ids = {line.pk for _n, line, _a, _g, _s, _e in parsed if line.kind == kind}
         for chunk in _chunks(ids):
             for pk, category_id, group_id, period, line_id in GroupMembership.objects.filter(
-                    **{f"{field}__in": chunk}).values_list(*columns, field):
+                    **{f"{line_field}__in": chunk}).values_list(*columns, line_field):
                 found[(category_id, (kind, line_id))].append(
                     Existing(pk, group_id, labels.get(group_id, ""), period.lower, period.upper))
     return found

@@ -49,6 +49,13 @@ SPECIALLY_TESTED = {
     # The orders waiting for the login's own decision: RouteCheck's rows cannot name the login it signs in
     # as, so the list's content is proven in tests/orders/test_approvals.py (its RouteCheck covers access).
     "orders:awaiting": "tests/orders/test_approvals.py",
+    # The empty upload templates (headings, an example row, instructions): no company's rows in them;
+    # their RouteChecks cover access, tests/groups/test_uploads.py their content.
+    "groups:upload_template_structure": "tests/groups/test_uploads.py",
+    "groups:upload_template_assignments": "tests/groups/test_uploads.py",
+    # One upload's own result file: its RouteCheck proves another company's and an out-of-scope upload
+    # are 404; its rows are the upload's own (tests/groups/test_uploads.py).
+    "groups:upload_report": "tests/groups/test_uploads.py",
 }
 # Whole namespaces with their own tests: the back office is staff-only behind the second factor.
 SPECIALLY_TESTED_NAMESPACES = {"admin": "tests/accounts/test_back_office.py"}

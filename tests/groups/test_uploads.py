@@ -12,9 +12,9 @@ from groups import uploads
 from groups.models import Group, GroupCategory, GroupMembership, GroupUpload
 from groups.services import period_range
 from tests.conftest import make_member
+from tests.conftest import verified_client as signed_in
 from tests.factories import BillingAccountFactory, SubscriptionFactory
 from tests.groups.conftest import at, make_category, make_group
-from tests.conftest import verified_client as signed_in
 
 pytestmark = pytest.mark.django_db
 
