@@ -282,3 +282,18 @@ def test_the_invoice_list_filters_by_group_in_each_invoices_month(company, estat
         assert numbers(estate["g2010"]) == {in_2010.number}
         assert numbers(estate["g2020"]) == {account_in_2020.number}
         assert numbers(estate["g2010"], estate["g2020"]) == {in_2010.number, account_in_2020.number}
+
+
+def test_the_group_page_shows_the_budget_against_the_estimate(company, estate):
+    group = estate["g2010"]
+    group.monthly_budget = Decimal("1000.00")
+    group.save()
+    plan = PricePlanFactory(code="budget-page-plan", monthly_fee=Decimal("100.00"), data_gb=None)
+    from subscriptions.models import Subscription
+
+    Subscription.objects.filter(pk__in=[estate["anna"].pk, estate["bent"].pk]).update(plan=plan)
+    client = verified_client(make_member(company, Role.READ_ONLY).user)
+    with at(TODAY):
+        page = client.get(reverse("groups:group_detail", args=[group.pk])).content.decode()
+    assert "Estimated 200.00 of 1000.00 (excl. VAT): 20 %" in page and 'class="bar-chart"' in page
+    assert "Anna Holm" in page and "Bent Dahl" in page
