@@ -6,8 +6,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, OrderEvent, Product
-from orders.services import OPERATOR_MOVES, order_operator_move, quote_price
+from orders.models import Order, OrderChange, OrderEvent, Product
+from orders.services import operator_moves, order_operator_move, quote_price
 
 
 @admin.register(Product)
@@ -33,6 +33,22 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class OrderChangeInline(admin.StackedInline):
+    """What a change asks for (read-only: staff carry it out, then complete the change)."""
+
+    model = OrderChange
+    extra = 0
+    can_delete = False
+    fk_name = "order"
+    exclude = ["company"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in OrderChange._meta.fields if field.name != "company"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class OrderMoveForm(forms.Form):
     to = forms.ChoiceField(label=_("Move to"))
     tracking_number = forms.CharField(label=_("Tracking number"), required=False, max_length=60,
@@ -45,8 +61,8 @@ class OrderMoveForm(forms.Form):
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(to, label) for to, label in Order.Status.choices
-                   if to in OPERATOR_MOVES and order.status in OPERATOR_MOVES[to]]
+        moves = operator_moves(order)
+        choices = [(to, label) for to, label in Order.Status.choices if to in moves and order.status in moves[to]]
         if order.status == Order.Status.QUOTE_REQUESTED:  # staff price a quote (or reject it)
             choices.insert(0, (Order.Status.QUOTE_OFFERED, Order.Status.QUOTE_OFFERED.label))
         self.fields["to"].choices = choices
@@ -58,11 +74,11 @@ class OrderAdmin(admin.ModelAdmin):
     (the move form on the order's page), never by editing the status field."""
 
     list_display = ["__str__", "company", "product", "quantity", "status", "created_at"]
-    list_filter = ["status", "area"]
+    list_filter = ["status", "area", "is_change"]
     search_fields = ["company__name", "employee_name", "product__name", "tracking_number"]
     list_select_related = ["company", "product"]
     readonly_fields = [field.name for field in Order._meta.fields]
-    inlines = [OrderEventInline]
+    inlines = [OrderChangeInline, OrderEventInline]
     change_form_template = "admin/orders/order/change_form.html"
 
     def has_add_permission(self, request):

@@ -2,7 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, ProductArea
+from orders.models import Order, OrderChange, ProductArea
 
 
 class OrderFilterSet(django_filters.FilterSet):
@@ -28,3 +28,16 @@ class OpenOrderFilterSet(OrderFilterSet):
 class HistoryOrderFilterSet(OrderFilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), empty_label=_("All"),
                                          choices=[(v, l) for v, l in Order.Status.choices if v in Order.CLOSED])
+
+
+class _ChangeFilters(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(label=_("Kind of change"), field_name="change__kind",
+                                       choices=OrderChange.Kind.choices, empty_label=_("All"))
+
+
+class OpenChangeFilterSet(OpenOrderFilterSet, _ChangeFilters):
+    pass
+
+
+class HistoryChangeFilterSet(HistoryOrderFilterSet, _ChangeFilters):
+    pass

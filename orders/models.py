@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import TenantModel
 from selfcare.workflow import TimelineEvent, Workflow
-from subscriptions.models import SubscriptionType
+from subscriptions.models import BillingAccount, SubscriptionType
 
 MAX_QUANTITY = 999
 MAX_APPROVERS = 5
@@ -92,12 +92,15 @@ class Order(TenantModel):
             # draft by its creator to change it.
             Status.AWAITING_APPROVAL: {Status.AWAITING_APPROVAL, Status.RECEIVED, Status.REJECTED, Status.DRAFT},
             Status.RECEIVED: {Status.IN_PROGRESS, Status.REJECTED},
-            Status.IN_PROGRESS: {Status.SHIPPED, Status.REJECTED},
+            # A change is not shipped: staff (or the operator's systems) complete it from "in progress".
+            Status.IN_PROGRESS: {Status.SHIPPED, Status.COMPLETED, Status.REJECTED},
             Status.SHIPPED: {Status.COMPLETED},
         },
     )
 
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    # None for a change (``is_change``): it asks about something the company has, not a product.
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+",
+                                null=True, blank=True)
     area = models.CharField(_("product area"), max_length=10, choices=ProductArea.choices)
     quantity = models.PositiveIntegerField(_("quantity"), default=1,
                                            validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)])
@@ -122,6 +125,9 @@ class Order(TenantModel):
     extra_contact_phone = models.CharField(_("extra contact phone"), max_length=20, blank=True)
     note = models.TextField(_("note"), blank=True, max_length=1000)
 
+    # A change: a request about an existing subscription, account or connection (``OrderChange``),
+    # drafted, approved and followed up as any order.
+    is_change = models.BooleanField(_("change"), default=False, editable=False)
     is_quote = models.BooleanField(_("quote"), default=False,
                                    help_text=_("Outside the framework agreement: the operator prices it first."))
     quote_note = models.TextField(_("the operator's offer"), blank=True)
@@ -154,10 +160,23 @@ class Order(TenantModel):
             # The lists' default order (newest first), read in index order up to a page.
             models.Index(fields=["company", "-created_at", "-id"], name="order_company_created_idx"),
             models.Index(fields=["account", "-created_at"], name="order_account_idx"),
+            # The changes' lists (a company's changes are few beside its orders).
+            models.Index(fields=["company", "-created_at", "-id"], condition=models.Q(is_change=True),
+                         name="order_change_created_idx"),
         ]
 
     def __str__(self):
+        if self.is_change:
+            return _("Change %(number)s") % {"number": self.number}
         return _("Order %(number)s") % {"number": self.number}
+
+    @property
+    def title(self) -> str:
+        """What it is about, in a few words: the product, or the change's kind."""
+        if self.product_id:
+            return self.product.name
+        change = getattr(self, "change", None) if self.pk else None
+        return str(change.get_kind_display()) if change is not None else str(_("Change"))
 
     @property
     def number(self) -> str:
@@ -189,6 +208,9 @@ class OrderEvent(TenantModel, TimelineEvent):
         "approval_requested": _("Sent for approval"),
         "handed_on": _("Approval handed on"),
         "withdrawn": _("Taken back to draft"),
+        "provisioning": _("Sent to the operator's systems"),
+        "provisioning_busy": _("A change of this kind is already under way for the line: the operator's staff see "
+                               "to this one"),
     }
 
     subject = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events")
@@ -373,3 +395,68 @@ class NewSubscription(TenantModel):
     class Meta:
         verbose_name = _("new subscription")
         verbose_name_plural = _("new subscriptions")
+
+
+class OrderChange(TenantModel):
+    """What a change asks for: an order of its own kind (``Order.is_change``) about an existing
+    subscription, billing account or connection, with the same drafts, approval chain, links, timeline,
+    status e-mails and back office as any order.
+
+    The order's ``subscription`` and ``account`` (and ``connection`` here) are what the change is
+    about, fixed by the page it was started from. When the change reaches the operator, a plan or
+    add-on change becomes one provisioning request (``change_request``: set means asked, so once);
+    the other kinds are carried out by staff in the back office.
+    """
+
+    account_scope_lookup = "order__account"
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Change of price plan")
+        ADD_ON = "add_on", _("Add or remove an add-on service")
+        ADDRESS = "address", _("Change of address")
+        CONTACT = "contact", _("Change of contact details")
+        BILLING = "billing", _("Change of billing details")
+        OTHER = "other", _("Other change")
+
+    class Subject(models.TextChoices):
+        SUBSCRIPTION = "subscription", _("Subscription")
+        ACCOUNT = "account", _("Account")
+        CONNECTION = "connection", _("Connection")
+
+    class When(models.TextChoices):
+        NOW = "now", _("Now")
+        NEXT_MONTH = "next_month", _("The 1st of next month")
+
+    class AddOnAction(models.TextChoices):
+        ADD = "add", _("Add")
+        REMOVE = "remove", _("Remove")
+
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="change")
+    kind = models.CharField(_("kind of change"), max_length=10, choices=Kind.choices)
+    subject = models.CharField(_("about"), max_length=15, choices=Subject.choices)
+    connection = models.ForeignKey("subscriptions.Connection", verbose_name=_("connection"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey("subscriptions.PricePlan", verbose_name=_("new price plan"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    plan_when = models.CharField(_("from"), max_length=10, choices=When.choices, blank=True)
+    add_on = models.ForeignKey("subscriptions.AddOn", verbose_name=_("add-on service"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    add_on_action = models.CharField(_("add or remove"), max_length=10, choices=AddOnAction.choices, blank=True)
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    new_contact_name = models.CharField(_("new contact person"), max_length=150, blank=True)
+    new_contact_email = models.EmailField(_("new contact e-mail"), blank=True)
+    new_contact_phone = models.CharField(_("new contact phone"), max_length=20, blank=True)
+    invoice_email = models.EmailField(_("invoice e-mail"), blank=True)
+    ean = models.CharField(_("EAN"), max_length=13, blank=True)
+    invoice_format = models.CharField(_("invoice format"), max_length=20, blank=True,
+                                      choices=BillingAccount.InvoiceFormat.choices)
+    wished_date = models.DateField(_("wished date"), null=True, blank=True)
+    description = models.TextField(_("what to change"), blank=True, max_length=2000)
+    change_request = models.OneToOneField("subscriptions.ChangeRequest", verbose_name=_("provisioning request"),
+                                          null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")

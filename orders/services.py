@@ -71,15 +71,25 @@ def employee_suggestions(*, membership, text: str, limit: int = SUGGESTIONS_SHOW
     text = " ".join(text.split())[:100]
     if len(text) < 2:
         return []
-    from django.db.models import Q
-
     return list(
         Subscription.objects.for_membership(membership)
         .exclude(status=Subscription.Status.TERMINATED)
-        .filter(Q(employee_name__icontains=text) | Q(number__icontains=text) | Q(employee_email__icontains=text))
+        .filter(_employee_search(text))
         .select_related("account")
         .order_by("employee_name", "number", "pk")[:limit]
     )
+
+
+def _employee_search(text: str):
+    """The name, number or e-mail contains ``text``: through the subscription's search document (one stored
+    column, as the subscription list searches) when the text cannot span two of its fields."""
+    from django.db.models import F, Q
+
+    from selfcare.search import SEARCH_DOCUMENT_SEPARATOR, SearchDocumentContains
+
+    if SEARCH_DOCUMENT_SEPARATOR in text:
+        return Q(employee_name__icontains=text) | Q(number__icontains=text) | Q(employee_email__icontains=text)
+    return Q(SearchDocumentContains(F("search_document"), text))
 
 
 def awaiting_my_approval(*, membership):
@@ -163,6 +173,26 @@ def _order_values(*, membership, data: dict) -> dict:
     return values
 
 
+def order_create_once(*, membership, idempotency_key, values: dict) -> tuple[Order, bool]:
+    """A new draft from checked ``values``, once per form key (in the caller's transaction): the same
+    form sent again returns the order the first made, and ``False`` for "created"."""
+    existing = Order.objects.filter(company_id=membership.company_id, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(company_id=membership.company_id, idempotency_key=idempotency_key,
+                                         created_by=membership.user, **values)
+    except IntegrityError:
+        # The same form, sent at the same moment by another request: that one made it.
+        existing = Order.objects.filter(company_id=membership.company_id, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    record_event(item=order, from_status="", to_status=Status.DRAFT, actor=membership.user, kind="created")
+    return order, True
+
+
 def order_save(*, membership, data: dict, idempotency_key, submit: bool, order_id: int | None = None,
                request=None) -> tuple[Order, bool]:
     """Create a draft (or change one) from the form's data and, with ``submit``, send it.
@@ -177,23 +207,11 @@ def order_save(*, membership, data: dict, idempotency_key, submit: bool, order_i
     user = membership.user
     with transaction.atomic():
         if order_id is None:
-            existing = Order.objects.filter(company_id=membership.company_id, idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing, False
-            try:
-                with transaction.atomic():
-                    order = Order.objects.create(company_id=membership.company_id, idempotency_key=idempotency_key,
-                                                 created_by=user, **values)
-            except IntegrityError:
-                # The same form, sent at the same moment by another request: that one made it.
-                existing = Order.objects.filter(company_id=membership.company_id,
-                                                idempotency_key=idempotency_key).first()
-                if existing is None:
-                    raise
-                return existing, False
-            record_event(item=order, from_status="", to_status=Status.DRAFT, actor=user, kind="created")
+            order, created = order_create_once(membership=membership, idempotency_key=idempotency_key, values=values)
+            if not created:
+                return order, False
         else:
-            order = Order.objects.for_membership(membership).select_for_update().get(pk=order_id)
+            order = Order.objects.for_membership(membership).select_for_update().get(pk=order_id, is_change=False)
             if order.status != Status.DRAFT:
                 raise OrderRefused(_("This order has been sent and can no longer be changed."))
             for name, value in values.items():
@@ -208,6 +226,10 @@ def order_save(*, membership, data: dict, idempotency_key, submit: bool, order_i
 
 def _copy(order: Order) -> dict:
     """What was submitted, as it read then (shown on the order later, whatever the catalogue does)."""
+    if order.is_change:
+        from orders.changes import change_copy
+
+        return change_copy(order)
     return {
         "product": order.product.name, "description": order.product.description,
         "area": order.get_area_display(), "quantity": order.quantity, "unit_price": str(order.unit_price),
@@ -238,7 +260,11 @@ def order_submit(*, membership, order_id: int, request=None) -> Order:
         order = Order.objects.for_membership(membership).select_for_update().get(pk=order_id)
         if order.status != Status.DRAFT:
             raise OrderRefused(_("This order has already been sent."))
-        if not order.product.active:
+        if order.is_change:
+            from orders.changes import change_recheck
+
+            change_recheck(membership=membership, order=order)
+        elif not order.product.active:
             raise OrderRefused({"product": _("This product can no longer be ordered. Choose another one.")})
         if order.is_quote:
             return transition(Order, pk=order.pk, to=Status.QUOTE_REQUESTED, actor=membership.user,
@@ -260,7 +286,18 @@ def _to_approval(*, order: Order, chain: ApprovalChain, actor, expected: str, re
     else:
         order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor, changes=changes,
                            expected={expected})
-        _status_email(order, request)
+        order = _reached_operator(order, actor=actor, request=request)
+    return order
+
+
+def _reached_operator(order: Order, *, actor, request=None) -> Order:
+    """The order is with the operator now ("received"): a change the operator's systems carry out is
+    handed to them (orders.changes), and the creator hears of it."""
+    if order.is_change:
+        from orders.changes import change_reached_operator
+
+        order = change_reached_operator(order, actor=actor)
+    _status_email(order, request)
     return order
 
 
@@ -378,7 +415,11 @@ def _approval_email(*, step: OrderApproval, order: Order, link: str, template: s
                "creator": order.created_by, "position": step.position, "away": step.stands_in_for,
                "waiting_since": step.waiting_since}
     with translation.override(approver.language):
-        context["product"] = order.product.name
+        context["product"] = order.title
+        if order.is_change:
+            from orders.changes import change_lines
+
+            context["details"] = change_lines(order)
         subject = "".join(render_to_string(f"orders/email/{template}_subject.txt", context).splitlines())
         body = render_to_string(f"orders/email/{template}.txt", context)
     outbox_enqueue_email(to=approver.email, subject=subject, body=body)
@@ -417,7 +458,8 @@ def approval_reminders_send(*, now=None) -> int:
             continue
         with transaction.atomic():
             locked = (OrderApproval.objects.select_for_update(of=("self",))
-                      .select_related("order", "order__product", "order__company", "order__created_by", "approver",
+                      .select_related("order", "order__product", "order__change", "order__company", "order__created_by",
+                                      "approver",
                                       "stands_in_for")
                       .filter(pk=step.pk, status=OrderApproval.Status.PENDING, reminded_at__isnull=True,
                               order__status=Status.AWAITING_APPROVAL).first())
@@ -542,7 +584,7 @@ def order_decide(*, membership, order_id: int, step_id: int, approve: bool, reas
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=user, reason=reason,
                                expected={Status.AWAITING_APPROVAL})
-            _status_email(order, request)
+            order = _reached_operator(order, actor=user, request=request)
     return order
 
 
@@ -631,7 +673,7 @@ def _reroute_waiting(*, chain: ApprovalChain, actor, request=None) -> None:
         else:
             order = transition(Order, pk=order.pk, to=Status.RECEIVED, actor=actor,
                                data={"note": _("The approval chain changed: no approver is left at this step.")})
-            _status_email(order, request)
+            _reached_operator(order, actor=actor, request=request)
 
 
 # Stand-ins ----------------------------------------------------------------------------------------------
@@ -733,13 +775,27 @@ OPERATOR_MOVES = {
 }
 
 
+# A change is not shipped: staff complete it once it is carried out.
+CHANGE_OPERATOR_MOVES = {
+    Status.IN_PROGRESS: {Status.RECEIVED},
+    Status.COMPLETED: {Status.IN_PROGRESS},
+    Status.REJECTED: {Status.RECEIVED, Status.IN_PROGRESS},
+}
+
+
+def operator_moves(order: Order) -> dict:
+    """Where staff may move this order to, each from which statuses."""
+    return CHANGE_OPERATOR_MOVES if order.is_change else OPERATOR_MOVES
+
+
 def order_operator_move(*, staff, order_id: int, to: str, tracking_number: str = "", reason: str = "",
                         request=None) -> Order:
     """Staff move an order on in the back office; the creator (and extra contact) hear of it when
     the company has status e-mails on."""
     if not (staff.is_active and staff.is_staff):
         raise PermissionDenied
-    if to not in OPERATOR_MOVES:
+    moves = operator_moves(Order.objects.only("is_change").get(pk=order_id))
+    if to not in moves:
         raise OrderRefused(_("Staff cannot move an order to that status."))
     tracking_number, reason = tracking_number.strip(), reason.strip()
     changes = {}
@@ -753,9 +809,13 @@ def order_operator_move(*, staff, order_id: int, to: str, tracking_number: str =
         changes["rejection_reason"] = reason
     with transaction.atomic():
         order = transition(Order, pk=order_id, to=to, actor=staff, reason=reason, changes=changes,
-                           expected=OPERATOR_MOVES[to],
+                           expected=moves[to],
                            data={"note": tracking_number} if tracking_number else None)
-        if to == Status.COMPLETED:
+        if to == Status.COMPLETED and order.is_change:
+            from orders.changes import change_completed
+
+            change_completed(order)
+        elif to == Status.COMPLETED:
             from orders.guide import new_subscription_order_completed
 
             new_subscription_order_completed(order, actor=staff)
@@ -773,7 +833,7 @@ def _send(*, to: str, language: str, template: str, context: dict) -> None:
     if not to:
         return
     with translation.override(language):
-        context = {**context, "status": context["order"].get_status_display(), "product": context["order"].product.name}
+        context = {**context, "status": context["order"].get_status_display(), "product": context["order"].title}
         subject = "".join(render_to_string(f"orders/email/{template}_subject.txt", context).splitlines())
         body = render_to_string(f"orders/email/{template}.txt", context)
     outbox_enqueue_email(to=to, subject=subject, body=body)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import guide_views, views
+from orders import change_views, guide_views, views
 from selfcare.lists import list_urls
 
 app_name = "orders"
@@ -11,6 +11,12 @@ urlpatterns = [
     *list_urls("history/", views.HistoryOrderListView, name="history"),
     path("awaiting-my-approval/", views.AwaitingApprovalListView.as_view(), name="awaiting"),
     path("new/", views.OrderCreateView.as_view(), name="create"),
+    # Changes: the seed's "Create change" and "Show changes" (a change's own page is the order's).
+    *list_urls("changes/", change_views.OpenChangeListView, name="changes"),
+    *list_urls("changes/history/", change_views.HistoryChangeListView, name="change_history"),
+    path("changes/new/", change_views.ChangeStartView.as_view(), name="change_start"),
+    path("changes/new/<str:subject>/<int:pk>/", change_views.ChangeCreateView.as_view(), name="change_create"),
+    path("<int:pk>/change/", change_views.ChangeEditView.as_view(), name="change_edit"),
     path("new-subscription/", guide_views.SubscriptionGuideView.as_view(), name="guide"),
     path("employees/", views.EmployeeSuggestionsView.as_view(), name="employee_suggestions"),
     path("<int:pk>/", views.OrderDetailView.as_view(), name="detail"),

@@ -10,6 +10,7 @@ from django.views import View
 
 from accounts.permissions import Permission
 from accounts.views_base import PortalTemplateView
+from orders.changes import change_lines
 from orders.filtersets import HistoryOrderFilterSet, OpenOrderFilterSet, OrderFilterSet
 from orders.forms import AbsenceForm, ChainChangeForm, DecisionForm, OrderForm
 from orders.models import ApproverAbsence, Order, OrderApproval, ProductArea
@@ -45,7 +46,7 @@ def _detail_url(order) -> str:
 ORDER_COLUMNS = [
     ListColumn("number", gettext_lazy("Order"), lambda o: o.number, sort=("id",), link=_detail_url),
     ListColumn("created", gettext_lazy("Created"), lambda o: o.created_at, sort=("created_at",)),
-    ListColumn("product", gettext_lazy("Product"), lambda o: o.product.name, sort=("product__name", "created_at")),
+    ListColumn("product", gettext_lazy("Product"), lambda o: o.title, sort=("product__name", "created_at")),
     ListColumn("area", gettext_lazy("Product area"), lambda o: o.area, choices=ProductArea.choices,
                sort=("area", "created_at")),
     ListColumn("quantity", gettext_lazy("Quantity"), lambda o: o.quantity, sort=("quantity", "created_at")),
@@ -67,9 +68,11 @@ class _OrderList(FilteredListView, abstract=True):
     default_sort = "-created"
     columns = ORDER_COLUMNS
     statuses: tuple = ()
+    # Orders and quotes, or changes (orders.change_views): the seed's "Show orders" and "Show changes".
+    is_change = False
 
     def scoped_queryset(self):
-        return (super().scoped_queryset().filter(status__in=self.statuses)
+        return (super().scoped_queryset().filter(status__in=self.statuses, is_change=self.is_change)
                 .select_related("product", "account", "created_by"))
 
     def search_condition(self, search):
@@ -112,7 +115,8 @@ class AwaitingApprovalListView(_OrderList):
     export_name = ""
 
     def scoped_queryset(self):
-        return awaiting_my_approval(membership=self.membership).select_related("product", "account", "created_by")
+        return awaiting_my_approval(membership=self.membership).select_related("product", "change", "account",
+                                                                                "created_by")
 
 
 class _OrderFormView(PortalTemplateView, abstract=True):
@@ -174,7 +178,8 @@ class OrderEditView(_OrderFormView):
 
     def order(self):
         if not hasattr(self, "_order"):
-            self._order = get_object_or_404(Order.objects.for_membership(self.membership), pk=self.kwargs["pk"])
+            self._order = get_object_or_404(Order.objects.for_membership(self.membership), pk=self.kwargs["pk"],
+                                            is_change=False)
             if self._order.status != Order.Status.DRAFT:
                 raise Http404
         return self._order
@@ -201,9 +206,10 @@ class OrderDetailView(PortalTemplateView):
     template_name = "orders/order_detail.html"
 
     def get_order(self):
-        return get_object_or_404(orders_visible(self.membership).select_related("product", "account", "created_by",
-                                                                                "subscription"),
-                                 pk=self.kwargs["pk"])
+        return get_object_or_404(orders_visible(self.membership).select_related(
+            "product", "account", "created_by", "subscription", "change", "change__plan", "change__add_on",
+            "change__connection", "change__change_request", "new_subscription", "new_subscription__plan",
+            "new_subscription__spare_sim", "new_subscription__change_request"), pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -221,6 +227,9 @@ class OrderDetailView(PortalTemplateView):
             can_withdraw=(order.status == Order.Status.AWAITING_APPROVAL and order.created_by_id == self.request.user.pk
                           and self.membership.has_permission(Permission.ORDER_PRODUCTS)),
             copy=order.submitted_copy,
+            change_lines=change_lines(order) if order.is_change else [],
+            # The guide's answers, shown as what they are (not only as the order's note).
+            new_subscription=getattr(order, "new_subscription", None),
             can_answer_quote=(order.status == Order.Status.QUOTE_OFFERED
                               and self.membership.has_permission(Permission.ORDER_PRODUCTS)
                               and Order.objects.for_membership(self.membership).filter(pk=order.pk).exists()),
@@ -252,8 +261,11 @@ class OrderDecideView(OrderDetailView):
                         messages.error(request, message)
                     return redirect(_detail_url(order))
             else:
-                messages.success(request, _("Your approval is recorded.") if approve
-                                 else _("The order is rejected, and its creator is told."))
+                if approve:
+                    messages.success(request, _("Your approval is recorded."))
+                else:
+                    messages.success(request, _("The change is rejected, and its creator is told.") if order.is_change
+                                     else _("The order is rejected, and its creator is told."))
                 return redirect(_detail_url(order))
         return self.render_to_response(self.get_context_data(order=order, decision_form=form))
 
@@ -272,8 +284,14 @@ class OrderSubmitView(OrderDetailView):
             for message in refusal.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, _("The order is sent for approval.") if sent.status == Order.Status.AWAITING_APPROVAL
-                             else _("The order is sent to the operator."))
+            if sent.is_change:
+                messages.success(request, _("The change is sent for approval.")
+                                 if sent.status == Order.Status.AWAITING_APPROVAL
+                                 else _("The change is sent to the operator."))
+            else:
+                messages.success(request, _("The order is sent for approval.")
+                                 if sent.status == Order.Status.AWAITING_APPROVAL
+                                 else _("The order is sent to the operator."))
         return redirect(_detail_url(order))
 
 
@@ -289,7 +307,8 @@ class OrderWithdrawView(OrderDetailView):
             for message in refusal.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, _("The order is a draft again. Change it and send it once more."))
+            messages.success(request, _("The change is a draft again. Correct it and send it once more.")
+                             if order.is_change else _("The order is a draft again. Change it and send it once more."))
         return redirect(_detail_url(order))
 
 

@@ -18,13 +18,14 @@ What it guarantees, so no list has to remember it:
   decimal mark in Danish and Swedish, ``,`` and ``.`` in English; always UTF-8 with a byte-order mark
   so Excel reads æ, ø and å;
 - times are shown in the reader's time zone (the active one), dates and times as real date cells in .xlsx;
-- nothing sits in memory: CSV streams row by row; .xlsx is written by openpyxl's write-only workbook
-  to a temporary file that the response then streams.
+- nothing sits in memory: CSV streams row by row; .xlsx is written here (``xlsx_write``, a minimal
+  SpreadsheetML package compressed as it is written) to a temporary file that the response then streams.
 
 ``export_write`` writes the same file to a file object, for an export that runs as a background job.
 """
 
 import csv
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -131,6 +132,8 @@ def csv_convention(language: str | None = None) -> tuple[str, str]:
 
 
 def csv_cell(value, *, decimal_mark: str = ".") -> str:
+    if type(value) is str:  # most cells: straight to the formula check (400,000 calls in a 50,000-line export)
+        return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
     if _is_number(value):
         if isinstance(value, float):
             value = Decimal(repr(value))  # no exponent notation, no binary noise
@@ -190,31 +193,97 @@ def csv_response(*, columns: list[Column], rows: Iterable, filename: str) -> Str
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx_cell(sheet, value):
-    from openpyxl.cell import WriteOnlyCell
+# The workbook is written here, not cell by cell through openpyxl: its write-only sheet built a cell object,
+# a type check and an element tree per value, which was ~85% of a 50,000-line export (8.4 s on a quiet
+# machine, 19 s under load). The package is the minimal SpreadsheetML one (what openpyxl itself writes):
+# one worksheet with inline strings, a style sheet, the workbook and their relationships. Files are read
+# back with openpyxl in the tests.
 
-    if _is_number(value):
-        cell = WriteOnlyCell(sheet, value=value)
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# Characters XML 1.0 cannot hold (openpyxl refused them with IllegalCharacterError): left out of a cell.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XLSX_ROWS_PER_BLOCK = 500
+DATETIME_NUMBER_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATE_NUMBER_FORMAT = "yyyy-mm-dd"
+
+
+def _xml_text(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _ILLEGAL_XML.sub("", text) if _ILLEGAL_XML.search(text) else text
+
+
+def _xml_attribute(text: str) -> str:
+    return _xml_text(text).replace('"', "&quot;")
+
+
+class _XlsxStyles:
+    """The cell formats a sheet uses (number format, bold, Excel's quote prefix), numbered as they come."""
+
+    def __init__(self):
+        self.formats: dict[str, int] = {}  # custom number format code -> numFmtId (from 164, Excel's first)
+        self.xfs: dict[tuple[int, bool, bool], int] = {(0, False, False): 0}
+
+    def index(self, number_format: str | None = None, *, bold: bool = False, quote_prefix: bool = False) -> int:
+        format_id = 0
+        if number_format:
+            format_id = self.formats.setdefault(number_format, 164 + len(self.formats))
+        return self.xfs.setdefault((format_id, bold, quote_prefix), len(self.xfs))
+
+    def xml(self) -> str:
+        formats = "".join(f'<numFmt numFmtId="{format_id}" formatCode="{_xml_attribute(code)}"/>'
+                          for code, format_id in self.formats.items())
+        xfs = []
+        for format_id, bold, quote_prefix in self.xfs:
+            extra = (' applyNumberFormat="1"' if format_id else "") + (' applyFont="1"' if bold else "") + (
+                ' quotePrefix="1"' if quote_prefix else "")
+            xfs.append(f'<xf numFmtId="{format_id}" fontId="{int(bold)}" fillId="0" borderId="0" xfId="0"{extra}/>')
+        font = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
+        number_formats = f'<numFmts count="{len(self.formats)}">{formats}</numFmts>' if self.formats else ""
+        return (f'{_XML_HEADER}<styleSheet xmlns="{_SHEET_NS}">{number_formats}'
+                f'<fonts count="2"><font>{font}</font><font><b/>{font}</font></fonts>'
+                '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+                '<fill><patternFill patternType="gray125"/></fill></fills>'
+                '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+                '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+                "</styleSheet>")
+
+
+def _style_attribute(style: int) -> str:
+    return f' s="{style}"' if style else ""
+
+
+def _xlsx_cell(reference: str, value, styles: _XlsxStyles, *, bold: bool = False) -> str:
+    """One ``<c>`` element: a number, a date or time cell, or always a text cell (never a formula)."""
+    if type(value) is str and value:  # most cells: a non-empty text
+        text = value
+    elif _is_number(value):
+        number_format = None
         if isinstance(value, Decimal) and value.as_tuple().exponent < 0:
-            cell.number_format = "0." + "0" * -value.as_tuple().exponent
-        return cell
-    value = _local(value)
-    if isinstance(value, datetime):
+            number_format = "0." + "0" * -value.as_tuple().exponent
+        style = styles.index(number_format, bold=bold)
+        return f'<c r="{reference}"{_style_attribute(style)}><v>{value}</v></c>'
+    elif isinstance(value := _local(value), datetime | date):
+        from openpyxl.utils.datetime import to_excel
+
         # Excel has no time zones: the reader's local time, as shown on the page.
-        cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = "yyyy-mm-dd"
-        return cell
-    text = _text(value)
-    cell = WriteOnlyCell(sheet, value=text)
-    # Always a text cell: openpyxl would otherwise store "=..." as a formula.
-    cell.data_type = "s"
-    if is_formula_like(text):
-        cell.quotePrefix = True
-    return cell
+        is_datetime = isinstance(value, datetime)
+        serial = to_excel(value.replace(tzinfo=None) if is_datetime else value)
+        style = styles.index(DATETIME_NUMBER_FORMAT if is_datetime else DATE_NUMBER_FORMAT, bold=bold)
+        return f'<c r="{reference}" s="{style}"><v>{serial}</v></c>'
+    else:
+        text = _text(value)
+        if not text:  # an empty cell, as openpyxl wrote it (read back as None)
+            return f'<c r="{reference}"{_style_attribute(styles.index(bold=bold))}/>'
+    # Always a text cell; one a spreadsheet would run gets Excel's quote prefix: shown, never run.
+    style = styles.index(bold=bold, quote_prefix=is_formula_like(text))
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return (f'<c r="{reference}" t="inlineStr"{_style_attribute(style)}>'
+            f"<is><t{space}>{_xml_text(text)}</t></is></c>")
 
 
 def _sheet_title(title: str) -> str:
@@ -223,27 +292,57 @@ def _sheet_title(title: str) -> str:
 
 
 def xlsx_write(file, *, columns: list[Column], rows: Iterable, sheet_title: str = "") -> None:
-    """Write the workbook to ``file`` (a binary file object), one row at a time."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """Write the workbook to ``file`` (a binary file object), one row at a time: the sheet is compressed
+    into the package as it is written, so nothing but the current block of rows is held in memory."""
+    import zipfile
+
     from openpyxl.utils import get_column_letter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_sheet_title(sheet_title))
-    for index, column in enumerate(columns, start=1):
-        if column.width:
-            sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = _xlsx_cell(sheet, str(column.label))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, column.value(row)) for column in columns])
-    workbook.save(file)
+    styles = _XlsxStyles()
+    letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
+    getters = [column.value for column in columns]
+    widths = "".join(f'<col min="{index}" max="{index}" width="{column.width}" customWidth="1"/>'
+                     for index, column in enumerate(columns, start=1) if column.width)
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        with package.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write((
+                f'{_XML_HEADER}<worksheet xmlns="{_SHEET_NS}" xmlns:r="{_REL_NS}">'
+                '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
+                ' state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+                f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + widths + "</cols>" if widths else ""}<sheetData>'
+                '<row r="1">'
+                + "".join(_xlsx_cell(f"{letter}1", str(column.label), styles, bold=True)
+                          for letter, column in zip(letters, columns, strict=True))
+                + "</row>").encode("utf-8"))
+            block = []
+            for number, row in enumerate(rows, start=2):
+                cells = "".join(_xlsx_cell(f"{letter}{number}", getter(row), styles)
+                                for letter, getter in zip(letters, getters, strict=True))
+                block.append(f'<row r="{number}">{cells}</row>')
+                if len(block) >= _XLSX_ROWS_PER_BLOCK:
+                    sheet.write("".join(block).encode("utf-8"))
+                    block = []
+            sheet.write(("".join(block) + "</sheetData></worksheet>").encode("utf-8"))
+        package.writestr("xl/styles.xml", styles.xml())
+        package.writestr("xl/workbook.xml", (
+            f'{_XML_HEADER}<workbook xmlns="{_SHEET_NS}" xmlns:r="{_REL_NS}"><bookViews><workbookView/></bookViews>'
+            f'<sheets><sheet name="{_xml_attribute(_sheet_title(sheet_title))}" sheetId="1" r:id="rId1"/></sheets>'
+            "</workbook>"))
+        package.writestr("xl/_rels/workbook.xml.rels", (
+            f'{_XML_HEADER}<Relationships xmlns="{_PACKAGE_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>'))
+        package.writestr("_rels/.rels", (
+            f'{_XML_HEADER}<Relationships xmlns="{_PACKAGE_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+        main = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+        package.writestr("[Content_Types].xml", (
+            f'{_XML_HEADER}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{main}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{main}.worksheet+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{main}.styles+xml"/></Types>'))
 
 
 def xlsx_response(*, columns: list[Column], rows: Iterable, filename: str, sheet_title: str = "") -> FileResponse:

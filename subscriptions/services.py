@@ -553,6 +553,33 @@ def provisioning_create(*, company_id: int, params: dict, effective_date, reques
     return change
 
 
+def change_params_check(*, membership, subscription: Subscription, action: str, params: dict) -> tuple[dict, date | None]:
+    """The rules of ``change_request_create`` for a change's details, writing nothing: the normalised
+    params and date, PermissionDenied or ChangeRefused. (A change ordered through the company's approval
+    chain, orders.changes, is checked with this when it is drafted and again when it is sent.)"""
+    _check_action_permission(membership, action)
+    return _validate(membership=membership, subscription=subscription, action=action, params=params or {},
+                     effective_date=None)
+
+
+def provisioning_change(*, subscription: Subscription, action: str, params: dict, effective_date,
+                        requested_by) -> ChangeRequest | None:
+    """Ask the operator's systems for a change that the company's approval chain approved (orders.changes).
+    In the caller's transaction, handed to the port once it commits. None when a change of the same kind
+    is already open for the line (one open change of a kind per subscription): staff then see to it."""
+    from subscriptions.tasks import provisioning_submit
+
+    try:
+        with transaction.atomic():
+            change = ChangeRequest.objects.create(company_id=subscription.company_id, subscription=subscription,
+                                                  action=action, params=params, effective_date=effective_date,
+                                                  requested_by=requested_by)
+    except IntegrityError:  # change_request_one_open_per_action
+        return None
+    transaction.on_commit(lambda: provisioning_submit.delay(change.pk))
+    return change
+
+
 def _record_answer(change: ChangeRequest, *, ok: bool, failure: str) -> None:
     """The port's answer for a sent change, locked by the caller."""
     if not ok:

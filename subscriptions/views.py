@@ -38,6 +38,8 @@ class SubscriptionListView(FilteredListView):
     model = Subscription
     filterset_class = SubscriptionFilterSet
     search_fields = ["employee_name", "number", "employee_email"]
+    search_document = "search_document"  # those three, upper-cased in one stored column (selfcare.search)
+    search_count_limit = 10_000
     search_label = gettext_lazy("Search by name, number, e-mail or subscription id")
     title = gettext_lazy("Subscriptions")
     empty_message = gettext_lazy("No subscriptions yet.")

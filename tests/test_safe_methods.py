@@ -28,6 +28,7 @@ from accounts.services.activation import activation_issue_invitation
 from selfcare.outbox.models import Channel, OutboxMessage
 from tests.conftest import english_client, verified_client
 from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory, UserFactory
+from tests.invoices.factories import back_office_rows
 from tests.tenancy import REGISTERED_ROUTE_CHECKS
 from tests.test_url_coverage import PUBLIC_ROUTES, _import_all_test_modules
 
@@ -68,7 +69,21 @@ DOCUMENTED = {
     "admin:orders_order_add": ((403,), "orders come from the portal's order form only"),
     "admin:orders_order_delete": ((403,), "orders are rejected, never deleted"),
     "admin:orders_order_move": ((403,), "POST-only: staff move an order with the form on its page"),
+    "admin:invoices_invoice_add": ((403,), "invoices are issued by the billing run only"),
+    "admin:invoices_invoice_delete": ((403,), "an issued invoice is credited, never deleted"),
+    "admin:invoices_invoice_paid": ((302,), "POST-only: a GET leads back to the invoice's page"),
+    "admin:invoices_creditnote_add": ((403,), "credit notes are issued from the invoice's page"),
+    "admin:invoices_creditnote_delete": ((403,), "an issued credit note is never deleted"),
+    "admin:invoices_billingrun_delete": ((403,), "a billing run's record is kept"),
     "orders:approval_link": ((302,), "moves the e-mailed token into the session and out of the address bar"),
+    "admin:tickets_supportcase_add": ((403,), "cases come from the portal's form only"),
+    "admin:tickets_supportcase_delete": ((403,), "cases are closed, never deleted"),
+    "admin:tickets_supportcase_reply": ((403,), "POST-only: staff reply with the form on the case's page"),
+    "admin:tickets_supportcase_assign": ((403,), "POST-only: staff assign with the form on the case's page"),
+    "admin:tickets_faultreport_add": ((403,), "fault reports come from the portal's form only"),
+    "admin:tickets_faultreport_delete": ((403,), "fault reports are closed, never deleted"),
+    "admin:tickets_faultreport_reply": ((403,), "POST-only: staff answer with the form on the report's page"),
+    "admin:tickets_faultreport_assign": ((403,), "POST-only: staff assign with the form on the report's page"),
 }
 
 
@@ -112,8 +127,10 @@ def _admin_objects(staff, superuser, company, account):
         "accesslog": AccessLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
         "accessfailurelog": AccessFailureLog.objects.create(username=superuser.email, ip_address="127.0.0.1", **seen),
         "order": _order(company, account),
+        **_support_rows(superuser, company, account),
     }
     rows["product"] = rows["order"].product
+    rows.update(back_office_rows(company, account))
     for model in admin.site._registry:  # a proxy with an admin of its own shows its concrete model's row
         concrete = model._meta.concrete_model._meta.model_name
         if model._meta.proxy and model._meta.model_name not in rows and concrete in rows:
@@ -121,6 +138,20 @@ def _admin_objects(staff, superuser, company, account):
     missing = {model._meta.model_name for model in admin.site._registry} - set(rows)
     assert not missing, f"ADMIN_OBJECTS: add a row for {missing}"
     return rows
+
+
+def _support_rows(superuser, company, account):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.tickets.factories import FaultReportFactory, NoticeFactory, SupportCaseFactory
+    from tickets.attachments import attachments_store, check_uploads
+
+    case = SupportCaseFactory(company=company, account=account)
+    attachment = attachments_store(item=case, files=check_uploads([SimpleUploadedFile("log.txt", b"a log\n")]))[0]
+    return {"supportcase": case, "attachment": attachment, "operationalnotice": NoticeFactory(),
+            "faultreport": FaultReportFactory(subscription=SubscriptionFactory(company=company, account=account)),
+            "draft_case": SupportCaseFactory(company=company, account=account, created_by=superuser,
+                                             status="draft")}
 
 
 def _order(company, account):
@@ -146,6 +177,9 @@ def _finished_job(user, company):
 SPECIAL_OBJECTS = {
     "jobs:detail": lambda rows: {"pk": rows["job"].pk},
     "jobs:result": lambda rows: {"pk": rows["job"].pk},
+    # The Superuser's own draft (tests/tickets/test_views.py).
+    "tickets:case_edit": lambda rows: {"pk": rows["draft_case"].pk},
+    "tickets:case_submit": lambda rows: {"pk": rows["draft_case"].pk},
 }
 
 

@@ -36,6 +36,8 @@ PUBLIC_ROUTES = {
     "accounts:activate_invitation": "the e-mailed, single-use, expiring invitation link",
     "orders:approval_link": "the e-mailed approval link: only moves its token into the session and redirects "
                             "(tests/orders/test_links.py)",
+    "tickets:disruptions": "the operator's current disruptions for anyone, no company data "
+                           "(tests/tickets/test_disruptions.py)",
 }
 
 # Routes with their own dedicated tests, named here so a reader can find them.
@@ -56,6 +58,10 @@ SPECIALLY_TESTED = {
     # One upload's own result file: its RouteCheck proves another company's and an out-of-scope upload
     # are 404; its rows are the upload's own (tests/groups/test_uploads.py).
     "groups:upload_report": "tests/groups/test_uploads.py",
+    # A draft case is its creator's own until sent: RouteCheck's members are other logins by design, so
+    # its scope (other company, account scope, colleague, permission) is proven in tests/tickets/test_views.py.
+    "tickets:case_edit": "tests/tickets/test_views.py",
+    "tickets:case_submit": "tests/tickets/test_views.py",
 }
 # Whole namespaces with their own tests: the back office is staff-only behind the second factor.
 SPECIALLY_TESTED_NAMESPACES = {"admin": "tests/accounts/test_back_office.py"}

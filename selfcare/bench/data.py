@@ -123,7 +123,7 @@ def _bulk_insert(model, objects: Iterable) -> int:
     Values are prepared by the model's own fields (defaults, auto_now_add, foreign keys), as
     bulk_create would; no signals are sent, as with bulk_create. Returns the number of rows.
     """
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
     quote = connection.ops.quote_name
     count = 0
     with connection.cursor() as cursor:
@@ -577,6 +577,14 @@ def bench_data_seed(
                                          count=orders, bulk_insert=_bulk_insert)
         done("orders", f"{order_counts['orders']:,} orders with {order_counts['order_events']:,} timeline events")
 
+        # The Support area's share: support cases and fault reports (tickets/bench.py).
+        phase("tickets")
+        from tickets.bench import bench_tickets_seed
+
+        order_counts.update(bench_tickets_seed(company=company, accounts=big_accounts, superuser=superuser, rng=rng))
+        done("tickets", f"{order_counts['support_cases']:,} support cases, {order_counts['fault_reports']:,} fault "
+                        "reports")
+
         # The invoices app's share: 24 months of invoices, the largest with 50,000 lines (invoices/bench.py).
         phase("invoices")
         from invoices.bench import bench_invoices_seed
@@ -607,9 +615,10 @@ def bench_data_seed(
     # long-running database would have them; otherwise the first plans are made on stale estimates.
     phase("analyze")
     from orders.models import Order, OrderEvent
+    from tickets.models import FaultReport, SupportCase
 
     tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User, AuditEvent,
-                                                 Order, OrderEvent)] + ["groups_groupmembership"]
+                                                 Order, OrderEvent, SupportCase, FaultReport)] + ["groups_groupmembership"]
     with connection.cursor() as cursor:
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
         for table in tables:

@@ -226,6 +226,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Attachments of support cases and fault reports (tickets.attachments): per file, per case, per message.
+TICKETS_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKETS_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+TICKETS_ATTACHMENTS_MAX_TOTAL_BYTES = int(os.environ.get("TICKETS_ATTACHMENTS_MAX_TOTAL_BYTES", 25 * 1024 * 1024))
+TICKETS_ATTACHMENTS_PER_MESSAGE = 5
 
 # Outgoing e-mail. The outbox hands messages to this backend from a Celery task.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -282,6 +286,8 @@ CELERY_BEAT_SCHEDULE = {
     "groups-months-due": {"task": "groups.tasks.group_months_due", "schedule": 3600.0},
     # Group budgets: the month's estimate against each budget, alerts at 80 % and 100 % (once each).
     "groups-budgets-check": {"task": "groups.tasks.group_budgets_check", "schedule": 3600.0},
+    # Changes whose provisioning request the operator's systems finished complete (or are rejected).
+    "orders-changes-follow-up": {"task": "orders.tasks.changes_follow_up", "schedule": 60.0},
     # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.
     "invoices-daily": {"task": "invoices.tasks.invoices_daily_task", "schedule": crontab(hour=2, minute=15)},
 }

@@ -117,8 +117,9 @@ def test_a_view_with_its_own_queryset_cannot_be_defined():
     ("role", "visible", "hidden"),
     [
         (Role.SUPERUSER, ["/subscriptions/", "/orders/", "/invoices/", "/support/", "/groups/", "/users/"], []),
-        (Role.READ_ONLY, ["/subscriptions/", "/invoices/"], ["/orders/", "/support/", "/groups/", "/users/"]),
-        (Role.APPROVER, ["/subscriptions/", "/orders/", "/invoices/"], ["/support/", "/groups/", "/users/"]),
+        # Support: every login sees its company's cases (issue 13), so every role has the menu entry.
+        (Role.READ_ONLY, ["/subscriptions/", "/invoices/", "/support/"], ["/orders/", "/groups/", "/users/"]),
+        (Role.APPROVER, ["/subscriptions/", "/orders/", "/invoices/", "/support/"], ["/groups/", "/users/"]),
         (Role.ORDERER, ["/subscriptions/", "/orders/", "/invoices/", "/support/"], ["/groups/", "/users/"]),
         (Role.ADMINISTRATOR, ["/subscriptions/", "/orders/", "/invoices/", "/support/", "/groups/"], ["/users/"]),
     ],

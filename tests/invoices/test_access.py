@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from accounts.permissions import Permission
-from invoices.models import CreditNote
+from invoices.models import CreditNote, Invoice, InvoiceLine, InvoiceSubscriptionTotal
 from subscriptions.models import UsageRecord
 from tests.factories import SubscriptionFactory
 from tests.invoices.factories import InvoiceFactory, invoice_with_lines
@@ -22,6 +22,29 @@ def credit_note_in(company, account):
                                      net_total=Decimal("100.00"), vat_total=Decimal("25.00"),
                                      gross_total=Decimal("125.00"))
     return {"pk": note.pk}
+
+
+def _invoice_of(account):
+    """The account's invoice (the one make_object made for the URL), or a new one."""
+    return Invoice.objects.filter(account=account).first() or invoice_with_lines(account=account, lines=1)
+
+
+def line_row(company, account):
+    """A line on the account's invoice: listed on that invoice's Specified, and nowhere else."""
+    invoice = _invoice_of(account)
+    name = marker("Employee")
+    InvoiceLine.objects.create(company=company, invoice=invoice, position=invoice.lines.count() + 1,
+                               employee_name=name, kind="fee", description="Mobil", unit_price=Decimal("1"),
+                               net_amount=Decimal("1.00"))
+    return name
+
+
+def user_row(company, account):
+    invoice = _invoice_of(account)
+    name = marker("Employee")
+    InvoiceSubscriptionTotal.objects.create(company=company, invoice=invoice, employee_name=name, line_count=1,
+                                            net_amount=Decimal("1.00"))
+    return name
 
 
 def invoice_row(company, account):
@@ -54,12 +77,18 @@ class TestInvoiceAccess(TenantRouteTests):
         RouteCheck("invoices:index_export", Permission.VIEW_INVOICES, kind="export", make_row=invoice_row),
         RouteCheck("invoices:index_export_xlsx", Permission.VIEW_INVOICES, kind="export", make_row=invoice_row),
         RouteCheck("invoices:detail", Permission.VIEW_INVOICES, make_object=invoice_in),
-        RouteCheck("invoices:lines", Permission.VIEW_INVOICES, make_object=invoice_in),
-        RouteCheck("invoices:lines_export", Permission.VIEW_INVOICES, make_object=invoice_in),
-        RouteCheck("invoices:lines_export_xlsx", Permission.VIEW_INVOICES, make_object=invoice_in),
-        RouteCheck("invoices:users", Permission.VIEW_INVOICES, make_object=invoice_in),
-        RouteCheck("invoices:users_export", Permission.VIEW_INVOICES, make_object=invoice_in),
-        RouteCheck("invoices:users_export_xlsx", Permission.VIEW_INVOICES, make_object=invoice_in),
+        RouteCheck("invoices:lines", Permission.VIEW_INVOICES, kind="list", make_object=invoice_in,
+                   make_row=line_row),
+        RouteCheck("invoices:lines_export", Permission.VIEW_INVOICES, kind="export", make_object=invoice_in,
+                   make_row=line_row),
+        RouteCheck("invoices:lines_export_xlsx", Permission.VIEW_INVOICES, kind="export", make_object=invoice_in,
+                   make_row=line_row),
+        RouteCheck("invoices:users", Permission.VIEW_INVOICES, kind="list", make_object=invoice_in,
+                   make_row=user_row),
+        RouteCheck("invoices:users_export", Permission.VIEW_INVOICES, kind="export", make_object=invoice_in,
+                   make_row=user_row),
+        RouteCheck("invoices:users_export_xlsx", Permission.VIEW_INVOICES, kind="export", make_object=invoice_in,
+                   make_row=user_row),
         RouteCheck("invoices:credit_notes", Permission.VIEW_INVOICES, kind="list", make_row=credit_note_row),
         RouteCheck("invoices:credit_notes_export", Permission.VIEW_INVOICES, kind="export", make_row=credit_note_row),
         RouteCheck("invoices:credit_notes_export_xlsx", Permission.VIEW_INVOICES, kind="export",

@@ -169,12 +169,11 @@ def test_the_pages_cost_the_same_queries_at_two_sizes(company, browser):
         subscription_totals_write(cursor, invoice_condition="i.id = ANY(%(ids)s)", params={"ids": [small.pk, large.pk]})
 
     for name in ("invoices:detail", "invoices:lines", "invoices:users"):
-        assert _queries(browser, reverse(name, args=[small.pk])) == _queries(browser, reverse(name, args=[large.pk])), name
+        small_count = _queries(browser, reverse(name, args=[small.pk]))
+        assert small_count == _queries(browser, reverse(name, args=[large.pk])), name
     few = _queries(browser, reverse("invoices:index"))
     for _ in range(40):
-        InvoiceFactory(account=small_account, company=company, period=date(2025, 1 + _ % 12, 1) if _ < 12 else
-                       date(2024, 1 + _ % 12, 1) if _ < 24 else date(2023, 1 + _ % 12, 1) if _ < 36 else
-                       date(2022, 1 + _ % 12, 1))
+        InvoiceFactory(account=small_account, company=company)  # each in a month of its own
     assert _queries(browser, reverse("invoices:index")) == few
 
 

@@ -20,6 +20,7 @@ from subscriptions.models import (
     SubscriptionEvent,
     UsageRecord,
 )
+from tickets.demo import demo_ensure
 
 DEMO_PASSWORD = "Selfcare-demo-2026"
 
@@ -88,6 +89,9 @@ class Command(BaseCommand):
 
         products_ensure()
         demo_chain(company=companies["holding"], approvers=[User.objects.get(email="approver@nordlys.example")])
+        demo_ensure(companies, staff=staff)  # support cases, a fault report, a disruption (tickets/demo.py)
+
+        __import__("orders.demo", fromlist=["demo_ensure"]).demo_ensure(companies)  # demo changes (orders)
 
         from groups.demo import demo_ensure as groups_demo_ensure  # categories and groups, a move next month
         groups_demo_ensure(companies.values())
