@@ -16,22 +16,27 @@ from groups.services import period_range
 from tests.conftest import make_member
 from tests.factories import SubscriptionFactory
 from tests.groups.conftest import make_category, make_group, make_invoice
-from tests.tenancy import RouteCheck, TenantRouteTests
+from tests.tenancy import RouteCheck, TenantRouteTests, marker
 
 VIEW, MANAGE, INVOICES = Permission.VIEW_SUBSCRIPTIONS, Permission.MANAGE_GROUPS, Permission.VIEW_INVOICES
 _amounts = itertools.count(101)
 
 
+def new_category(company):
+    """A category of its own (the safe-methods walk makes every route's object in one company)."""
+    return make_category(company, marker("Category"))
+
+
 def category_in(company, account):
-    return {"pk": make_category(company).pk}
+    return {"pk": new_category(company).pk}
 
 
 def category_pk_in(company, account):
-    return {"category_pk": make_category(company).pk}
+    return {"category_pk": new_category(company).pk}
 
 
 def group_in(company, account):
-    return {"pk": make_group(make_category(company), "2010").pk}
+    return {"pk": make_group(new_category(company), "2010").pk}
 
 
 def subscription_in(company, account):
@@ -43,38 +48,39 @@ def account_in(company, account):
 
 
 def membership_in(company, account):
-    group = make_group(make_category(company), "2010")
+    group = make_group(new_category(company), "2010")
     line = SubscriptionFactory(company=company, account=account)
     row = GroupMembership.objects.create(company=company, category=group.category, group=group, subscription=line,
                                          period=period_range(this_month(), None))
     return {"pk": row.pk}
 
 
-def _workbook(account):
+def _workbook(account, category):
     from openpyxl import Workbook
 
     book = Workbook()
     book.active.append(["Account number", "Subscription number", "Category", "Group", "Start month", "End month"])
-    book.active.append([account.number, "", "Cost centre", "2010", f"{this_month():%Y-%m}", ""])
+    book.active.append([account.number, "", category.name, "2010", f"{this_month():%Y-%m}", ""])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
 def upload_in(company, account):
-    make_group(make_category(company), "2010")
+    category = new_category(company)
+    make_group(category, "2010")
     SubscriptionFactory(company=company, account=account)  # the account's opening month is now
     creator = make_member(company)
     upload = uploads.upload_create(membership=creator, kind="assignments",
-                                   file=SimpleUploadedFile("a.xlsx", _workbook(account)))
+                                   file=SimpleUploadedFile("a.xlsx", _workbook(account, category)))
     uploads.check(membership=creator, upload=upload)
     return {"pk": upload.pk}
 
 
 def cost_row(company, account):
     """An invoice line of the account in last month, in a group of the company's first category."""
-    category = GroupCategory.objects.filter(company=company).first() or make_category(company)
-    group = Group.objects.filter(category=category).first() or make_group(category, "2010")
+    category = GroupCategory.objects.filter(company=company).order_by("name", "pk").first() or new_category(company)
+    group = Group.objects.filter(category=category).order_by("pk").first() or make_group(category, "2010")
     line = SubscriptionFactory(company=company, account=account)
     month = add_months(this_month(), -1)
     GroupMembership.objects.create(company=company, category=category, group=group, subscription=line,
@@ -85,7 +91,7 @@ def cost_row(company, account):
 
 
 def cost_category_in(company, account):
-    return {"category_pk": make_category(company).pk}
+    return {"category_pk": new_category(company).pk}
 
 
 def _category_named(name):
@@ -102,14 +108,15 @@ def _group_data(company, account):
 
 
 def _add_data(company, account):
-    make_group(make_category(company), "2010")
-    return {"action": "add", "group": Group.objects.get(company=company).pk, "start_month": f"{this_month():%Y-%m}"}
+    group = make_group(new_category(company), "2010")
+    return {"action": "add", "group": group.pk, "start_month": f"{this_month():%Y-%m}"}
 
 
 def _upload_data(company, account):
-    make_group(make_category(company), "2010")
+    category = new_category(company)
+    make_group(category, "2010")
     SubscriptionFactory(company=company, account=account)
-    return {"kind": "assignments", "workbook": SimpleUploadedFile("a.xlsx", _workbook(account))}
+    return {"kind": "assignments", "workbook": SimpleUploadedFile("a.xlsx", _workbook(account, category))}
 
 
 class TestGroupAccess(TenantRouteTests):
