@@ -12,7 +12,7 @@ MENU = [
     ("orders:index", _("Products and orders"), (Permission.ORDER_PRODUCTS, Permission.APPROVE_ORDERS), "orders:"),
     ("invoices:index", _("Invoices"), (Permission.VIEW_INVOICES,), "invoices:"),
     ("tickets:index", _("Support"), None, "tickets:"),  # every login sees its company's cases
-    ("groups:index", _("Groups"), (Permission.MANAGE_GROUPS,), "groups:"),
+    ("groups:index", _("Groups"), (Permission.MANAGE_GROUPS, Permission.VIEW_SUBSCRIPTIONS), "groups:"),
     ("accounts:users", _("Users"), (Permission.MANAGE_USERS,), "accounts:user"),
 ]
 

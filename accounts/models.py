@@ -399,6 +399,10 @@ class AuditEvent(models.Model):
         INVITATION_DECLINED = "invitation_declined", _("Invitation declined")
         INVITATION_WITHDRAWN = "invitation_withdrawn", _("Invitation withdrawn")
         APPROVAL_HANDED_OVER = "approval_handed_over", _("Order approval handed to a stand-in")
+        GROUPS_CHANGED = "groups_changed", _("Group categories or groups changed")
+        GROUP_MEMBERSHIP_CHANGED = "group_membership_changed", _("Group membership changed")
+        GROUP_MOVE_IN_FORCE = "group_move_in_force", _("Group move took effect")
+        GROUP_UPLOAD_APPLIED = "group_upload_applied", _("Group workbook applied")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from groups.filters import GroupMultipleChoiceFilter
 from invoices.models import Invoice, InvoiceLine
 from selfcare.widgets import PlainSelect
 from subscriptions.filtersets import _accounts
@@ -26,6 +27,8 @@ class InvoiceFilterSet(django_filters.FilterSet):
     period = MonthFilter(label=_("Period"), field_name="period")
     account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=_accounts, empty_label=_("All"),
                                                widget=PlainSelect)
+    # Invoices with a charge of the chosen groups in their month (groups.selectors.invoices_in_groups).
+    groups = GroupMultipleChoiceFilter(lines="invoices")
 
     class Meta:
         model = Invoice

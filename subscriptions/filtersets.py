@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
+from groups.filters import GroupMultipleChoiceFilter
 from selfcare.widgets import FetchedModelChoiceFilter, PlainSelect
 from subscriptions.models import BillingAccount, Connection, PricePlan, Subscription
 
@@ -27,6 +28,8 @@ class SubscriptionFilterSet(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Subscription.Status.choices, empty_label=_("All"),
                                          widget=PlainSelect)
+    # The lines in any of the chosen groups this month (groups.selectors.subscriptions_in_groups).
+    groups = GroupMultipleChoiceFilter(lines="subscriptions")
 
     class Meta:
         model = Subscription
@@ -38,6 +41,7 @@ class BillingAccountFilterSet(django_filters.FilterSet):
         label=_("Status"), method="filter_status", empty_label=_("All"),
         choices=[("active", _("Active")), ("inactive", _("Inactive"))],
     )
+    groups = GroupMultipleChoiceFilter(lines="accounts")
 
     class Meta:
         model = BillingAccount

@@ -78,6 +78,13 @@ class SubscriptionListView(FilteredListView):
         # A subscription id is found by its whole number, not by a part of it.
         return Q(pk=int(search)) if search.isdigit() and len(search) < 10 else Q()
 
+    def export(self, queryset):
+        # One column per group category: the line's group this month (groups.exports).
+        from groups.exports import with_group_columns
+
+        queryset, self.columns = with_group_columns(self, queryset, lines="subscriptions")
+        return super().export(queryset)
+
 
 # Ticked one by one (or a page's lines): at most this many ids in one bulk action.
 BULK_MAX_TICKED = 500
@@ -210,6 +217,12 @@ class BillingAccountListView(FilteredListView):
                    choices=BillingAccount.InvoiceFormat.choices,
                    sort=("invoice_format", "number")),
     ]
+
+    def export(self, queryset):
+        from groups.exports import with_group_columns
+
+        queryset, self.columns = with_group_columns(self, queryset, lines="accounts")
+        return super().export(queryset)
 
 
 class ConnectionListView(FilteredListView):

@@ -56,6 +56,13 @@ SPECIALLY_TESTED = {
     "accounts:shortcut_rename": "tests/accounts/test_shortcuts.py",
     "accounts:shortcut_move": "tests/accounts/test_shortcuts.py",
     "accounts:shortcut_delete": "tests/accounts/test_shortcuts.py",
+    # The empty upload templates (headings, an example row, instructions): no company's rows in them;
+    # their RouteChecks cover access, tests/groups/test_uploads.py their content.
+    "groups:upload_template_structure": "tests/groups/test_uploads.py",
+    "groups:upload_template_assignments": "tests/groups/test_uploads.py",
+    # One upload's own result file: its RouteCheck proves another company's and an out-of-scope upload
+    # are 404; its rows are the upload's own (tests/groups/test_uploads.py).
+    "groups:upload_report": "tests/groups/test_uploads.py",
     # A draft case is its creator's own until sent: RouteCheck's members are other logins by design, so
     # its scope (other company, account scope, colleague, permission) is proven in tests/tickets/test_views.py.
     "tickets:case_edit": "tests/tickets/test_views.py",

@@ -226,6 +226,18 @@ def _change_fields():
         "iccid": (lambda: _field_label(SimCard, "iccid"), str),
         "order": (lambda: gettext("Order no."), str),
         "approver": (lambda: gettext("Approver"), str),
+        # Groups (groups.services).
+        "category": (lambda: gettext("Group category"), str),
+        "group": (lambda: gettext("Group"), str),
+        "name": (lambda: gettext("Name"), str),
+        "description": (lambda: gettext("Description"), str),
+        "line": (lambda: gettext("Account number or subscription"), str),
+        "start_month": (lambda: gettext("From month"), str),
+        "end_month": (lambda: gettext("Until month"), str),
+        "monthly_budget": (lambda: gettext("Monthly budget"), str),
+        "contact_email": (lambda: gettext("Contact e-mail"), str),
+        "upload": (lambda: gettext("Workbook"), str),
+        "rows": (lambda: gettext("Rows"), str),
     }
 
 

@@ -592,6 +592,13 @@ def bench_data_seed(
         invoice_counts = bench_invoices_seed(big_company=company, name_prefix=BENCH_NAME_PREFIX)
         done("invoices", f"{invoice_counts['invoices']:,} invoices with {invoice_counts['invoice_lines']:,} lines")
 
+        # The groups app's share: 40 groups in 3 categories, two years of memberships (groups/bench.py).
+        phase("groups")
+        from groups.bench import bench_groups_seed
+
+        group_counts = bench_groups_seed(company=company, rng=rng, copy_rows=_copy_rows)
+        done("groups", f"{group_counts['groups']} groups with {group_counts['group_memberships']:,} memberships")
+
     counts = {
         "companies": len(big_companies) + len(small),
         "accounts": accounts * len(big_companies) + len(rows),
@@ -602,6 +609,7 @@ def bench_data_seed(
         "audit_events": logged,
         **order_counts,
         **invoice_counts,
+        **group_counts,
     }
     # Fresh statistics (and, outside a transaction, the visibility map for index-only scans), as a
     # long-running database would have them; otherwise the first plans are made on stale estimates.
@@ -610,7 +618,7 @@ def bench_data_seed(
     from tickets.models import FaultReport, SupportCase
 
     tables = [model._meta.db_table for model in (Company, BillingAccount, Subscription, Membership, User, AuditEvent,
-                                                 Order, OrderEvent, SupportCase, FaultReport)]
+                                                 Order, OrderEvent, SupportCase, FaultReport)] + ["groups_groupmembership"]
     with connection.cursor() as cursor:
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
         for table in tables:

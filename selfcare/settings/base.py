@@ -282,6 +282,10 @@ CELERY_BEAT_SCHEDULE = {
     "orders-absences-due": {"task": "orders.tasks.absences_due", "schedule": 3600.0},
     # Approval steps waiting more than 3 working days (the company's country) get one reminder.
     "orders-approval-reminders": {"task": "orders.tasks.approval_reminders", "schedule": 3600.0},
+    # Group moves that begin this month (and any month missed while stopped): recorded and told once.
+    "groups-months-due": {"task": "groups.tasks.group_months_due", "schedule": 3600.0},
+    # Group budgets: the month's estimate against each budget, alerts at 80 % and 100 % (once each).
+    "groups-budgets-check": {"task": "groups.tasks.group_budgets_check", "schedule": 3600.0},
     # Changes whose provisioning request the operator's systems finished complete (or are rejected).
     "orders-changes-follow-up": {"task": "orders.tasks.changes_follow_up", "schedule": 60.0},
     # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.

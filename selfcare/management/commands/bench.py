@@ -25,6 +25,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.models import SMSDevice
 from accounts.services import sms_device_for
+from groups.bench import SCENARIOS as GROUP_SCENARIOS
 from invoices.bench import INVOICE_SCENARIOS
 from selfcare.bench import data as bench_data
 from selfcare.bench import measure
@@ -40,6 +41,7 @@ SCENARIOS = [
     "orders_employee_search", "orders_open", "orders_open_filtered", "order_approval_page",
     "global_search_fragment", "global_search_number", "global_search_page",
     *INVOICE_SCENARIOS,
+    *GROUP_SCENARIOS,
 ]
 
 
@@ -331,6 +333,10 @@ class Command(BaseCommand):
 
         scenarios += invoice_scenarios(status=status, get=get, options=options, client=superuser_client,
                                        name_prefix=bench_data.BENCH_NAME_PREFIX)
+        # The groups' scenarios (groups/bench.py): filters, cost report, 50,000-row upload, monthly job.
+        from groups.bench import group_scenarios
+
+        scenarios += group_scenarios(status=status, get=get, options=options, client=superuser_client)
         companies = status.companies or [bench_data.BenchCompany(status.company, status.subscriptions)]
         for entry in companies:
             scenarios += self._list_scenarios(entry, status, get, options)

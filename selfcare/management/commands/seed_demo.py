@@ -93,6 +93,8 @@ class Command(BaseCommand):
 
         __import__("orders.demo", fromlist=["demo_ensure"]).demo_ensure(companies)  # demo changes (orders)
 
+        from groups.demo import demo_ensure as groups_demo_ensure  # categories and groups, a move next month
+        groups_demo_ensure(companies.values())
         __import__("invoices.demo").demo.demo_ensure(list(companies.values()))  # twelve months of invoices
 
         # A company waiting for access, for staff to approve in the back office.

@@ -1,0 +1,215 @@
+"""Reading groups: the company's categories and groups, and which group a line is in for a given month.
+
+The rule everything reads ("the current group"): in a category, a subscription is in the group it was
+added to for that month; without one of its own, it is in its account's group for that month. The
+month defaults to this month (``groups.months.this_month``, i.e. ``timezone.now``), so a move entered
+for next month shows nowhere today and everywhere on the 1st, with no job in between.
+"""
+
+from collections import defaultdict
+from datetime import date
+
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from groups.models import Group, GroupCategory, GroupMembership
+from groups.months import this_month
+
+
+def categories_for(*, membership):
+    return GroupCategory.objects.for_membership(membership).order_by("name", "pk")
+
+
+def groups_for(*, membership):
+    return Group.objects.for_membership(membership).select_related("category").order_by("category__name", "name", "pk")
+
+
+def access_category(*, membership, pk) -> GroupCategory:
+    """The company's category, or 404 (for a missing one and another company's alike)."""
+    category = categories_for(membership=membership).filter(pk=pk).first()
+    if category is None:
+        raise Http404
+    return category
+
+
+def access_group(*, membership, pk) -> Group:
+    group = groups_for(membership=membership).filter(pk=pk).first()
+    if group is None:
+        raise Http404
+    return group
+
+
+def group_choice_label(group: Group) -> str:
+    return f"{group.category.name}:{group.name}"
+
+
+def group_tree(*, membership) -> list[dict]:
+    """Categories with their groups, for the groups page (two queries)."""
+    groups = defaultdict(list)
+    for group in groups_for(membership=membership):
+        groups[group.category_id].append(group)
+    return [{"category": category, "groups": groups[category.pk]} for category in categories_for(membership=membership)]
+
+
+# The current group -------------------------------------------------------------------------------
+
+def _in_month(month: date) -> Q:
+    return Q(period__contains=month)
+
+
+def _own(month: date, **filters):
+    return GroupMembership.objects.filter(_in_month(month), subscription=OuterRef("pk"), **filters)
+
+
+def _account_in(month: date, **filters):
+    return GroupMembership.objects.filter(_in_month(month), account=OuterRef("account_id"), **filters)
+
+
+# The ids of the subscriptions in any of some groups (of one category) in a month: their own
+# memberships, and their accounts' where they have none of their own in the category. A set of ids
+# the planner joins by primary key (a few thousand rows even at 500,000 lines), rather than a filter
+# evaluated on every line of the company.
+LINES_IN_GROUPS_SQL = """
+    SELECT m.subscription_id FROM groups_groupmembership m
+    WHERE m.group_id = ANY(%s) AND m.period @> %s::date AND m.subscription_id IS NOT NULL
+    UNION ALL
+    SELECT s.id FROM groups_groupmembership a
+    JOIN subscriptions_subscription s ON s.account_id = a.account_id
+    WHERE a.group_id = ANY(%s) AND a.period @> %s::date AND a.account_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM groups_groupmembership o
+                      WHERE o.category_id = %s AND o.subscription_id = s.id AND o.period @> %s::date)
+"""
+
+
+def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subscription_path: str = ""):
+    """``queryset`` narrowed to the lines in any of ``groups`` in ``month`` (default: this month).
+
+    Within one category the chosen groups are alternatives ("2010 or 2020"); chosen groups of several
+    categories must all hold ("Cost centre 2010 and Office Aarhus"). ``subscription_path``: the path
+    from the queryset's model to its subscription (``"subscription"`` for invoice lines), empty for
+    subscriptions themselves.
+    """
+    from django.db.models.expressions import RawSQL
+
+    month = month or this_month()
+    by_category = defaultdict(list)
+    for group in groups:
+        by_category[group.category_id].append(group.pk)
+    field = f"{subscription_path}_id" if subscription_path else "pk"
+    for category_id, group_ids in by_category.items():
+        ids = RawSQL(LINES_IN_GROUPS_SQL, [group_ids, month, group_ids, month, category_id, month])
+        queryset = queryset.filter(**{f"{field}__in": ids})
+    return queryset
+
+
+def accounts_in_groups(queryset, groups, *, month: date | None = None):
+    """Account numbers in any of ``groups`` in ``month`` (same and/or rule as for subscriptions)."""
+    month = month or this_month()
+    by_category = defaultdict(list)
+    for group in groups:
+        by_category[group.category_id].append(group.pk)
+    for group_ids in by_category.values():
+        queryset = queryset.filter(Exists(GroupMembership.objects.filter(
+            _in_month(month), account=OuterRef("pk"), group_id__in=group_ids)))
+    return queryset
+
+
+def current_group_annotations(categories, *, month: date | None = None) -> dict:
+    """For a subscription queryset: ``{"group_<category id>": the group's name this month, or ""}``."""
+    month = month or this_month()
+    annotations = {}
+    for category in categories:
+        own = _own(month, category_id=category.pk).values("group__name")[:1]
+        inherited = _account_in(month, category_id=category.pk).values("group__name")[:1]
+        annotations[f"group_{category.pk}"] = Coalesce(Subquery(own), Subquery(inherited), Value(""))
+    return annotations
+
+
+def account_group_annotations(categories, *, month: date | None = None) -> dict:
+    month = month or this_month()
+    return {
+        f"group_{category.pk}": Coalesce(Subquery(GroupMembership.objects.filter(
+            _in_month(month), account=OuterRef("pk"), category_id=category.pk).values("group__name")[:1]), Value(""))
+        for category in categories
+    }
+
+
+def line_memberships(*, membership, account=None, subscription=None):
+    """A line's memberships over time (the line's page): its own, and for a subscription its account's."""
+    memberships = GroupMembership.objects.for_membership(membership).select_related("group", "category")
+    if account is not None:
+        return list(memberships.filter(account=account).order_by("category__name", "period"))
+    return list(memberships.filter(Q(subscription=subscription) | Q(account_id=subscription.account_id))
+                .order_by("category__name", "period"))
+
+
+def line_current_groups(*, membership, subscription, month: date | None = None) -> dict[int, Group]:
+    """{category id: the subscription's group this month} (its own, else its account's)."""
+    month = month or this_month()
+    found = {}
+    rows = (GroupMembership.objects.filter(_in_month(month), company_id=membership.company_id)
+            .filter(Q(subscription=subscription) | Q(account_id=subscription.account_id))
+            .select_related("group__category").annotate(own=Q(subscription__isnull=False)))
+    for row in sorted(rows, key=lambda row: not row.own):
+        found.setdefault(row.category_id, row.group)
+    return found
+
+
+def group_member_counts(*, membership, month: date | None = None) -> dict[int, dict]:
+    """{group id: {"subscriptions": n, "accounts": n}} of memberships in force this month, in the login's scope."""
+    month = month or this_month()
+    counts = defaultdict(lambda: {"subscriptions": 0, "accounts": 0})
+    rows = (GroupMembership.objects.for_membership(membership).filter(_in_month(month))
+            .values("group_id").annotate(subscriptions=_count("subscription"), accounts=_count("account")))
+    for row in rows:
+        counts[row["group_id"]] = {"subscriptions": row["subscriptions"], "accounts": row["accounts"]}
+    return counts
+
+
+def _count(field):
+    from django.db.models import Count
+
+    return Count(field)
+
+
+def group_members(*, membership, group, month: date | None = None):
+    """The memberships of ``group`` in force in ``month`` (the group's page), in the login's scope."""
+    month = month or this_month()
+    return (GroupMembership.objects.for_membership(membership).filter(_in_month(month), group=group)
+            .select_related("account", "subscription", "subscription__account")
+            .order_by(F("subscription__employee_name").asc(nulls_first=True), "account__number", "pk"))
+
+
+def group_upcoming(*, membership, group, month: date | None = None):
+    """Memberships of ``group`` that begin after ``month``: the moves entered ahead."""
+    month = month or this_month()
+    return (GroupMembership.objects.for_membership(membership).filter(group=group, period__fully_gt=_month_range(month))
+            .select_related("account", "subscription").order_by("period", "pk"))
+
+
+def _month_range(month: date):
+    from psycopg.types.range import Range
+
+    from groups.months import month_after
+
+    return Range(month, month_after(month), "[)")
+
+
+def invoices_in_groups(queryset, groups):
+    """Invoices with a charge of ``groups`` in the invoice's own month: the account was in one of them,
+    or a line's subscription was (its own group of the category, else its account's). Same and/or rule
+    as for subscriptions."""
+    from invoices.models import InvoiceLine
+
+    by_category = defaultdict(list)
+    for group in groups:
+        by_category[group.category_id].append(group.pk)
+    for group_ids in by_category.values():
+        account_in = GroupMembership.objects.filter(account=OuterRef("account_id"), group_id__in=group_ids,
+                                                    period__contains=OuterRef("period"))
+        own = GroupMembership.objects.filter(subscription=OuterRef("subscription_id"), group_id__in=group_ids,
+                                             period__contains=OuterRef(OuterRef("period")))
+        line_in = InvoiceLine.objects.filter(Exists(own), invoice=OuterRef("pk"))
+        queryset = queryset.filter(Q(Exists(account_in)) | Q(Exists(line_in)))
+    return queryset
