@@ -22,7 +22,7 @@ def _refused(sql, params):
 
 def _raw_insert_sql(obj, **columns):
     """INSERT for an unsaved instance's values, with some columns replaced: around the ORM."""
-    fields = [field for field in obj._meta.concrete_fields if not field.primary_key]
+    fields = [field for field in obj._meta.concrete_fields if not field.primary_key and not field.generated]
     values = {field.column: field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields}
     values.update(columns)
     names = ", ".join(f'"{name}"' for name in values)
