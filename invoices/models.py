@@ -274,3 +274,6 @@ class UsagePoolMember(TenantModel):
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
+
+# The documents area (PDF, UBL, e-invoicing) keeps its models in its own module.
+from invoices.documents_models import EInvoiceSubscription, InvoiceDocument  # noqa: E402, F401

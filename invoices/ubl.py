@@ -94,6 +94,7 @@ class Line:
     vat_category: str = "S"  # S standard, Z zero-rated, E exempt
     description: str = ""
     quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None  # the stored price (4 decimals); derived from the amount when None
     period_start: date | None = None
     period_end: date | None = None
 
@@ -134,16 +135,12 @@ class BillingDocument:
 
 
 def vat_breakdown(lines: Iterable[Line]) -> list[VatBreakdown]:
-    """VAT per category and rate: computed on the category's total, rounded once (EN 16931 BR-CO-17)."""
-    taxable: dict[tuple[str, Decimal], Decimal] = {}
-    for line in lines:
-        key = (line.vat_category, Decimal(line.vat_rate))
-        taxable[key] = taxable.get(key, Decimal(0)) + Decimal(line.net_amount)
-    return [
-        VatBreakdown(category, rate, round_money(amount),
-                     round_money(amount * rate / 100) if category == "S" else Decimal("0.00"))
-        for (category, rate), amount in sorted(taxable.items(), key=lambda item: (item[0][0] != "S", item[0]))
-    ]
+    """VAT per category and rate, by the one money rule (``invoices.pricing.vat_breakdown``: computed on
+    the category's total, rounded once, EN 16931 BR-CO-17)."""
+    from invoices.pricing import vat_breakdown as money_rule
+
+    return [VatBreakdown(row.category, row.rate, row.taxable, row.vat)
+            for row in money_rule((line.vat_category, line.vat_rate, line.net_amount) for line in lines)]
 
 
 def _money(amount: Decimal) -> str:
@@ -227,7 +224,12 @@ def _line(document: BillingDocument, line: Line) -> str:
     # BR-27: a price is never negative; a negative line (a discount, a credit) has a negative quantity.
     if amount < 0 and quantity > 0:
         quantity = -quantity
-    price = (amount / quantity) if quantity else amount
+    if line.unit_price is not None:
+        price = Decimal(line.unit_price)
+        if price < 0:
+            price, quantity = -price, -quantity
+    else:
+        price = (amount / quantity) if quantity else amount
     price = price.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
     if price * quantity - amount > Decimal("0.02") or amount - price * quantity > Decimal("0.02"):
         quantity, price = (Decimal(-1) if amount < 0 else Decimal(1)), abs(amount)
