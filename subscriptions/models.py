@@ -110,6 +110,8 @@ class Subscription(TenantModel):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     invoice_note = models.CharField(_("invoice note"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The first day it is billed for (invoices.billing); empty: the day it was created.
+    activated_on = models.DateField(_("active from"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("subscription")

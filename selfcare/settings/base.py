@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -290,6 +291,8 @@ CELERY_BEAT_SCHEDULE = {
     "orders-approval-reminders": {"task": "orders.tasks.approval_reminders", "schedule": 3600.0},
     # Invoice PDFs / e-invoices whose render task was lost are queued again.
     "invoice-documents-sweep": {"task": "invoices.documents_tasks.invoice_documents_sweep", "schedule": 300.0},
+    # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.
+    "invoices-daily": {"task": "invoices.tasks.invoices_daily_task", "schedule": crontab(hour=2, minute=15)},
 }
 
 LOGGING = {

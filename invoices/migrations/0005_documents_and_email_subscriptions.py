@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0015_audit_approval_handed_over'),
-        ('invoices', '0002_same_company_and_number_series'),
+        ('invoices', '0004_charges_per_subscription'),
         ('subscriptions', '0008_merge_0007_create_requests_0007_list_filter_index'),
     ]
 

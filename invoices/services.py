@@ -1,0 +1,143 @@
+"""Writes of the invoices area: the operator's side (billing runs, payments, credit notes)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices import pricing
+from invoices.billing import billing_run, invoices_mark_overdue, previous_month
+from invoices.models import BillingRun, CreditNote, CreditNoteLine, Invoice, InvoiceLine, NumberSequence
+from invoices.numbering import series_advance, series_lock
+
+
+# --- billing runs ---------------------------------------------------------------------------------
+
+def billing_run_start(*, period: date, started_by=None) -> BillingRun:
+    """A queued run for ``period``; its task is sent when the caller commits. A run already waiting or
+    running for the month is returned instead of a second one."""
+    from invoices.tasks import billing_run_task
+
+    period = period.replace(day=1)
+    try:
+        with transaction.atomic():
+            run = BillingRun.objects.create(period=period, started_by=started_by)
+    except IntegrityError:
+        return BillingRun.objects.get(period=period, status__in=[BillingRun.Status.QUEUED, BillingRun.Status.RUNNING])
+    transaction.on_commit(lambda: billing_run_task.delay(run.pk))
+    return run
+
+
+def billing_run_execute(*, run_id: int) -> bool:
+    """Run a queued billing run (the Celery task); once, however often the task is delivered."""
+    with transaction.atomic():
+        run = (BillingRun.objects.select_for_update(skip_locked=True)
+               .filter(pk=run_id, status=BillingRun.Status.QUEUED).first())
+        if run is None:
+            return False
+        run.status, run.started_at = BillingRun.Status.RUNNING, timezone.now()
+        run.save(update_fields=["status", "started_at"])
+
+    def progress(done, total):
+        BillingRun.objects.filter(pk=run.pk).update(accounts_done=done, accounts_total=total)
+
+    try:
+        result = billing_run(period=run.period, progress=progress)
+    except Exception as error:
+        BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.FAILED, error=str(error)[:2000],
+                                                    finished_at=timezone.now())
+        raise
+    BillingRun.objects.filter(pk=run.pk).update(
+        status=BillingRun.Status.DONE, finished_at=timezone.now(), accounts_total=result.accounts,
+        accounts_done=result.accounts, invoices_issued=result.invoices, lines_issued=result.lines)
+    return True
+
+
+def invoices_daily(*, today: date | None = None) -> dict:
+    """The beat job: overdue invoices marked; on the 1st, the previous month's billing run."""
+    today = today or timezone.localdate()
+    outcome = {"overdue": invoices_mark_overdue(today=today), "billing_run": None}
+    if today.day == 1:
+        run = billing_run_start(period=previous_month(today))
+        outcome["billing_run"] = run.pk
+    return outcome
+
+
+# --- payments --------------------------------------------------------------------------------------
+
+def invoices_mark_paid(*, invoices, paid_at=None) -> int:
+    """Open or overdue invoices become paid (staff in the back office). Returns how many changed."""
+    return (Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices], status__in=Invoice.UNPAID)
+            .update(status=Invoice.Status.PAID, paid_at=paid_at or timezone.now()))
+
+
+# --- credit notes ----------------------------------------------------------------------------------
+
+def parse_line_positions(text: str) -> list[int]:
+    """ "1, 4-6" → [1, 4, 5, 6] (the back office's way of choosing lines of a long invoice)."""
+    positions: set[int] = set()
+    for part in (piece.strip() for piece in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        first, _sep, last = part.partition("-")
+        if not first.strip().isdigit() or (last and not last.strip().isdigit()):
+            raise ValidationError(_("Write line numbers like “1, 4-6”."))
+        low, high = int(first), int(last or first)
+        if high < low or high - low > 100_000:
+            raise ValidationError(_("Write line numbers like “1, 4-6”."))
+        positions.update(range(low, high + 1))
+    return sorted(positions)
+
+
+@transaction.atomic
+def credit_note_issue(*, invoice: Invoice, reason: str, positions: list[int] | None = None,
+                      actor=None) -> CreditNote:
+    """A credit note against ``invoice``: every line not yet credited (``positions`` None), or the
+    chosen lines. Numbered from its own gapless series in this transaction. When every line of the
+    invoice has been credited, the invoice's status is "credited"."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == Invoice.Status.CREDITED:
+        raise ValidationError(_("The invoice has already been credited in full."))
+    lines = InvoiceLine.objects.filter(invoice=invoice, credit_lines__isnull=True)
+    if positions is not None:
+        lines = lines.filter(position__in=positions)
+    lines = list(lines.order_by("position"))
+    if not lines:
+        raise ValidationError(_("None of those lines is on the invoice or still to credit."))
+    if positions is not None and len(lines) != len(set(positions)):
+        found = {line.position for line in lines}
+        missing = ", ".join(str(p) for p in sorted(set(positions) - found)[:10])
+        raise ValidationError(_("These lines are not on the invoice or have been credited already: %(lines)s")
+                              % {"lines": missing})
+    net, vat, gross = pricing.totals((line.vat_category, line.vat_rate, line.net_amount) for line in lines)
+    last = series_lock(NumberSequence.Name.CREDIT_NOTE)
+    note = CreditNote.objects.create(
+        company_id=invoice.company_id, invoice=invoice, number=last + 1, issue_date=timezone.localdate(),
+        reason=reason, currency=invoice.currency, net_total=net, vat_total=vat, gross_total=gross, created_by=actor,
+    )
+    CreditNoteLine.objects.bulk_create([
+        CreditNoteLine(company_id=invoice.company_id, credit_note=note, position=index, invoice_line=line,
+                       description=line.description, quantity=line.quantity, unit_price=line.unit_price,
+                       net_amount=line.net_amount, vat_category=line.vat_category, vat_rate=line.vat_rate)
+        for index, line in enumerate(lines, start=1)
+    ], batch_size=5000)
+    series_advance(NumberSequence.Name.CREDIT_NOTE, last + 1)
+    if not InvoiceLine.objects.filter(invoice=invoice, credit_lines__isnull=True).exists():
+        invoice.status = Invoice.Status.CREDITED
+        invoice.save(update_fields=["status"])
+    return note
+
+
+def credited_total(invoice: Invoice) -> Decimal:
+    from django.db.models import Sum
+
+    return invoice.credit_notes.aggregate(total=Sum("gross_total"))["total"] or Decimal("0.00")
+
+
+__all__ = ["billing_run_execute", "billing_run_start", "credit_note_issue", "invoices_daily",
+           "invoices_mark_paid", "parse_line_positions"]
