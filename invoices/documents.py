@@ -55,10 +55,13 @@ def _hash(*parts) -> str:
     return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
 
 
-def invoice_version(invoice: Invoice) -> str:
-    credit_notes = list(CreditNote.objects.filter(invoice=invoice).order_by("number").values_list("number", flat=True))
+def invoice_version(invoice: Invoice, credit_notes: list[int] | None = None) -> str:
+    if credit_notes is None:
+        credit_notes = list(CreditNote.objects.filter(invoice=invoice).order_by("number")
+                            .values_list("number", flat=True))
     return _hash(LAYOUT_VERSION, invoice.number, invoice.net_total, invoice.vat_total, invoice.gross_total,
-                 invoice.due_date, invoice.payment_reference, invoice.status == Invoice.Status.CREDITED, credit_notes)
+                 invoice.due_date, invoice.payment_reference, invoice.status == Invoice.Status.CREDITED,
+                 sorted(credit_notes))
 
 
 def credit_note_version(credit_note: CreditNote) -> str:
@@ -78,18 +81,27 @@ def wants_ubl(account: BillingAccount) -> bool:
 
 # Scheduling (called by the billing run and the credit note service, inside their transaction) ---------
 
-def _ensure(*, invoice: Invoice, credit_note: CreditNote | None, kinds: list[str], version: str) -> list[int]:
-    queued = []
-    for kind in kinds:
-        document, created = InvoiceDocument.objects.get_or_create(
-            invoice=invoice, credit_note=credit_note, kind=kind,
-            defaults={"company_id": invoice.company_id, "version": version},
-        )
-        if created or document.version != version or document.status == Status.FAILED:
-            InvoiceDocument.objects.filter(pk=document.pk).update(
-                version=version, status=Status.PENDING, progress=0, attempts=0, error="", updated_at=timezone.now())
-            queued.append(document.pk)
-    return queued
+def _ensure(wanted: list[tuple[Invoice, CreditNote | None, str, str]]) -> list[int]:
+    """(invoice, credit note, kind, version) → the documents, created or made pending again where
+    their version changed (or they had failed). Set-based: a billing run schedules thousands."""
+    if not wanted:
+        return []
+    invoice_ids = {invoice.pk for invoice, _cn, _k, _v in wanted}
+    existing = {(doc.invoice_id, doc.credit_note_id, doc.kind): doc
+                for doc in InvoiceDocument.objects.filter(invoice_id__in=invoice_ids)}
+    new, changed = [], []
+    for invoice, credit_note, kind, version in wanted:
+        document = existing.get((invoice.pk, credit_note.pk if credit_note else None, kind))
+        if document is None:
+            new.append(InvoiceDocument(company_id=invoice.company_id, invoice=invoice, credit_note=credit_note,
+                                       kind=kind, version=version))
+        elif document.version != version or document.status == Status.FAILED:
+            changed.append((document.pk, version))
+    created = InvoiceDocument.objects.bulk_create(new, batch_size=2000)
+    for document_id, version in changed:
+        InvoiceDocument.objects.filter(pk=document_id).update(
+            version=version, status=Status.PENDING, progress=0, attempts=0, error="", updated_at=timezone.now())
+    return [document.pk for document in created] + [document_id for document_id, _v in changed]
 
 
 def _queue(document_ids: list[int]) -> None:
@@ -108,23 +120,32 @@ def _queue(document_ids: list[int]) -> None:
 
 def schedule_documents(invoice_ids) -> list[int]:
     """The PDF (and the UBL for an EAN account) of each invoice, rendered by a worker after commit.
-    Idempotent: an invoice whose documents are current queues nothing. Returns the queued ids."""
-    queued = []
-    for invoice in Invoice.objects.filter(pk__in=list(invoice_ids)).select_related("account"):
-        kinds = [Kind.PDF, Kind.UBL] if wants_ubl(invoice.account) else [Kind.PDF]
-        queued += _ensure(invoice=invoice, credit_note=None, kinds=kinds, version=invoice_version(invoice))
+    Called in the transaction that issues or changes the invoices. Idempotent: an invoice whose
+    documents are current queues nothing. Returns the queued document ids."""
+    invoices = list(Invoice.objects.filter(pk__in=list(invoice_ids)).select_related("account"))
+    credit_notes: dict[int, list[int]] = {}
+    for invoice_id, number in CreditNote.objects.filter(invoice__in=invoices).values_list("invoice_id", "number"):
+        credit_notes.setdefault(invoice_id, []).append(number)
+    wanted = []
+    for invoice in invoices:
+        version = invoice_version(invoice, credit_notes.get(invoice.pk, []))
+        for kind in ([Kind.PDF, Kind.UBL] if wants_ubl(invoice.account) else [Kind.PDF]):
+            wanted.append((invoice, None, kind, version))
+    queued = _ensure(wanted)
     _queue(queued)
     return queued
 
 
 def schedule_credit_note_documents(credit_note_ids) -> list[int]:
-    """A credit note's PDF (and UBL), and the corrected invoice's PDF again (it now says it is credited)."""
-    queued, invoice_ids = [], set()
+    """A credit note's PDF (and UBL), and the corrected invoice's documents again (it now says it is
+    credited). Called in the transaction that issues the credit note."""
+    wanted, invoice_ids = [], set()
     for credit_note in CreditNote.objects.filter(pk__in=list(credit_note_ids)).select_related("invoice__account"):
-        kinds = [Kind.PDF, Kind.UBL] if wants_ubl(credit_note.invoice.account) else [Kind.PDF]
-        queued += _ensure(invoice=credit_note.invoice, credit_note=credit_note, kinds=kinds,
-                          version=credit_note_version(credit_note))
+        version = credit_note_version(credit_note)
+        for kind in ([Kind.PDF, Kind.UBL] if wants_ubl(credit_note.invoice.account) else [Kind.PDF]):
+            wanted.append((credit_note.invoice, credit_note, kind, version))
         invoice_ids.add(credit_note.invoice_id)
+    queued = _ensure(wanted)
     _queue(queued)
     return queued + schedule_documents(invoice_ids)
 

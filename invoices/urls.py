@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from invoices import views
 
@@ -6,4 +6,5 @@ app_name = "invoices"
 
 urlpatterns = [
     path("", views.AreaIndexView.as_view(), name="index"),
+    path("", include("invoices.documents_urls")),  # PDF / UBL downloads (the documents area)
 ]
