@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import RegistrationNumberDisplay
 from invoices import pdf, ubl
-from invoices.documents_models import EInvoiceSubscription, InvoiceDocument
+from invoices.documents_models import InvoiceDocument
 from invoices.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from selfcare.outbox.services import attachment, outbox_enqueue_einvoice, outbox_enqueue_email
 from subscriptions.models import BillingAccount
@@ -423,6 +423,8 @@ def document_render(*, document_id: int) -> bool:
 # Delivery (in the transaction that made the document ready) ------------------------------------------
 
 def _deliver(document: InvoiceDocument) -> None:
+    from invoices.einvoice_signup import invoice_recipients
+
     account = (document.credit_note.invoice if document.credit_note_id else document.invoice).account
     entry = attachment(name=document.file.name, filename=file_name(document),
                        content_type="application/pdf" if document.kind == Kind.PDF else "application/xml")
@@ -438,14 +440,14 @@ def _deliver(document: InvoiceDocument) -> None:
             if wants_ubl(account):
                 outbox_enqueue_einvoice(to=account.ean, subject=subject, document=entry)
             return
-        subscription = EInvoiceSubscription.objects.filter(account=account).first()
-        if not subscription or not subscription.emails:
+        recipients = invoice_recipients(account)
+        if not recipients:
             return
         body = render_to_string("invoices/pdf/email.txt", {
             "account": account, "document": document, "invoice": document.invoice,
             "credit_note": document.credit_note,
         })
-        for address in subscription.emails:
+        for address in recipients:
             outbox_enqueue_email(to=address, subject=subject, body=body, attachments=[entry])
 
 

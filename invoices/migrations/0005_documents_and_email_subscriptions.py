@@ -2,9 +2,9 @@
 
 import django.contrib.postgres.fields
 import django.db.models.deletion
-import invoices.documents_models
 from django.db import migrations, models
 
+import invoices.documents_models
 from accounts.tenancy import same_company_reference
 
 
