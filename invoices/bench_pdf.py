@@ -29,7 +29,9 @@ def bench_content(lines: int) -> pdf.PdfContent:
     groups, money = [], (lambda amount: pdf.format_money(amount, "da"))
     for subscription in range((lines + 3) // 4):
         count = min(4, lines - subscription * 4)
-        items = [(f"Mobil Fri 50 GB, linje {subscription * 4 + index}", "01.10.2026–31.10.2026",
+        # Every tenth subscription started mid-month: its lines show the days charged.
+        period = "12.10.2026–31.10.2026" if subscription % 10 == 0 else ""
+        items = [(f"Mobil Fri 50 GB, linje {subscription * 4 + index}", period,
                   money(Decimal("149.00") + index)) for index in range(count)]
         groups.append((f"Medarbejder {subscription:05d} – +45 2{subscription:07d}", items,
                        money(sum(Decimal("149.00") + index for index in range(count)))))

@@ -212,11 +212,14 @@ def _seller_lines(country: str) -> list[str]:
 
 
 def invoice_line_groups(invoice: Invoice, language: str) -> Iterator[tuple[str, list, str]]:
-    """The specification per subscription: (heading, [(text, period, amount)], subtotal)."""
+    """The specification per subscription: (heading, [(text, period, amount)], subtotal). The period is
+    shown only for lines charged for part of the month."""
     rows = (InvoiceLine.objects.filter(invoice=invoice)
             .order_by("employee_name", "subscription_number", "position")
             .values_list("employee_name", "subscription_number", "description", "starts_on", "ends_on",
                          "net_amount").iterator(chunk_size=2000))
+    whole_month = (invoice.period, invoice.period.replace(
+        day=calendar.monthrange(invoice.period.year, invoice.period.month)[1]))
     current, lines, subtotal = None, [], Decimal("0.00")
     for employee, number, description, starts_on, ends_on, amount in rows:
         key = (employee, number)
@@ -224,7 +227,9 @@ def invoice_line_groups(invoice: Invoice, language: str) -> Iterator[tuple[str, 
             if current is not None:
                 yield _heading(current), lines, pdf.format_money(subtotal, language, invoice.currency)
             current, lines, subtotal = key, [], Decimal("0.00")
-        period = f"{pdf.format_date(starts_on, language)}–{pdf.format_date(ends_on, language)}" if starts_on else ""
+        # The days charged, when not the whole month invoiced (a line started, moved or cancelled).
+        period = "" if not starts_on or (starts_on, ends_on) == whole_month else (
+            f"{pdf.format_date(starts_on, language)}–{pdf.format_date(ends_on, language)}")
         lines.append((description, period, pdf.format_money(amount, language, invoice.currency)))
         subtotal += amount
     if current is not None:

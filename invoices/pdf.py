@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.template.loader import render_to_string
 from django.utils import translation
 
-CHUNK_ROWS = 400
+CHUNK_ROWS = 60
 LANGUAGE_BY_COUNTRY = {"DK": "da", "SE": "sv"}
 
 
@@ -50,9 +50,9 @@ def format_date(day: date | None, language: str) -> str:
 
 @dataclass
 class SpecificationRow:
-    """One row of the specification: a subscription's heading, one of its lines, or its subtotal."""
+    """One row of the specification: a subscription's heading (with its subtotal), or one of its lines."""
 
-    kind: str  # "group" | "line" | "subtotal"
+    kind: str  # "group" | "line"
     text: str
     detail: str = ""
     amount: str = ""
@@ -168,10 +168,10 @@ def render_pdf_naive(content: PdfContent) -> bytes:
 
 
 def rows_from_groups(groups: Iterable[tuple[str, list[tuple[str, str, str]], str]]) -> list[SpecificationRow]:
-    """(heading, [(text, detail, amount)], subtotal) per subscription → the specification's rows."""
+    """(heading, [(text, detail, amount)], subtotal) per subscription → the specification's rows: the
+    subscription's heading with its subtotal, then its lines."""
     rows = []
     for heading, lines, subtotal in groups:
-        rows.append(SpecificationRow("group", heading))
+        rows.append(SpecificationRow("group", heading, amount=subtotal))
         rows.extend(SpecificationRow("line", text, detail, amount) for text, detail, amount in lines)
-        rows.append(SpecificationRow("subtotal", "", "", subtotal))
     return rows
