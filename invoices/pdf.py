@@ -22,7 +22,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.template.loader import render_to_string
 from django.utils import translation
 
-CHUNK_ROWS = 60
+# A page's content is 265 mm high and a specification row 5 mm (templates/invoices/pdf/head.html): 50 rows
+# leave room to spare. One chunk is one page: WeasyPrint's table layout costs grow with the rows left to
+# place on each page, so pages of their own are the cheapest.
+ROWS_PER_PAGE = 50
+CHUNK_ROWS = ROWS_PER_PAGE
+FIRST_CHUNK_ROWS = ROWS_PER_PAGE - 4  # the first page also has the heading and the column names
 LANGUAGE_BY_COUNTRY = {"DK": "da", "SE": "sv"}
 
 
@@ -148,7 +153,9 @@ def render_pdf(content: PdfContent, *, chunk_rows: int = CHUNK_ROWS,
     """The PDF, the specification laid out ``chunk_rows`` rows at a time; ``progress(done, total)``
     after each part."""
     rows = content.rows
-    chunks = [rows[start:start + chunk_rows] for start in range(0, len(rows), chunk_rows)]
+    first_rows = min(chunk_rows, FIRST_CHUNK_ROWS) if chunk_rows == CHUNK_ROWS else chunk_rows
+    chunks = [rows[:first_rows]] if rows else []
+    chunks += [rows[start:start + chunk_rows] for start in range(first_rows, len(rows), chunk_rows)]
     total = 1 + len(chunks)
     first = _layout(_header_html(content, with_specification=False))
     pages = list(first.pages)
