@@ -61,7 +61,8 @@ class BillingRunAdmin(admin.ModelAdmin):
 
 
 class CreditNoteForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300, help_text=_("The customer reads it on the credit note."))
+    reason = forms.CharField(label=_("Reason"), max_length=300,
+                             help_text=_("The customer reads it on the credit note."))
     scope = forms.ChoiceField(label=_("Credit"), widget=forms.RadioSelect, initial="all", choices=[
         ("all", _("The whole invoice (every line not yet credited)")), ("lines", _("Chosen lines"))])
     lines = forms.CharField(label=_("Line numbers"), required=False, max_length=2000,
@@ -114,7 +115,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark the selected invoices paid"), permissions=["view"])
     def mark_paid(self, request, queryset):
-        changed = invoices_mark_paid(invoices=list(queryset.only("pk")))
+        changed = invoices_mark_paid(invoices=list(queryset.select_related(None).only("pk")))
         self.message_user(request, _("%(count)s invoices marked paid.") % {"count": changed}, messages.SUCCESS)
 
     def get_urls(self):
@@ -154,7 +155,8 @@ class InvoiceAdmin(admin.ModelAdmin):
                                   messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts, "invoice": invoice,
-                   "original": invoice, "title": _("Credit note against invoice %(number)s") % {"number": invoice.number}}
+                   "original": invoice,
+                   "title": _("Credit note against invoice %(number)s") % {"number": invoice.number}}
         return render(request, "admin/invoices/invoice/credit.html", context)
 
 

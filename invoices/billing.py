@@ -319,7 +319,8 @@ def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descrip
             return 0, 0, ()
         first = last_number + 1
         numbers = list(range(first, first + len(invoiced)))
-        references = [payment_reference(number, country) for number, (_a, country) in zip(numbers, invoiced)]
+        references = [payment_reference(number, country)
+                      for number, (_account, country) in zip(numbers, invoiced, strict=True)]
         due = issue_date + timedelta(days=PAYMENT_TERMS_DAYS)
         cursor.execute(
             """WITH categories AS (
@@ -352,7 +353,8 @@ def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descrip
                SELECT l.company_id, i.id,
                       row_number() OVER (PARTITION BY l.account_id
                                          ORDER BY l.sort_kind >= 4, l.employee_name, l.subscription_number,
-                                                  l.subscription_id, l.sort_kind, l.starts_on, l.description, l.order_id),
+                                                  l.subscription_id, l.sort_kind, l.starts_on, l.description,
+                                                  l.order_id),
                       l.subscription_id, l.employee_name, l.subscription_number, l.kind, left(l.description, 200),
                       l.quantity, l.unit_price, l.net_amount, l.vat_category, l.vat_rate, l.starts_on, l.ends_on,
                       l.order_id, l.usage_pool_id

@@ -190,7 +190,8 @@ class InvoiceSubscriptionTotal(TenantModel):
         verbose_name_plural = _("charges per subscription")
         ordering = ["invoice", "employee_name", "subscription_number"]
         indexes = [
-            models.Index(fields=["invoice", "employee_name", "subscription_number", "id"], name="invoice_sub_total_idx"),
+            models.Index(fields=["invoice", "employee_name", "subscription_number", "id"],
+                         name="invoice_sub_total_idx"),
             models.Index(fields=["invoice", "net_amount", "id"], name="invoice_sub_total_amount_idx"),
         ]
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable
 
 CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.0001")

@@ -16,7 +16,6 @@ from invoices.documents import schedule_credit_note_documents
 from invoices.models import BillingRun, CreditNote, CreditNoteLine, Invoice, InvoiceLine, NumberSequence
 from invoices.numbering import series_advance, series_lock
 
-
 # --- billing runs ---------------------------------------------------------------------------------
 
 def billing_run_start(*, period: date, started_by=None) -> BillingRun:
@@ -86,7 +85,7 @@ def parse_line_positions(text: str) -> list[int]:
         if not part:
             continue
         first, _sep, last = part.partition("-")
-        if not first.strip().isdigit() or (last and not last.strip().isdigit()):
+        if not first.strip().isdigit() or (_sep and not last.strip().isdigit()):
             raise ValidationError(_("Write line numbers like “1, 4-6”."))
         low, high = int(first), int(last or first)
         if high < low or high - low > 100_000:
@@ -108,13 +107,13 @@ def credit_note_issue(*, invoice: Invoice, reason: str, positions: list[int] | N
     if positions is not None:
         lines = lines.filter(position__in=positions)
     lines = list(lines.order_by("position"))
-    if not lines:
-        raise ValidationError(_("None of those lines is on the invoice or still to credit."))
     if positions is not None and len(lines) != len(set(positions)):
         found = {line.position for line in lines}
         missing = ", ".join(str(p) for p in sorted(set(positions) - found)[:10])
         raise ValidationError(_("These lines are not on the invoice or have been credited already: %(lines)s")
                               % {"lines": missing})
+    if not lines:
+        raise ValidationError(_("Every line of the invoice has been credited already."))
     net, vat, gross = pricing.totals((line.vat_category, line.vat_rate, line.net_amount) for line in lines)
     last = series_lock(NumberSequence.Name.CREDIT_NOTE)
     note = CreditNote.objects.create(

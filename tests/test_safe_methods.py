@@ -28,6 +28,7 @@ from accounts.services.activation import activation_issue_invitation
 from selfcare.outbox.models import Channel, OutboxMessage
 from tests.conftest import english_client, verified_client
 from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory, UserFactory
+from tests.invoices.factories import back_office_rows
 from tests.tenancy import REGISTERED_ROUTE_CHECKS
 from tests.test_url_coverage import PUBLIC_ROUTES, _import_all_test_modules
 
@@ -68,6 +69,12 @@ DOCUMENTED = {
     "admin:orders_order_add": ((403,), "orders come from the portal's order form only"),
     "admin:orders_order_delete": ((403,), "orders are rejected, never deleted"),
     "admin:orders_order_move": ((403,), "POST-only: staff move an order with the form on its page"),
+    "admin:invoices_invoice_add": ((403,), "invoices are issued by the billing run only"),
+    "admin:invoices_invoice_delete": ((403,), "an issued invoice is credited, never deleted"),
+    "admin:invoices_invoice_paid": ((302,), "POST-only: a GET leads back to the invoice's page"),
+    "admin:invoices_creditnote_add": ((403,), "credit notes are issued from the invoice's page"),
+    "admin:invoices_creditnote_delete": ((403,), "an issued credit note is never deleted"),
+    "admin:invoices_billingrun_delete": ((403,), "a billing run's record is kept"),
     "orders:approval_link": ((302,), "moves the e-mailed token into the session and out of the address bar"),
 }
 
@@ -114,6 +121,7 @@ def _admin_objects(staff, superuser, company, account):
         "order": _order(company, account),
     }
     rows["product"] = rows["order"].product
+    rows.update(back_office_rows(company, account))
     for model in admin.site._registry:  # a proxy with an admin of its own shows its concrete model's row
         concrete = model._meta.concrete_model._meta.model_name
         if model._meta.proxy and model._meta.model_name not in rows and concrete in rows:

@@ -577,6 +577,13 @@ def bench_data_seed(
                                          count=orders, bulk_insert=_bulk_insert)
         done("orders", f"{order_counts['orders']:,} orders with {order_counts['order_events']:,} timeline events")
 
+        # The invoices app's share: 24 months of invoices, the largest with 50,000 lines (invoices/bench.py).
+        phase("invoices")
+        from invoices.bench import bench_invoices_seed
+
+        invoice_counts = bench_invoices_seed(big_company=company, name_prefix=BENCH_NAME_PREFIX)
+        done("invoices", f"{invoice_counts['invoices']:,} invoices with {invoice_counts['invoice_lines']:,} lines")
+
     counts = {
         "companies": len(big_companies) + len(small),
         "accounts": accounts * len(big_companies) + len(rows),
@@ -586,6 +593,7 @@ def bench_data_seed(
         "logins": 3 + len(owners) + len(colleague_users),
         "audit_events": logged,
         **order_counts,
+        **invoice_counts,
     }
     # Fresh statistics (and, outside a transaction, the visibility map for index-only scans), as a
     # long-running database would have them; otherwise the first plans are made on stale estimates.

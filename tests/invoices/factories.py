@@ -10,13 +10,22 @@ from invoices.references import payment_reference
 from tests.factories import BillingAccountFactory
 
 
+def free_period(account, latest=date(2026, 10, 1)) -> date:
+    """The latest month up to ``latest`` without an invoice of ``account`` (one invoice per account and month)."""
+    taken = set(Invoice.objects.filter(account=account).values_list("period", flat=True)) if account.pk else set()
+    period = latest
+    while period in taken:
+        period = (period - timedelta(days=1)).replace(day=1)
+    return period
+
+
 class InvoiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Invoice
 
     account = factory.SubFactory(BillingAccountFactory)
     company = factory.SelfAttribute("account.company")
-    period = date(2026, 10, 1)
+    period = factory.LazyAttribute(lambda o: free_period(o.account))
     number = factory.Sequence(lambda n: 900_000 + n)
     issue_date = date(2026, 11, 1)
     due_date = factory.LazyAttribute(lambda o: o.issue_date + timedelta(days=30))
@@ -44,8 +53,9 @@ class InvoiceLineFactory(factory.django.DjangoModelFactory):
     net_amount = Decimal("100.00")
 
 
-def invoice_with_lines(*, account, lines: int = 1, period=date(2026, 10, 1), **fields) -> Invoice:
-    """An invoice of ``lines`` fee lines of 100.00 each, with its totals."""
+def invoice_with_lines(*, account, lines: int = 1, period=None, **fields) -> Invoice:
+    """An invoice of ``lines`` fee lines of 100.00 each, with its totals (in a month the account has none)."""
+    period = period or free_period(account)
     net = Decimal("100.00") * lines
     invoice = InvoiceFactory(account=account, company=account.company, period=period, net_total=net,
                              vat_total=net / 4, gross_total=net + net / 4, line_count=lines, **fields)
@@ -59,3 +69,19 @@ def invoice_with_lines(*, account, lines: int = 1, period=date(2026, 10, 1), **f
 
 
 __all__ = ["CreditNote", "InvoiceFactory", "InvoiceLineFactory", "invoice_with_lines"]
+
+
+def back_office_rows(company, account) -> dict:
+    """A real row of each invoices model the back office shows (tests/test_safe_methods.py)."""
+    from invoices.models import BillingRun, UsagePool
+
+    invoice = invoice_with_lines(account=account, lines=2)
+    note = CreditNote.objects.create(company=company, invoice=invoice, number=invoice.number,
+                                     issue_date=date(2026, 11, 5),
+                                     reason="Fejl", currency="DKK", net_total=Decimal("100.00"),
+                                     vat_total=Decimal("25.00"), gross_total=Decimal("125.00"))
+    return {
+        "invoice": invoice, "creditnote": note,
+        "billingrun": BillingRun.objects.create(period=date(2026, 10, 1), status=BillingRun.Status.DONE),
+        "usagepool": UsagePool.objects.create(company=company, account=account, name="Pulje", data_gb=10),
+    }

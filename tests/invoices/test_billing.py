@@ -44,7 +44,7 @@ def test_full_month_fee_add_on_and_vat(account, plan):
 
     invoice = Invoice.objects.get(account=account, period=OCTOBER)
     assert result.invoices == 1
-    fees = {l.kind: l for l in invoice.lines.all()}
+    fees = {row.kind: row for row in invoice.lines.all()}
     assert fees["fee"].net_amount == Decimal("199.00") and fees["fee"].quantity == 1
     assert fees["add_on"].net_amount == Decimal("49.00")
     assert invoice.net_total == Decimal("248.00")
@@ -131,9 +131,9 @@ def test_usage_beyond_the_allowance_and_a_shared_pool(account, plan):
     billing_run(period=OCTOBER)
 
     usage = InvoiceLine.objects.filter(kind="usage")
-    own = {l.description: l for l in usage.filter(subscription=heavy)}
-    assert {l.quantity for l in own.values()} == {Decimal("1"), Decimal("30")}  # 1 GB started, 30 minutes
-    assert sum(l.net_amount for l in own.values()) == Decimal("49.00") + Decimal("14.70")
+    own = {row.description: row for row in usage.filter(subscription=heavy)}
+    assert {row.quantity for row in own.values()} == {Decimal("1"), Decimal("30")}  # 1 GB started, 30 minutes
+    assert sum(row.net_amount for row in own.values()) == Decimal("49.00") + Decimal("14.70")
     pool_line = usage.get(usage_pool=pool)
     assert pool_line.quantity == 1 and pool_line.net_amount == Decimal("49.00")  # 6 GB on a 5 GB pool
     assert not usage.filter(subscription__in=pooled).exists()  # their data draws on the pool
@@ -177,9 +177,9 @@ def test_lines_add_up_to_the_header(account, plan):
     invoice = Invoice.objects.get()
     lines = invoice.lines.all()
     assert lines.aggregate(total=Sum("net_amount"))["total"] == invoice.net_total
-    net, vat, gross = pricing.totals((l.vat_category, l.vat_rate, l.net_amount) for l in lines)
+    net, vat, gross = pricing.totals((row.vat_category, row.vat_rate, row.net_amount) for row in lines)
     assert (net, vat, gross) == (invoice.net_total, invoice.vat_total, invoice.gross_total)
-    assert [l.position for l in lines.order_by("position")] == list(range(1, 6))
+    assert [row.position for row in lines.order_by("position")] == list(range(1, 6))
 
 
 def test_running_the_month_twice_issues_nothing_new(account, plan):

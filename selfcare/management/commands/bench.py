@@ -25,6 +25,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts.middleware import SESSION_COMPANY_KEY
 from accounts.models import SMSDevice
 from accounts.services import sms_device_for
+from invoices.bench import INVOICE_SCENARIOS
 from selfcare.bench import data as bench_data
 from selfcare.bench import measure
 from selfcare.bench.urls import REFERENCE_PATH
@@ -37,6 +38,7 @@ SCENARIOS = [
     "subscriptions_sort_email", "subscriptions_filtered", "subscriptions_last_page", "subscriptions_htmx",
     "employee_page", "subscriptions_export_csv", "subscriptions_export_xlsx",
     "orders_employee_search", "orders_open", "orders_open_filtered", "order_approval_page",
+    *INVOICE_SCENARIOS,
 ]
 
 
@@ -303,6 +305,11 @@ class Command(BaseCommand):
         else:
             self.stdout.write("No orders in the bench data (seeded before the orders app): the approval page is "
                               "not measured; `manage.py bench --reseed` adds them.")
+        # The invoices app's scenarios (invoices/bench.py): list, page, Specified of the largest, billing run.
+        from invoices.bench import invoice_scenarios
+
+        scenarios += invoice_scenarios(status=status, get=get, options=options, client=superuser_client,
+                                       name_prefix=bench_data.BENCH_NAME_PREFIX)
         companies = status.companies or [bench_data.BenchCompany(status.company, status.subscriptions)]
         for entry in companies:
             scenarios += self._list_scenarios(entry, status, get, options)

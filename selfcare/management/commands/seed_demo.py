@@ -89,6 +89,8 @@ class Command(BaseCommand):
         products_ensure()
         demo_chain(company=companies["holding"], approvers=[User.objects.get(email="approver@nordlys.example")])
 
+        __import__("invoices.demo").demo.demo_ensure(list(companies.values()))  # twelve months of invoices
+
         # A company waiting for access, for staff to approve in the back office.
         AccessApplication.objects.get_or_create(
             country="DK", registration_number="25800044", email="karen@vindkraft.example",

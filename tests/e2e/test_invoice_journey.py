@@ -1,0 +1,91 @@
+"""Issue 11's journey through the invoices, in a real browser with axe on every page.
+
+Open the invoice list, filter it to the overdue invoices, open one, read the 12-month chart's table,
+open Specified. (The documents helper continues it: download the PDF, sign an account up for EAN and
+download its UBL.)
+"""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from accounts.permissions import Role
+from invoices.billing import billing_run
+from invoices.models import Invoice
+from invoices.selectors import months_back
+from tests.conftest import make_member
+from tests.e2e.axe import assert_accessible
+from tests.e2e.test_journey import sign_in
+from tests.factories import BillingAccountFactory, CompanyFactory, PricePlanFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def invoiced(transactional_db):
+    """A company with a year of invoices issued by the billing run; the last-but-one month is overdue."""
+    company = CompanyFactory(name="Nordlys Holding A/S")
+    account = BillingAccountFactory(company=company, name="Hovedkonto")
+    plan = PricePlanFactory(code="journey-plan", name="Mobil Fri 50 GB", monthly_fee=Decimal("149.00"))
+    for name in ("Astrid Holm", "Bjørn Kjær", "Carla Dahl"):
+        SubscriptionFactory(company=company, account=account, employee_name=name, plan=plan,
+                            activated_on=date(2020, 1, 1))
+    periods = months_back(date(2026, 10, 1), 12)
+    for period in periods:
+        billing_run(period=period, company_ids=[company.pk], issue_date=period)
+    Invoice.objects.filter(company=company, period__lt=periods[-2]).update(status="paid")
+    Invoice.objects.filter(company=company, period=periods[-2]).update(status="overdue")
+    membership = make_member(company, Role.SUPERUSER, email="mette.berg@nordlys.example", full_name="Mette Berg",
+                             mobile="+4521436587", language="en")
+    return membership.user, Invoice.objects.get(company=company, period=periods[-2])
+
+
+def result_rows(page: Page):
+    return page.locator("#list-results table tbody tr")
+
+
+def test_open_the_list_filter_overdue_open_one_read_the_chart_and_open_specified(
+        page, invoiced, celery_worker, browser_problems):
+    user, overdue = invoiced
+    sign_in(page, user)
+
+    # 1. The invoice list: the menu's Invoices entry.
+    page.get_by_role("link", name="Invoices", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"/invoices/$"))
+    expect(result_rows(page)).to_have_count(12)
+    assert_accessible(page, label="invoice list")
+
+    # 2. Filter to the overdue ones (htmx swaps the results and keeps the URL).
+    page.get_by_label("Status").select_option(label="Overdue")
+    expect(result_rows(page)).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"[?&]status=overdue"))
+    assert_accessible(page, label="invoice list, overdue")
+
+    # 3. Open it.
+    page.locator("#list-results tbody").get_by_role("link", name=str(overdue.number)).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Invoice {overdue.number}")
+    expect(page.locator("#invoice-status")).to_have_text("Overdue")
+    assert_accessible(page, label="invoice page")
+
+    # 4. The 12-month chart, and its figures as a table.
+    expect(page.locator(".bar-chart__row")).to_have_count(12)
+    history = page.get_by_role("table", name="Invoice amounts of the last 12 months")
+    expect(history.locator("tbody tr")).to_have_count(12)
+    expect(history.get_by_role("row", name=re.compile("September 2026"))).to_contain_text(
+        f"{overdue.gross_total:,.2f} DKK")
+
+    # 5. Specified: per user, then every line.
+    page.get_by_role("link", name="Open Specified: per user").click()
+    expect(page).to_have_url(re.compile(rf"/invoices/{overdue.pk}/specified/users/$"))
+    expect(result_rows(page)).to_have_count(3)
+    expect(page.locator("#specified-net")).to_have_text(f"{overdue.net_total:,.2f} DKK")
+    assert_accessible(page, label="Specified per user")
+    page.get_by_role("link", name="Every line").click()
+    expect(result_rows(page)).to_have_count(3)
+    expect(result_rows(page).first).to_contain_text("Mobil Fri 50 GB")
+    assert_accessible(page, label="Specified, every line")
+    browser_problems.assert_none()
