@@ -23,9 +23,10 @@ def _current(documents, version: str) -> list[InvoiceDocument]:
     return documents
 
 
-def invoice_documents(*, invoice: Invoice) -> dict:
-    """The invoice's documents and its credit notes' documents, each marked ``current`` when its file
-    is the one to serve (ready and rendered from what the invoice is now)."""
+def invoice_documents(*, invoice: Invoice, note: CreditNote | None = None) -> dict:
+    """The invoice's documents and its credit notes' documents (or only ``note``'s), each marked
+    ``current`` when its file is the one to serve (ready and rendered from what the invoice is now).
+    ``note`` must be a credit note of ``invoice`` (the caller found both through the scope)."""
     credit_notes = list(CreditNote.objects.filter(invoice=invoice).order_by("number"))
     documents = list(InvoiceDocument.objects.filter(invoice=invoice).order_by("credit_note_id", "kind"))
     own = _current([doc for doc in documents if doc.credit_note_id is None],
@@ -35,8 +36,14 @@ def invoice_documents(*, invoice: Invoice) -> dict:
         note_documents = _current([doc for doc in documents if doc.credit_note_id == note.pk],
                                   credit_note_version(note))
         notes.append((note, note_documents))
-    waiting = any(not doc.current and doc.status != doc.Status.FAILED for doc in documents) or not own
-    return {"invoice": invoice, "documents": own, "credit_notes": notes, "waiting": waiting}
+    if note is not None:
+        notes = [(credit_note, docs) for credit_note, docs in notes if credit_note.pk == note.pk]
+        documents = [doc for doc in documents if doc.credit_note_id == note.pk]
+        own = []
+    shown = own + [doc for _note, docs in notes for doc in docs]
+    waiting = (any(not doc.current and doc.status != doc.Status.FAILED for doc in shown)
+               or (note is None and not own) or any(not docs for _note, docs in notes))
+    return {"invoice": invoice, "note": note, "documents": own, "credit_notes": notes, "waiting": waiting}
 
 
 def downloadable_document(*, invoice: Invoice, credit_note: CreditNote | None, kind: str) -> InvoiceDocument:
@@ -49,3 +56,17 @@ def downloadable_document(*, invoice: Invoice, credit_note: CreditNote | None, k
     if document.rendered_version != version:
         raise Http404
     return document
+
+
+def with_pdf_ready(credit_notes):
+    """Credit notes annotated with ``pdf_ready`` (their PDF has been made) for the credit note list."""
+    from django.db.models import Exists, OuterRef
+
+    return credit_notes.annotate(pdf_ready=Exists(InvoiceDocument.objects.filter(
+        credit_note=OuterRef("pk"), kind=InvoiceDocument.Kind.PDF, status=InvoiceDocument.Status.READY)))
+
+
+def credit_note_pdf_url(credit_note) -> str:
+    from django.urls import reverse
+
+    return reverse("invoices:credit_note_document_download", args=[credit_note.pk, "pdf"])

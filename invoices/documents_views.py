@@ -4,6 +4,7 @@ Files are served only through these views (never from a public path): the row is
 membership's scope first, the file must be current, and it is always an attachment."""
 
 from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
 
 from accounts.permissions import Permission
 from accounts.views_base import PortalTemplateView
@@ -15,6 +16,7 @@ from invoices.documents_selectors import (
     downloadable_document,
     invoice_documents,
 )
+from invoices.models import CreditNote
 
 CONTENT_TYPES = {InvoiceDocument.Kind.PDF: "application/pdf", InvoiceDocument.Kind.UBL: "application/xml"}
 
@@ -52,9 +54,13 @@ class InvoiceDocumentsFragmentView(PortalTemplateView):
     offers the downloads (templates/invoices/_documents.html)."""
 
     required_permission = Permission.VIEW_INVOICES
-    template_name = "invoices/_documents.html"
+    template_name = "invoices/_documents_box.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(invoice_documents(invoice=access_invoice(membership=self.membership, pk=kwargs["pk"])))
+        invoice = access_invoice(membership=self.membership, pk=kwargs["pk"])
+        note = None
+        if self.request.GET.get("note", "").isdigit():
+            note = get_object_or_404(CreditNote.objects.filter(invoice=invoice), pk=int(self.request.GET["note"]))
+        context.update(invoice_documents(invoice=invoice, note=note))
         return context

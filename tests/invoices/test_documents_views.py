@@ -114,3 +114,22 @@ def test_the_fragment_polls_while_a_document_is_made_and_offers_it_when_ready(co
     ready_document(invoice, "pdf")
     page = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "every 2s" not in page and reverse("invoices:document_download", args=[invoice.pk, "pdf"]) in page
+    # The invoice page includes the same box.
+    page = client.get(reverse("invoices:detail", args=[invoice.pk])).content.decode()
+    assert reverse("invoices:document_download", args=[invoice.pk, "pdf"]) in page and 'id="invoice-documents-box"' in page
+
+
+def test_the_credit_note_page_and_list_offer_its_pdf(company, superuser):
+    invoice = invoice_with(BillingAccountFactory(company=company))
+    note = credit_note_for(invoice)
+    client = verified_client(superuser)
+    download = reverse("invoices:credit_note_document_download", args=[note.pk, "pdf"])
+    page = client.get(reverse("invoices:credit_note", args=[note.pk])).content.decode()
+    assert download not in page and "every 2s" in page  # not made yet: the box polls
+    ready_document(invoice, "pdf", credit_note=note)
+    assert download in client.get(reverse("invoices:credit_note", args=[note.pk])).content.decode()
+    assert download in client.get(reverse("invoices:credit_notes")).content.decode()
+    # Another invoice's credit note is not shown through this invoice's fragment.
+    other = credit_note_for(invoice_with(BillingAccountFactory(company=company)))
+    fragment = reverse("invoices:documents", args=[invoice.pk])
+    assert client.get(fragment, {"note": other.pk}).status_code == 404
