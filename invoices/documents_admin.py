@@ -44,4 +44,8 @@ class EInvoiceSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["account__number", "account__name", "company__name"]
     list_select_related = ["account", "company"]
     raw_id_fields = ["account"]
-    readonly_fields = ["company"]
+    exclude = ["company"]
+
+    def save_model(self, request, obj, form, change):
+        obj.company_id = obj.account.company_id  # always the account's company
+        super().save_model(request, obj, form, change)

@@ -88,3 +88,14 @@ def pdf_text(data: bytes, layout: bool = False) -> str:
         file.flush()
         args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [file.name, "-"]
         return subprocess.run(args, check=True, capture_output=True).stdout.decode("utf-8")
+
+
+def document_back_office_rows(company, account, invoice) -> dict:
+    """A real row of each documents-area model the back office shows (tests/test_safe_methods.py)."""
+    from invoices.documents_models import EInvoiceSubscription
+
+    return {
+        "invoicedocument": ready_document(invoice, "pdf"),
+        "einvoicesubscription": EInvoiceSubscription.objects.create(company=company, account=account,
+                                                                    emails=["faktura@example.com"]),
+    }
