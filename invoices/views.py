@@ -194,6 +194,7 @@ CREDIT_NOTE_COLUMNS = [
     ListColumn("currency", _("Currency"), lambda c: c.currency, sort=("currency", "number")),
     # The documents area: the credit note's PDF, when it has been made (annotated in the queryset).
     ListColumn("pdf", _("PDF"), lambda c: _("Download PDF") if c.pdf_ready else "", export=False,
+               sort=("pdf_ready", "number"),
                link=lambda c: credit_note_pdf_url(c) if c.pdf_ready else None),
 ]
 

@@ -133,3 +133,13 @@ def test_the_credit_note_page_and_list_offer_its_pdf(company, superuser):
     other = credit_note_for(invoice_with(BillingAccountFactory(company=company)))
     fragment = reverse("invoices:documents", args=[invoice.pk])
     assert client.get(fragment, {"note": other.pk}).status_code == 404
+
+
+def test_the_credit_note_list_sorts_by_its_pdf_column(company, superuser):
+    invoice = invoice_with(BillingAccountFactory(company=company))
+    with_pdf, without = credit_note_for(invoice), credit_note_for(invoice_with(BillingAccountFactory(company=company)))
+    ready_document(with_pdf.invoice, "pdf", credit_note=with_pdf)
+    client = verified_client(superuser)
+    for sort, first in (("pdf", without), ("-pdf", with_pdf)):
+        page = client.get(reverse("invoices:credit_notes"), {"sort": sort}).content.decode()
+        assert page.index(f">{first.number}<") < page.index(f">{(with_pdf if first == without else without).number}<")
