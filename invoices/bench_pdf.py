@@ -38,7 +38,8 @@ def bench_content(lines: int) -> pdf.PdfContent:
     return pdf.PdfContent(
         language="da", title="Faktura 1000001", seller_lines=["Selfcare Telecom A/S", "Teglholmsgade 1"],
         buyer_lines=["Nordlys A/S", "Testvej 1", "2100 København Ø"],
-        facts=[("Fakturanummer", "1000001"), ("Forfaldsdato", "01.12.2026"), ("Betalingsreference", "+71<000001000001+")],
+        facts=[("Fakturanummer", "1000001"), ("Forfaldsdato", "01.12.2026"),
+               ("Betalingsreference", "+71<000001000001+")],
         totals=[("Beløb ekskl. moms", "1.490.000,00 kr."), ("Moms", "372.500,00 kr."), ("I alt", "1.862.500,00 kr.")],
         vat_rows=[("Standardsats", "25 %", "1.490.000,00 kr.", "372.500,00 kr.")],
         rows=pdf.rows_from_groups(groups),

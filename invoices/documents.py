@@ -165,7 +165,8 @@ def seller_for(country: str) -> tuple[ubl.Party, ubl.PaymentAccount]:
     """The operator's company that bills customers of this country (settings.INVOICE_SELLERS)."""
     sellers = settings.INVOICE_SELLERS
     data = dict(sellers.get(country) or sellers["DK"])
-    payment = ubl.PaymentAccount(**{key: data.pop(key) for key in list(data) if key in ubl.PaymentAccount.__dataclass_fields__})
+    payment_fields = ubl.PaymentAccount.__dataclass_fields__
+    payment = ubl.PaymentAccount(**{key: data.pop(key) for key in list(data) if key in payment_fields})
     return ubl.Party(**data), payment
 
 
@@ -259,7 +260,8 @@ def invoice_pdf_content(invoice: Invoice) -> pdf.PdfContent:
         if account.ean:
             facts.append((_("EAN"), account.ean))
         facts.append((_("Payment reference"), invoice.payment_reference))
-        credit_notes = list(CreditNote.objects.filter(invoice=invoice).order_by("number").values_list("number", flat=True))
+        credit_notes = list(CreditNote.objects.filter(invoice=invoice).order_by("number")
+                            .values_list("number", flat=True))
         notice = _("Credited by credit note %(numbers)s.") % {"numbers": ", ".join(map(str, credit_notes))} \
             if credit_notes else ""
         return pdf.PdfContent(

@@ -50,7 +50,8 @@ def format_money(amount: Decimal, language: str, currency: str = "DKK") -> str:
 def format_date(day: date | None, language: str) -> str:
     if day is None:
         return ""
-    return day.strftime("%Y-%m-%d") if language == "sv" else day.strftime("%d.%m.%Y" if language == "da" else "%d %b %Y")
+    formats = {"sv": "%Y-%m-%d", "da": "%d.%m.%Y"}
+    return day.strftime(formats.get(language, "%d %b %Y"))
 
 
 @dataclass

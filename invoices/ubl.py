@@ -166,7 +166,8 @@ def _party(party: Party, *, seller: bool) -> str:
     scheme, endpoint = party.endpoint
     parts = [_el("cbc:EndpointID", endpoint, schemeID=scheme)]
     if party.ean:
-        parts.append(f"<cac:PartyIdentification>{_el('cbc:ID', party.ean, schemeID=SCHEME_GLN)}</cac:PartyIdentification>")
+        identification = _el("cbc:ID", party.ean, schemeID=SCHEME_GLN)
+        parts.append(f"<cac:PartyIdentification>{identification}</cac:PartyIdentification>")
     parts.append(f"<cac:PartyName>{_el('cbc:Name', party.name)}</cac:PartyName>")
     address = [_el("cbc:StreetName", party.street) if party.street else "",
                _el("cbc:CityName", party.city) if party.city else "",
@@ -201,7 +202,8 @@ def _payment_means(document: BillingDocument) -> str:
                   "<cac:FinancialInstitutionBranch><cbc:ID>SE:BANKGIRO</cbc:ID></cac:FinancialInstitutionBranch>" \
                   "</cac:PayeeFinancialAccount>"
         payment_id = _el("cbc:PaymentID", reference) if reference else ""
-        return f"<cac:PaymentMeans><cbc:PaymentMeansCode>30</cbc:PaymentMeansCode>{due}{payment_id}{account}</cac:PaymentMeans>"
+        return (f"<cac:PaymentMeans><cbc:PaymentMeansCode>30</cbc:PaymentMeansCode>{due}{payment_id}{account}"
+                "</cac:PaymentMeans>")
     fik = _fik_payment_id(reference)
     if fik and payment.fik_creditor:
         return (f"<cac:PaymentMeans><cbc:PaymentMeansCode>93</cbc:PaymentMeansCode>{due}{_el('cbc:PaymentID', fik)}"

@@ -95,12 +95,11 @@ def test_download_the_pdf_sign_the_account_up_for_ean_and_download_its_ubl(
         page, invoiced, celery_worker, browser_problems, tmp_path):
     """The documents part of the journey: the invoice's PDF (made by the worker; the page offers it
     without a reload), then the account signed up for EAN on its page, and the next month's e-invoice."""
+    from invoices.documents import stale_document_ids
     from invoices.documents_models import InvoiceDocument
+    from invoices.documents_tasks import render_invoice_document
     from invoices.peppol.validation import validate_ubl
     from tests.invoices.documents_helpers import pdf_text
-
-    from invoices.documents import stale_document_ids
-    from invoices.documents_tasks import render_invoice_document
 
     user, overdue = invoiced
     # The worker started after the fixture's billing runs and purged their queued tasks: the beat's sweep

@@ -116,7 +116,8 @@ def test_the_fragment_polls_while_a_document_is_made_and_offers_it_when_ready(co
     assert "every 2s" not in page and reverse("invoices:document_download", args=[invoice.pk, "pdf"]) in page
     # The invoice page includes the same box.
     page = client.get(reverse("invoices:detail", args=[invoice.pk])).content.decode()
-    assert reverse("invoices:document_download", args=[invoice.pk, "pdf"]) in page and 'id="invoice-documents-box"' in page
+    assert reverse("invoices:document_download", args=[invoice.pk, "pdf"]) in page
+    assert 'id="invoice-documents-box"' in page
 
 
 def test_the_credit_note_page_and_list_offer_its_pdf(company, superuser):
