@@ -144,3 +144,29 @@ def test_the_credit_note_list_sorts_by_its_pdf_column(company, superuser):
     for sort, first in (("pdf", without), ("-pdf", with_pdf)):
         page = client.get(reverse("invoices:credit_notes"), {"sort": sort}).content.decode()
         assert page.index(f">{first.number}<") < page.index(f">{(with_pdf if first == without else without).number}<")
+
+
+def test_the_download_and_the_fragment_take_a_fixed_number_of_queries(company, superuser,
+                                                                      django_assert_num_queries):
+    client = verified_client(superuser)
+    invoice = invoice_with(BillingAccountFactory(company=company))
+    for position in (1, 2, 3):
+        note = credit_note_for(invoice, lines=list(invoice.lines.filter(position=position)))
+        ready_document(invoice, "pdf", credit_note=note)
+    ready_document(invoice, "pdf")  # made after the credit notes: current
+    download = reverse("invoices:document_download", args=[invoice.pk, "pdf"])
+    fragment = reverse("invoices:documents", args=[invoice.pk])
+    client.get(download), client.get(fragment)  # the session and membership are cached after the first
+    with django_assert_num_queries(QUERIES_DOWNLOAD):
+        assert client.get(download).status_code == 200
+    with django_assert_num_queries(QUERIES_FRAGMENT):
+        assert client.get(fragment, HTTP_HX_REQUEST="true").status_code == 200
+    for position in (4, 5):
+        note = credit_note_for(invoice, lines=list(invoice.lines.filter(position=position)))
+        ready_document(invoice, "pdf", credit_note=note)
+    with django_assert_num_queries(QUERIES_FRAGMENT):
+        assert client.get(fragment, HTTP_HX_REQUEST="true").status_code == 200
+
+
+QUERIES_DOWNLOAD = 9
+QUERIES_FRAGMENT = 9  # the same with 3 credit notes or 5: no query per file
