@@ -14,6 +14,7 @@ Amounts are formatted in the company's language, not the reader's: "1.234,56 kr.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -154,7 +155,20 @@ def _layout(html: str, lean: bool = True):
 def render_pdf(content: PdfContent, *, chunk_rows: int = CHUNK_ROWS,
                progress: Callable[[int, int], None] | None = None) -> bytes:
     """The PDF, the specification laid out ``chunk_rows`` rows at a time; ``progress(done, total)``
-    after each part."""
+    after each part. Python's cyclic garbage collector is paused meanwhile: the pages of a long
+    specification are millions of live objects, and its passes over them grow with every page
+    (a fifth of the time at 4,000 lines); one collection afterwards frees the cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _render_pdf(content, chunk_rows=chunk_rows, progress=progress)
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
+
+
+def _render_pdf(content: PdfContent, *, chunk_rows: int, progress) -> bytes:
     rows = content.rows
     if len(rows) <= SINGLE_DOCUMENT_ROWS and chunk_rows == CHUNK_ROWS:
         # A short specification: one document costs less than several (each has its own set-up).
