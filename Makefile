@@ -63,7 +63,7 @@ test: venv node_modules
 BENCH_SIZES ?= 50000,500000
 BENCH_BULK_LINES ?= 10000
 bench: venv
-	$(EMBEDDED) exec -- sh -c '$(PY) manage.py bench --sizes $(BENCH_SIZES) $(BENCH_ARGS) && $(PY) manage.py bench_bulk --lines $(BENCH_BULK_LINES)'
+	$(EMBEDDED) exec -- sh -c '$(PY) manage.py bench --sizes $(BENCH_SIZES) $(BENCH_ARGS) && $(PY) manage.py bench_bulk --lines $(BENCH_BULK_LINES) && $(PY) manage.py bench_pdf'
 
 # .venv, node_modules and var hold no translations of ours; without --ignore
 # compilemessages would also compile every locale in site-packages.

@@ -216,3 +216,6 @@ class UsagePoolAdmin(admin.ModelAdmin):
             member.delete()
 
 
+
+
+from invoices import documents_admin  # noqa: E402, F401 - the documents area registers its own

@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Company
 from invoices import pricing
+from invoices.documents import schedule_documents
 from invoices.models import CURRENCY_BY_COUNTRY, Invoice, NumberSequence
 from invoices.numbering import series_advance, series_lock
 from invoices.references import payment_reference
@@ -365,6 +366,7 @@ def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descrip
         subscription_totals_write(cursor, invoice_condition="i.period = %(period)s AND i.account_id IN "
                                   "(SELECT account_id FROM billing_lines)", params={"period": period})
         series_advance(NumberSequence.Name.INVOICE, numbers[-1])
+        schedule_documents(Invoice.objects.filter(period=period, number__in=numbers).values_list("pk", flat=True))
         cursor.execute("DROP TABLE billing_lines; DROP TABLE billing_accounts; DROP TABLE billing_charged")
         return len(invoiced), lines, (numbers[0], numbers[-1])
 

@@ -350,3 +350,7 @@ class BillingRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# The documents area (PDF, UBL, e-invoicing) keeps its models in its own module.
+from invoices.documents_models import EInvoiceSubscription, InvoiceDocument  # noqa: E402, F401

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from invoices import pricing
 from invoices.billing import billing_run, invoices_mark_overdue, previous_month
+from invoices.documents import schedule_credit_note_documents
 from invoices.models import BillingRun, CreditNote, CreditNoteLine, Invoice, InvoiceLine, NumberSequence
 from invoices.numbering import series_advance, series_lock
 
@@ -129,6 +130,7 @@ def credit_note_issue(*, invoice: Invoice, reason: str, positions: list[int] | N
     if not InvoiceLine.objects.filter(invoice=invoice, credit_lines__isnull=True).exists():
         invoice.status = Invoice.Status.CREDITED
         invoice.save(update_fields=["status"])
+    schedule_credit_note_documents([note.pk])  # the credit note's PDF/UBL, the invoice's PDF again
     return note
 
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from invoices import views
 from selfcare.lists import list_urls
@@ -14,4 +14,5 @@ urlpatterns = [
     *list_urls("credit-notes/", views.CreditNoteListView, name="credit_notes"),
     path("credit-notes/<int:pk>/", views.CreditNoteDetailView.as_view(), name="credit_note"),
     *list_urls("usage/", views.UsageView, name="usage"),
+    path("", include("invoices.documents_urls")),  # PDF / UBL downloads (the documents area)
 ]

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission
 from accounts.views_base import PortalTemplateView
+from invoices.documents_selectors import credit_note_pdf_url, with_pdf_ready
 from invoices.filtersets import InvoiceFilterSet, InvoiceLineFilterSet, UsageRecordFilterSet
 from invoices.models import CreditNote, Invoice, InvoiceLine, InvoiceSubscriptionTotal
 from invoices.selectors import (
@@ -191,6 +192,10 @@ CREDIT_NOTE_COLUMNS = [
     ListColumn("reason", _("Reason"), lambda c: c.reason, sort=("reason", "number")),
     ListColumn("gross", _("Incl. VAT"), lambda c: c.gross_total, sort=("gross_total",)),
     ListColumn("currency", _("Currency"), lambda c: c.currency, sort=("currency", "number")),
+    # The documents area: the credit note's PDF, when it has been made (annotated in the queryset).
+    ListColumn("pdf", _("PDF"), lambda c: _("Download PDF") if c.pdf_ready else "", export=False,
+               sort=("pdf_ready", "number"),
+               link=lambda c: credit_note_pdf_url(c) if c.pdf_ready else None),
 ]
 
 
@@ -207,7 +212,7 @@ class CreditNoteListView(FilteredListView):
     export_name = "credit-notes"
 
     def scoped_queryset(self):
-        return super().scoped_queryset().select_related("invoice", "invoice__account")
+        return with_pdf_ready(super().scoped_queryset().select_related("invoice", "invoice__account"))
 
     def search_condition(self, search):
         number = _digits(search)

@@ -5,3 +5,5 @@ from celery import Celery
 app = Celery("selfcare")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The invoice documents area keeps its tasks beside its services (invoices/documents_tasks.py).
+app.autodiscover_tasks(related_name="documents_tasks")

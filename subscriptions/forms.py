@@ -188,10 +188,27 @@ class BillingAccountForm(forms.ModelForm):
                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
                           help_text=_("The 13-digit location number (GLN) of the customer's e-invoice inbox."))
 
+    # Further addresses for invoices by e-mail (invoices.einvoice_signup; stored beside the account).
+    more_emails = forms.CharField(
+        label=_("More invoice e-mail addresses"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Each invoice's PDF also goes to these addresses: one per line, or separated by commas."))
+
     class Meta:
         model = BillingAccount
         fields = ["name", "email", "ean", "invoice_format"]
         labels = {"email": _("Invoice e-mail")}
+
+    def __init__(self, *args, **kwargs):
+        from invoices.einvoice_signup import extra_invoice_emails
+
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["more_emails"] = "\n".join(extra_invoice_emails(self.instance))
+
+    def clean_more_emails(self):
+        from invoices.einvoice_signup import parse_invoice_emails
+
+        return parse_invoice_emails(self.cleaned_data["more_emails"])
 
     def clean_ean(self):
         from stdnum import ean

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from accounts.permissions import Permission
 from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import PortalTemplateView, TenantDetailView
+from invoices.einvoice_signup import invoice_delivery_update
 from selfcare.lists import FilteredListView, ListBulkAction, ListColumn, ListFiltersRefused, bulk_list_state
 from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
 from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
@@ -22,7 +23,6 @@ from subscriptions.forms import BULK_FORMS, CHANGE_FORMS, BillingAccountForm, In
 from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
 from subscriptions.services import (
     BlockReason,
-    billing_account_update,
     change_allowed,
     change_request_create,
     change_request_retry,
@@ -500,7 +500,9 @@ class BillingAccountEditView(BillingAccountDetailView):
         form = BillingAccountForm(request.POST, instance=BillingAccount.objects.get(pk=account.pk))
         if form.is_valid():
             try:
-                billing_account_update(membership=self.membership, account_id=account.pk, fields=form.cleaned_data)
+                # Invoice settings with the further e-mail addresses, audited (the invoices area).
+                invoice_delivery_update(membership=self.membership, account_id=account.pk, fields=form.cleaned_data,
+                                        request=request)
             except ValidationError as refusal:
                 form.add_error(None, refusal)
             else:

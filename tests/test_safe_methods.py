@@ -28,6 +28,7 @@ from accounts.services.activation import activation_issue_invitation
 from selfcare.outbox.models import Channel, OutboxMessage
 from tests.conftest import english_client, verified_client
 from tests.factories import BillingAccountFactory, StaffUserFactory, SubscriptionFactory, UserFactory
+from tests.invoices.documents_helpers import document_back_office_rows
 from tests.invoices.factories import back_office_rows
 from tests.tenancy import REGISTERED_ROUTE_CHECKS
 from tests.test_url_coverage import PUBLIC_ROUTES, _import_all_test_modules
@@ -75,6 +76,8 @@ DOCUMENTED = {
     "admin:invoices_creditnote_add": ((403,), "credit notes are issued from the invoice's page"),
     "admin:invoices_creditnote_delete": ((403,), "an issued credit note is never deleted"),
     "admin:invoices_billingrun_delete": ((403,), "a billing run's record is kept"),
+    "admin:invoices_invoicedocument_add": ((403,), "documents are made by the workers when invoices are issued"),
+    "admin:invoices_invoicedocument_delete": ((403,), "a document is made again, never deleted"),
     "orders:approval_link": ((302,), "moves the e-mailed token into the session and out of the address bar"),
     "admin:tickets_supportcase_add": ((403,), "cases come from the portal's form only"),
     "admin:tickets_supportcase_delete": ((403,), "cases are closed, never deleted"),
@@ -131,6 +134,7 @@ def _admin_objects(staff, superuser, company, account):
     }
     rows["product"] = rows["order"].product
     rows.update(back_office_rows(company, account))
+    rows.update(document_back_office_rows(company, account, rows["invoice"]))
     for model in admin.site._registry:  # a proxy with an admin of its own shows its concrete model's row
         concrete = model._meta.concrete_model._meta.model_name
         if model._meta.proxy and model._meta.model_name not in rows and concrete in rows:

@@ -6,6 +6,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SMS = "sms", _("SMS")
     DIGITAL_MAIL = "digital_mail", _("Digital mailbox")
+    EINVOICE = "einvoice", _("E-invoice")
 
 
 class OutboxMessage(models.Model):
@@ -26,6 +27,9 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(_("recipient"), max_length=254)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("body"))
+    # Files sent with the message, read from storage when it is sent (so a large PDF is not copied
+    # into the row): [{"storage": "private", "name": ..., "filename": ..., "content_type": ...}].
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

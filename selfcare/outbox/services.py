@@ -33,13 +33,34 @@ def _enqueue(**fields) -> OutboxMessage:
     return message
 
 
-def outbox_enqueue_email(*, to: str, subject: str, body: str, discarded: bool = False) -> OutboxMessage:
+def attachment(*, name: str, filename: str, content_type: str, storage: str = "private") -> dict:
+    """An attachment for ``outbox_enqueue_email``: a file in one of settings.STORAGES, read when sent."""
+    return {"storage": storage, "name": name, "filename": filename, "content_type": content_type}
+
+
+def outbox_enqueue_email(*, to: str, subject: str, body: str, discarded: bool = False,
+                         attachments: list[dict] = ()) -> OutboxMessage:
     """``discarded``: the same work as a real e-mail (row, task), but the worker drops it unsent, and the
-    recipient is not stored: for answers that must not reveal whether an address is known."""
+    recipient is not stored: for answers that must not reveal whether an address is known.
+    ``attachments``: ``attachment(...)`` entries; the files must exist when the worker sends."""
     if discarded:
         return _enqueue(channel=Channel.EMAIL, recipient="", subject=str(subject), body=str(body),
                         status=OutboxMessage.Status.DISCARDED)
-    return _enqueue(channel=Channel.EMAIL, recipient=to, subject=str(subject), body=str(body))
+    return _enqueue(channel=Channel.EMAIL, recipient=to, subject=str(subject), body=str(body),
+                    attachments=list(attachments))
+
+
+def outbox_enqueue_einvoice(*, to: str, subject: str, document: dict) -> OutboxMessage:
+    """A UBL document for the e-invoice port (``settings.EINVOICE_BACKEND``): ``to`` is the buyer's
+    endpoint (EAN/GLN), ``document`` an ``attachment(...)`` entry."""
+    return _enqueue(channel=Channel.EINVOICE, recipient=to, subject=str(subject), body="", attachments=[document])
+
+
+def _read_attachment(entry: dict) -> bytes:
+    from django.core.files.storage import storages
+
+    with storages[entry["storage"]].open(entry["name"], "rb") as file:
+        return file.read()
 
 
 def outbox_enqueue_sms(*, to: str, body: str) -> OutboxMessage:
@@ -60,8 +81,17 @@ def message_id_header(message: OutboxMessage) -> str:
 
 def _send(message: OutboxMessage) -> None:
     if message.channel == Channel.EMAIL:
-        EmailMessage(subject=message.subject, body=message.body, to=[message.recipient],
-                     headers={"Message-ID": message_id_header(message)}).send()
+        email = EmailMessage(subject=message.subject, body=message.body, to=[message.recipient],
+                             headers={"Message-ID": message_id_header(message)})
+        for entry in message.attachments:
+            email.attach(entry["filename"], _read_attachment(entry), entry["content_type"])
+        email.send()
+    elif message.channel == Channel.EINVOICE:
+        entry = message.attachments[0]
+        import_string(settings.EINVOICE_BACKEND)().send(
+            to=message.recipient, subject=message.subject, filename=entry["filename"],
+            content=_read_attachment(entry), reference=message_id_header(message),
+        )
     elif message.channel == Channel.SMS:
         import_string(settings.SMS_BACKEND)().send(to=message.recipient, body=message.body)
     elif message.channel == Channel.DIGITAL_MAIL:

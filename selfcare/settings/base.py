@@ -246,6 +246,17 @@ DIGITAL_MAIL_BACKEND = os.environ.get("DIGITAL_MAIL_BACKEND", "selfcare.outbox.c
 # The provisioning port (block, change plan, swap SIM, ...): the local simulator completes each
 # change after PROVISIONING_SIMULATOR_DELAY seconds, and fails it for numbers ending in one of
 # PROVISIONING_SIMULATOR_FAIL_SUFFIXES (to show what a failure looks like).
+# The operator as the seller on invoices, per country of the customer (the Danish company bills Danish
+# customers, the Swedish one Swedish customers): name, registration number, address, how to pay.
+INVOICE_SELLERS = {
+    "DK": {"name": "Selfcare Telecom A/S", "country": "DK", "registration_number": "25800036",
+           "street": "Teglholmsgade 1", "postal_code": "2450", "city": "København SV",
+           "iban": "DK5000400440116243", "bic": "DABADKKK", "fik_creditor": "85123456"},
+    "SE": {"name": "Selfcare Telecom Sverige AB", "country": "SE", "registration_number": "5560360793",
+           "street": "Svetsarvägen 12", "postal_code": "17141", "city": "Solna", "bankgiro": "50501055"},
+}
+# The e-invoice port (Peppol access point); the local one stores the documents (invoices.einvoice).
+EINVOICE_BACKEND = os.environ.get("EINVOICE_BACKEND", "invoices.einvoice.LocalEInvoiceBackend")
 PROVISIONING_BACKEND = os.environ.get("PROVISIONING_BACKEND", "subscriptions.provisioning.SimulatorBackend")
 PROVISIONING_SIMULATOR_DELAY = float(os.environ.get("PROVISIONING_SIMULATOR_DELAY", "3"))
 PROVISIONING_SIMULATOR_FAIL_SUFFIXES = [
@@ -288,6 +299,8 @@ CELERY_BEAT_SCHEDULE = {
     "groups-budgets-check": {"task": "groups.tasks.group_budgets_check", "schedule": 3600.0},
     # Changes whose provisioning request the operator's systems finished complete (or are rejected).
     "orders-changes-follow-up": {"task": "orders.tasks.changes_follow_up", "schedule": 60.0},
+    # Invoice PDFs / e-invoices whose render task was lost are queued again.
+    "invoice-documents-sweep": {"task": "invoices.documents_tasks.invoice_documents_sweep", "schedule": 300.0},
     # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.
     "invoices-daily": {"task": "invoices.tasks.invoices_daily_task", "schedule": crontab(hour=2, minute=15)},
 }

@@ -89,3 +89,57 @@ def test_open_the_list_filter_overdue_open_one_read_the_chart_and_open_specified
     expect(result_rows(page).first).to_contain_text("Mobil Fri 50 GB")
     assert_accessible(page, label="Specified, every line")
     browser_problems.assert_none()
+
+
+def test_download_the_pdf_sign_the_account_up_for_ean_and_download_its_ubl(
+        page, invoiced, celery_worker, browser_problems, tmp_path):
+    """The documents part of the journey: the invoice's PDF (made by the worker; the page offers it
+    without a reload), then the account signed up for EAN on its page, and the next month's e-invoice."""
+    from invoices.documents import stale_document_ids
+    from invoices.documents_models import InvoiceDocument
+    from invoices.documents_tasks import render_invoice_document
+    from invoices.peppol.validation import validate_ubl
+    from tests.invoices.documents_helpers import pdf_text
+
+    user, overdue = invoiced
+    # The worker started after the fixture's billing runs and purged their queued tasks: the beat's sweep
+    # queues such documents again, as here.
+    for document_id in stale_document_ids(older_than_minutes=0):
+        render_invoice_document.delay(document_id)
+    sign_in(page, user)
+
+    # 6. The PDF: the box polls while the worker makes it, then offers the download.
+    page.goto(reverse("invoices:detail", args=[overdue.pk]))
+    link = page.locator("#invoice-documents-box").get_by_role("link", name="Download PDF")
+    expect(link).to_be_visible(timeout=90_000)
+    assert_accessible(page, label="invoice page with its PDF")
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == f"invoice-{overdue.number}.pdf"
+    saved = tmp_path / "invoice.pdf"
+    download.value.save_as(saved)
+    text = pdf_text(saved.read_bytes())
+    assert str(overdue.number) in text and overdue.payment_reference in text
+
+    # 7. Sign the account up for e-invoicing by EAN on its page.
+    page.goto(reverse("subscriptions:account_detail", args=[overdue.account_id]))
+    page.get_by_label("Invoice format").select_option(label="E-invoice (EAN)")
+    page.get_by_label("EAN (GLN)").fill("5790 0000 0001 2")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The account's invoice settings are saved.")).to_be_visible()
+    assert_accessible(page, label="account page signed up for EAN")
+
+    # 8. The next month's invoice comes as an e-invoice too: download its UBL.
+    billing_run(period=date(2026, 11, 1), company_ids=[overdue.company_id], issue_date=date(2026, 11, 1))
+    november = Invoice.objects.get(account=overdue.account, period=date(2026, 11, 1))
+    page.goto(reverse("invoices:detail", args=[november.pk]))
+    ubl_link = page.locator("#invoice-documents-box").get_by_role("link", name="Download e-invoice (XML)")
+    expect(ubl_link).to_be_visible(timeout=90_000)
+    with page.expect_download() as download:
+        ubl_link.click()
+    assert download.value.suggested_filename == f"invoice-{november.number}.xml"
+    saved = tmp_path / "invoice.xml"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == InvoiceDocument.objects.get(invoice=november, kind="ubl").file.open("rb").read()
+    assert validate_ubl(saved.read_bytes()).ok
+    browser_problems.assert_none()

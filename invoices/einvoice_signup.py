@@ -1,0 +1,77 @@
+"""Signing an account up for its invoices by e-mail (one or more addresses) or by EAN (e-invoice).
+
+The account page (subscriptions: ``BillingAccountEditView``, behind "Manage invoice settings") edits
+the account's invoice format, EAN and e-mail; this adds the further addresses and writes the change,
+with its audit event, in one transaction."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import AuditEvent
+from accounts.services.audit import audit_diff, audit_record
+from invoices.documents_models import EInvoiceSubscription
+from subscriptions.models import BillingAccount
+from subscriptions.services import billing_account_update
+
+MAX_EXTRA_EMAILS = 9
+
+
+def parse_invoice_emails(text: str) -> list[str]:
+    """Addresses separated by commas, semicolons or new lines; each must be a valid address."""
+    addresses = []
+    for part in text.replace(";", ",").replace("\n", ",").split(","):
+        address = part.strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(_("“%(address)s” is not a valid e-mail address.") % {"address": address}) from None
+        if address.lower() not in {known.lower() for known in addresses}:
+            addresses.append(address)
+    if len(addresses) > MAX_EXTRA_EMAILS:
+        raise ValidationError(_("At most %(count)d further addresses.") % {"count": MAX_EXTRA_EMAILS})
+    return addresses
+
+
+def extra_invoice_emails(account: BillingAccount) -> list[str]:
+    subscription = EInvoiceSubscription.objects.filter(account=account).first()
+    return list(subscription.emails) if subscription else []
+
+
+def invoice_recipients(account: BillingAccount) -> list[str]:
+    """Where each new invoice's PDF is e-mailed: the account's invoice e-mail and the further addresses,
+    when the account gets its invoices by e-mail."""
+    if account.invoice_format != BillingAccount.InvoiceFormat.PDF_EMAIL:
+        return []
+    recipients = [account.email] if account.email else []
+    for address in extra_invoice_emails(account):
+        if address.lower() not in {known.lower() for known in recipients}:
+            recipients.append(address)
+    return recipients
+
+
+def invoice_delivery_update(*, membership, account_id: int, fields: dict, request=None) -> BillingAccount:
+    """The account's invoice settings (name, format, EAN, e-mail) and further addresses, audited."""
+    fields = dict(fields)
+    extra = fields.pop("more_emails", None)
+    with transaction.atomic():
+        before_account = BillingAccount.objects.for_membership(membership).get(pk=account_id)
+        before = {"name": before_account.name, "email": before_account.email, "ean": before_account.ean,
+                  "invoice_format": before_account.invoice_format, "more_emails": extra_invoice_emails(before_account)}
+        account = billing_account_update(membership=membership, account_id=account_id, fields=fields)
+        if extra is not None:
+            EInvoiceSubscription.objects.update_or_create(account=account, defaults={
+                "company_id": account.company_id, "emails": extra})
+        after = {"name": account.name, "email": account.email, "ean": account.ean,
+                 "invoice_format": account.invoice_format,
+                 "more_emails": extra if extra is not None else before["more_emails"]}
+        changes = audit_diff(before, after)
+        if changes:
+            # Invoice settings are part of the company's profile in the log ("Company profile changed").
+            audit_record(action=AuditEvent.Action.COMPANY_PROFILE_CHANGED, actor=membership.user,
+                         company=membership.company, request=request,
+                         changes={f"{account.number} {name}": value for name, value in changes.items()})
+    return account
