@@ -60,6 +60,7 @@ def amounts(xml: bytes) -> dict:
 def assert_valid(xml: bytes):
     report = validate_ubl(xml)
     assert report.ok, [str(finding) for finding in report.fatal]
+    assert report.xsd_checked, "the UBL 2.1 schema was not checked"
     return report
 
 
