@@ -70,7 +70,7 @@ def test_a_real_worker_runs_the_job_once_and_the_page_offers_its_result(celery_w
     assert page.status_code == 200
     body = page.content.decode()
     assert "Finished." in body and "6 succeeded" in body and "3 failed" in body
-    assert "hx-trigger" not in body  # finished: the page stops polling
+    assert 'hx-trigger="every 1s"' not in body  # finished: the page stops polling
     download = client.get(reverse("jobs:result", args=[job.pk]))
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith('attachment; filename="report.csv"')
@@ -150,7 +150,7 @@ def test_a_failing_runner_fails_the_job_with_a_message_and_no_internals():
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and job.failure == Job.Failure.ERROR and job.processed == 2
     body = verified_client(membership.user).get(reverse("jobs:detail", args=[job.pk])).content.decode()
-    assert "error on our side" in body and "secret internals" not in body and "hx-trigger" not in body
+    assert "error on our side" in body and "secret internals" not in body and 'hx-trigger="every 1s"' not in body
 
 
 @pytest.mark.django_db
