@@ -249,7 +249,7 @@ DIGITAL_MAIL_BACKEND = os.environ.get("DIGITAL_MAIL_BACKEND", "selfcare.outbox.c
 # The operator as the seller on invoices, per country of the customer (the Danish company bills Danish
 # customers, the Swedish one Swedish customers): name, registration number, address, how to pay.
 INVOICE_SELLERS = {
-    "DK": {"name": "Selfcare Telecom A/S", "country": "DK", "registration_number": "25800036",
+    "DK": {"name": "Selfcare Telecom A/S", "country": "DK", "registration_number": "25800095",
            "street": "Teglholmsgade 1", "postal_code": "2450", "city": "København SV",
            "iban": "DK5000400440116243", "bic": "DABADKKK", "fik_creditor": "85123456"},
     "SE": {"name": "Selfcare Telecom Sverige AB", "country": "SE", "registration_number": "5560360793",
