@@ -118,9 +118,10 @@ def test_a_view_with_its_own_queryset_cannot_be_defined():
     [
         (Role.SUPERUSER, ["/subscriptions/", "/orders/", "/invoices/", "/support/", "/groups/", "/users/"], []),
         # Support: every login sees its company's cases (issue 13), so every role has the menu entry.
-        (Role.READ_ONLY, ["/subscriptions/", "/invoices/", "/support/"], ["/orders/", "/groups/", "/users/"]),
-        (Role.APPROVER, ["/subscriptions/", "/orders/", "/invoices/", "/support/"], ["/groups/", "/users/"]),
-        (Role.ORDERER, ["/subscriptions/", "/orders/", "/invoices/", "/support/"], ["/groups/", "/users/"]),
+        # Groups: seen by everyone who may see subscriptions, changed only with "manage groups" (issue 12).
+        (Role.READ_ONLY, ["/subscriptions/", "/invoices/", "/support/", "/groups/"], ["/orders/", "/users/"]),
+        (Role.APPROVER, ["/subscriptions/", "/orders/", "/invoices/", "/support/", "/groups/"], ["/users/"]),
+        (Role.ORDERER, ["/subscriptions/", "/orders/", "/invoices/", "/support/", "/groups/"], ["/users/"]),
         (Role.ADMINISTRATOR, ["/subscriptions/", "/orders/", "/invoices/", "/support/", "/groups/"], ["/users/"]),
     ],
 )
