@@ -74,9 +74,8 @@ LINES_IN_GROUPS_SQL = """
     SELECT m.subscription_id FROM groups_groupmembership m
     WHERE m.group_id = ANY(%s) AND m.period @> %s::date AND m.subscription_id IS NOT NULL
     UNION ALL
-    SELECT s.id FROM groups_groupmembership a
-    JOIN subscriptions_subscription s ON s.account_id = a.account_id
-    WHERE a.group_id = ANY(%s) AND a.period @> %s::date AND a.account_id IS NOT NULL
+    SELECT s.id FROM subscriptions_subscription s
+    WHERE s.account_id = ANY(%s::bigint[])
       AND NOT EXISTS (SELECT 1 FROM groups_groupmembership o
                       WHERE o.category_id = %s AND o.subscription_id = s.id AND o.period @> %s::date)
 """
@@ -98,7 +97,13 @@ def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subs
         by_category[group.category_id].append(group.pk)
     field = f"{subscription_path}_id" if subscription_path else "pk"
     for category_id, group_ids in by_category.items():
-        ids = RawSQL(LINES_IN_GROUPS_SQL, [group_ids, month, group_ids, month, category_id, month])
+        # The accounts in the groups are read first (a handful of ids): given as a list, the planner
+        # reaches their lines through the account index; joined in SQL, a misestimate of how many there
+        # are made it scan every subscription of every company (1.7 s at 50,000 lines for three groups).
+        account_ids = list(GroupMembership.objects.filter(
+            _in_month(month), group_id__in=group_ids, account__isnull=False,
+        ).order_by().values_list("account_id", flat=True).distinct())
+        ids = RawSQL(LINES_IN_GROUPS_SQL, [group_ids, month, account_ids, category_id, month])
         queryset = queryset.filter(**{f"{field}__in": ids})
     return queryset
 
