@@ -104,7 +104,9 @@ def bench_rendering(sizes=(100, 10_000), write=print) -> list[tuple[Rendering, R
 def bench_download(iterations: int = 50, write=print) -> dict | None:
     """The download of a stored PDF through the scoped view: the smallest invoice of a company with a
     superuser on the seeded data; its PDF is rendered first if it is not current."""
+    from django.conf import settings
     from django.db import transaction
+    from django.test import override_settings
 
     from accounts.models import Membership
     from accounts.permissions import Role
@@ -114,12 +116,14 @@ def bench_download(iterations: int = 50, write=print) -> dict | None:
     from selfcare.bench.measure import percentile
     from selfcare.management.commands.bench import verified_client
 
-    for invoice in Invoice.objects.order_by("line_count", "pk")[:50]:
-        membership = Membership.objects.filter(company_id=invoice.company_id, role=Role.SUPERUSER,
-                                               all_accounts=True).select_related("user").first()
-        if membership:
-            break
-    else:
+    # A Superuser with a mobile (the bench signs in with its SMS device; some bench owners have none) of a
+    # company with invoices, and that company's smallest invoice.
+    membership = (Membership.objects.filter(role=Role.SUPERUSER, all_accounts=True,
+                                            company__in=Invoice.objects.values("company_id"))
+                  .exclude(user__mobile="").select_related("user").order_by("pk").first())
+    invoices = Invoice.objects.filter(company_id=membership.company_id) if membership else Invoice.objects.none()
+    invoice = invoices.order_by("line_count", "pk").first()
+    if invoice is None:
         write("PDF download: no invoice with a superuser in the data (run seed_bench)")
         return None
     with transaction.atomic():
@@ -128,15 +132,24 @@ def bench_download(iterations: int = 50, write=print) -> dict | None:
     document_render(document_id=document.pk)
     client = verified_client(membership.user, company=invoice.company)
     url = f"/invoices/{invoice.pk}/documents/pdf/"
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        response = client.get(url)
-        size = sum(len(chunk) for chunk in response.streaming_content)
-        times.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200 or size != document.__class__.objects.get(pk=document.pk).size:
-            raise RuntimeError(f"GET {url}: {response.status_code}, {size} bytes")
+    with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):  # as manage.py bench does
+        times, size = _timed_downloads(client, url, document, iterations)
     result = {"median_ms": percentile(times, 50), "p95_ms": percentile(times, 95), "bytes": size}
     write(f"PDF download (stored, {size} bytes): median {result['median_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms "
           f"(target ≤ 50 ms)")
     return result
+
+
+def _timed_downloads(client, url, document, iterations):
+    """Milliseconds per download, and the size of the file last (checked against the stored one)."""
+    times, size = [], 0
+    for _ in range(iterations):
+        start = time.perf_counter()
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url}: {response.status_code}")
+        size = sum(len(chunk) for chunk in response.streaming_content)
+        times.append((time.perf_counter() - start) * 1000)
+        if size != document.__class__.objects.get(pk=document.pk).size:
+            raise RuntimeError(f"GET {url}: {size} bytes, not the stored file's")
+    return times, size
