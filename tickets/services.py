@@ -298,40 +298,58 @@ def case_reopen(*, membership, case_id, reason: str = "", now=None) -> SupportCa
 
 # Support cases: the operator ------------------------------------------------------------------------
 
-def case_operator_reply(*, staff, case_id, body: str = "", files=(), internal: bool = False, to: str = "",
-                        request=None) -> SupportCase:
-    """Staff answer (or note internally) and/or move the case. One e-mail per recipient for the lot."""
+def _operator_update(model, *, pk, staff, body, files, internal, to, messages, refused_statuses, stamp,
+                     clears_waiting):
+    """What staff do to a case or a fault report in one go: post a reply or an internal note (with files)
+    and/or move it, under the item's row lock. ``messages``: the kind's wording for a status staff may not
+    choose and for an empty update; ``refused_statuses``: {status: why nothing may be posted};
+    ``stamp``: (field, status) set when moved to that status; ``clears_waiting``: the statuses that end
+    the wait for the operator. Returns the item, the message the customer sees (or None) and whether it
+    moved."""
     _require_staff(staff)
     body = _clean_body(body, required=False)
-    if to and to not in SupportCase.OPERATOR_STATUSES:
-        raise TicketRefused({"to": _("Staff cannot move a case to that status.")})
+    if to and to not in model.OPERATOR_STATUSES:
+        raise TicketRefused({"to": messages["status"]})
     if not body and not files and not to:
-        raise TicketRefused({"body": _("Write a reply or choose a new status.")})
+        raise TicketRefused({"body": messages["empty"]})
     if files and not body:
         raise TicketRefused({"body": _("Write a line with the files.")})
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update(of=("self",)).get(pk=case_id)
-        if case.status == CaseStatus.DRAFT:
-            raise TicketRefused(_("The customer has not sent this case yet."))
-        if case.status == CaseStatus.CLOSED:
-            raise TicketRefused(_("This case is closed."))
-        checked = _check_files(files, case)
+        item = model.objects.select_for_update(of=("self",)).get(pk=pk)
+        if item.status in refused_statuses:
+            raise TicketRefused(refused_statuses[item.status])
+        checked = _check_files(files, item)
         message = None
         if body:
-            message = _post_message(item=case, author=staff, body=body, files=checked, from_operator=True,
+            message = _post_message(item=item, author=staff, body=body, files=checked, from_operator=True,
                                     internal=internal)
             if not internal:
-                SupportCase.objects.filter(pk=case.pk).update(awaiting_operator_since=None)
+                model.objects.filter(pk=item.pk).update(awaiting_operator_since=None)
         moved = False
-        if to and to != case.status:
-            changes = {"resolved_at": timezone.now() if to == CaseStatus.RESOLVED else None}
-            if to in (CaseStatus.WAITING, CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        if to and to != item.status:
+            stamp_field, stamp_status = stamp
+            changes = {stamp_field: timezone.now() if to == stamp_status else None}
+            if to in clears_waiting:
                 changes["awaiting_operator_since"] = None
-            case = transition(SupportCase, pk=case.pk, to=to, actor=staff, changes=changes,
-                              expected={case.status})
+            item = transition(model, pk=item.pk, to=to, actor=staff, changes=changes, expected={item.status})
             moved = True
-        case.refresh_from_db()
-        reply = message if message is not None and not internal else None
+        item.refresh_from_db()
+        return item, (message if message is not None and not internal else None), moved
+
+
+def case_operator_reply(*, staff, case_id, body: str = "", files=(), internal: bool = False, to: str = "",
+                        request=None) -> SupportCase:
+    """Staff answer (or note internally) and/or move the case. One e-mail per recipient for the lot."""
+    with transaction.atomic():
+        case, reply, moved = _operator_update(
+            SupportCase, pk=case_id, staff=staff, body=body, files=files, internal=internal, to=to,
+            messages={"status": _("Staff cannot move a case to that status."),
+                      "empty": _("Write a reply or choose a new status.")},
+            refused_statuses={CaseStatus.DRAFT: _("The customer has not sent this case yet."),
+                              CaseStatus.CLOSED: _("This case is closed.")},
+            stamp=("resolved_at", CaseStatus.RESOLVED),
+            clears_waiting=(CaseStatus.WAITING, CaseStatus.RESOLVED, CaseStatus.CLOSED),
+        )
         if reply is not None or moved:
             _case_email(case, reply=reply, status_changed=moved, request=request)
     return case
@@ -462,35 +480,16 @@ def fault_report_add_info(*, membership, report_id, body: str, files=(), request
 
 def fault_report_operator_update(*, staff, report_id, body: str = "", files=(), internal: bool = False, to: str = "",
                                  request=None) -> FaultReport:
-    _require_staff(staff)
-    body = _clean_body(body, required=False)
-    if to and to not in FaultReport.OPERATOR_STATUSES:
-        raise TicketRefused({"to": _("Staff cannot move a fault report to that status.")})
-    if not body and not files and not to:
-        raise TicketRefused({"body": _("Write an update or choose a new status.")})
-    if files and not body:
-        raise TicketRefused({"body": _("Write a line with the files.")})
+    """Staff update (or note internally) and/or move the fault report; the reporter is e-mailed once."""
     with transaction.atomic():
-        report = FaultReport.objects.select_for_update(of=("self",)).get(pk=report_id)
-        if report.status == FaultStatus.CLOSED:
-            raise TicketRefused(_("This fault report is closed."))
-        checked = _check_files(files, report)
-        message = None
-        if body:
-            message = _post_message(item=report, author=staff, body=body, files=checked, from_operator=True,
-                                    internal=internal)
-            if not internal:
-                FaultReport.objects.filter(pk=report.pk).update(awaiting_operator_since=None)
-        moved = False
-        if to and to != report.status:
-            changes = {"closed_at": timezone.now() if to == FaultStatus.CLOSED else None}
-            if to in (FaultStatus.WAITING, FaultStatus.CLOSED):
-                changes["awaiting_operator_since"] = None
-            report = transition(FaultReport, pk=report.pk, to=to, actor=staff, changes=changes,
-                                expected={report.status})
-            moved = True
-        report.refresh_from_db()
-        update = message if message is not None and not internal else None
+        report, update, moved = _operator_update(
+            FaultReport, pk=report_id, staff=staff, body=body, files=files, internal=internal, to=to,
+            messages={"status": _("Staff cannot move a fault report to that status."),
+                      "empty": _("Write an update or choose a new status.")},
+            refused_statuses={FaultStatus.CLOSED: _("This fault report is closed.")},
+            stamp=("closed_at", FaultStatus.CLOSED),
+            clears_waiting=(FaultStatus.WAITING, FaultStatus.CLOSED),
+        )
         if update is not None or moved:
             _fault_email(report, update=update, status_changed=moved, request=request)
     return report
