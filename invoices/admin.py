@@ -1,11 +1,12 @@
-"""The operator's side of invoices: billing runs (start one for a month, follow its progress), marking
-invoices paid, and credit notes against an invoice (in full or for chosen lines)."""
+"""The operator's side of invoices: billing runs (start one for a month; it runs as an operator job,
+followed on the job's back-office page), marking invoices paid, and credit notes against an invoice (in
+full or for chosen lines)."""
 
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from invoices.billing import previous_month
-from invoices.models import BillingRun, CreditNote, CreditNoteLine, Invoice, UsagePool, UsagePoolMember
+from invoices.models import CreditNote, CreditNoteLine, Invoice, UsagePool, UsagePoolMember
 from invoices.services import billing_run_start, credit_note_issue, invoices_mark_paid, parse_line_positions
 
 
@@ -22,42 +23,6 @@ class BillingRunForm(forms.Form):
                             input_formats=["%Y-%m", "%Y-%m-%d"],
                             help_text=_("The month to invoice. Accounts that already have an invoice for it get "
                                         "nothing new."))
-
-
-@admin.register(BillingRun)
-class BillingRunAdmin(admin.ModelAdmin):
-    list_display = ["period", "status", "accounts_done", "accounts_total", "invoices_issued", "lines_issued",
-                    "started_by", "created_at", "finished_at"]
-    list_filter = ["status"]
-    readonly_fields = [field.name for field in BillingRun._meta.fields]
-    change_form_template = "admin/invoices/billingrun/change_form.html"
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def add_view(self, request, form_url="", extra_context=None):
-        """"Start a billing run": the month (default: the previous one), then the run's page."""
-        if not self.has_add_permission(request):
-            raise Http404
-        if request.method == "POST":
-            form = BillingRunForm(request.POST)
-            if form.is_valid():
-                run = billing_run_start(period=form.cleaned_data["month"], started_by=request.user)
-                return HttpResponseRedirect(reverse("admin:invoices_billingrun_change", args=[run.pk]))
-        else:
-            form = BillingRunForm(initial={"month": previous_month(timezone.localdate())})
-        context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts,
-                   "title": _("Start a billing run"), **(extra_context or {})}
-        return render(request, "admin/invoices/billingrun/start.html", context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = self.get_object(request, unquote(object_id))
-        if run is None:
-            raise Http404
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "run": run})
 
 
 class CreditNoteForm(forms.Form):
@@ -105,6 +70,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     inlines = [CreditNoteInline]
     actions = ["mark_paid"]
     change_form_template = "admin/invoices/invoice/change_form.html"
+    change_list_template = "admin/invoices/invoice/change_list.html"
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -123,8 +89,25 @@ class InvoiceAdmin(admin.ModelAdmin):
         return [
             path("<path:object_id>/credit/", self.admin_site.admin_view(self.credit_view), name=f"{prefix}_credit"),
             path("<path:object_id>/paid/", self.admin_site.admin_view(self.paid_view), name=f"{prefix}_paid"),
+            path("billing-run/", self.admin_site.admin_view(self.billing_run_view), name=f"{prefix}_billing_run"),
             *super().get_urls(),
         ]
+
+    def billing_run_view(self, request):
+        """"Start a billing run": the month (default: the previous one), then the run's job page, which
+        shows its progress without a reload."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = BillingRunForm(request.POST)
+            if form.is_valid():
+                job = billing_run_start(period=form.cleaned_data["month"], started_by=request.user)
+                return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+        else:
+            form = BillingRunForm(initial={"month": previous_month(timezone.localdate())})
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts,
+                   "title": _("Start a billing run")}
+        return render(request, "admin/invoices/invoice/billing_run.html", context)
 
     def _invoice(self, request, object_id) -> Invoice:
         invoice = self.get_object(request, unquote(object_id))

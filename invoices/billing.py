@@ -393,7 +393,7 @@ def billing_run(*, period: date, company_ids: list[int] | None = None, issue_dat
                 progress=None) -> BillingResult:
     """Issue the invoices of ``period`` (a month's first day) for every account (of ``company_ids``)
     that has charges and no invoice for it yet. ``progress(done_accounts, total_accounts)`` is called
-    after each batch."""
+    before the first batch and after each."""
     period = period.replace(day=1)
     issue_date = issue_date or timezone.localdate()
     descriptions = {country: _descriptions(country) for country in ("DK", "SE")}
@@ -403,6 +403,8 @@ def billing_run(*, period: date, company_ids: list[int] | None = None, issue_dat
         _prepare_run_tables(cursor, period, company_ids)
     try:
         done = 0
+        if progress is not None:
+            progress(0, result.accounts)  # the total is known before the first batch
         for accounts in batches:
             invoices, lines, numbers = _issue_batch(period=period, accounts=accounts, issue_date=issue_date,
                                                     descriptions=descriptions)

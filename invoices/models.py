@@ -303,54 +303,5 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-class BillingRun(models.Model):
-    """The operator's billing run for a month (the beat job on the 1st, or started in the back office),
-    with its progress. Operator-wide, so not a ``selfcare.jobs`` Job (those belong to one company's
-    login); the run itself is ``invoices.billing.billing_run``, safe to run twice or at once."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Waiting to start")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Finished")
-        FAILED = "failed", _("Failed")
-
-    period = models.DateField(_("month"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
-    accounts_total = models.PositiveIntegerField(_("accounts"), default=0)
-    accounts_done = models.PositiveIntegerField(_("accounts done"), default=0)
-    invoices_issued = models.PositiveIntegerField(_("invoices issued"), default=0)
-    lines_issued = models.PositiveIntegerField(_("invoice lines"), default=0)
-    started_by = models.ForeignKey("accounts.User", verbose_name=_("started by"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("billing run")
-        verbose_name_plural = _("billing runs")
-        ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(period__day=1), name="billing_run_period_first_day"),
-            # A double click starts one run; a finished month may be run again (it issues nothing new).
-            models.UniqueConstraint(fields=["period"], condition=models.Q(status__in=["queued", "running"]),
-                                    name="billing_run_one_active_per_period"),
-        ]
-
-    def __str__(self):
-        return f"{self.period:%Y-%m} ({self.get_status_display()})"
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(100 * self.accounts_done / self.accounts_total) if self.accounts_total else 0
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-
 # The documents area (PDF, UBL, e-invoicing) keeps its models in its own module.
 from invoices.documents_models import EInvoiceSubscription, InvoiceDocument  # noqa: E402, F401

@@ -6,56 +6,30 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from invoices import pricing
-from invoices.billing import billing_run, invoices_mark_overdue, previous_month
+from invoices.billing import invoices_mark_overdue, previous_month
 from invoices.documents import schedule_credit_note_documents
-from invoices.models import BillingRun, CreditNote, CreditNoteLine, Invoice, InvoiceLine, NumberSequence
+from invoices.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, NumberSequence
 from invoices.numbering import series_advance, series_lock
+from selfcare.jobs.models import Job
+from selfcare.jobs.services import operator_job_create
 
 # --- billing runs ---------------------------------------------------------------------------------
 
-def billing_run_start(*, period: date, started_by=None) -> BillingRun:
-    """A queued run for ``period``; its task is sent when the caller commits. A run already waiting or
-    running for the month is returned instead of a second one."""
-    from invoices.tasks import billing_run_task
+def billing_run_start(*, period: date, started_by=None) -> Job:
+    """The billing run of ``period`` as an operator job (``invoices.jobs``), run by a jobs worker once
+    the caller commits; ``started_by`` is the staff member, None for beat. A run of the month that has
+    not finished is returned instead of a second one (a double click, or beat and staff at once)."""
+    from invoices.jobs import BILLING_RUN
 
     period = period.replace(day=1)
-    try:
-        with transaction.atomic():
-            run = BillingRun.objects.create(period=period, started_by=started_by)
-    except IntegrityError:
-        return BillingRun.objects.get(period=period, status__in=[BillingRun.Status.QUEUED, BillingRun.Status.RUNNING])
-    transaction.on_commit(lambda: billing_run_task.delay(run.pk))
-    return run
-
-
-def billing_run_execute(*, run_id: int) -> bool:
-    """Run a queued billing run (the Celery task); once, however often the task is delivered."""
-    with transaction.atomic():
-        run = (BillingRun.objects.select_for_update(skip_locked=True)
-               .filter(pk=run_id, status=BillingRun.Status.QUEUED).first())
-        if run is None:
-            return False
-        run.status, run.started_at = BillingRun.Status.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
-
-    def progress(done, total):
-        BillingRun.objects.filter(pk=run.pk).update(accounts_done=done, accounts_total=total)
-
-    try:
-        result = billing_run(period=run.period, progress=progress)
-    except Exception as error:
-        BillingRun.objects.filter(pk=run.pk).update(status=BillingRun.Status.FAILED, error=str(error)[:2000],
-                                                    finished_at=timezone.now())
-        raise
-    BillingRun.objects.filter(pk=run.pk).update(
-        status=BillingRun.Status.DONE, finished_at=timezone.now(), accounts_total=result.accounts,
-        accounts_done=result.accounts, invoices_issued=result.invoices, lines_issued=result.lines)
-    return True
+    return operator_job_create(started_by=started_by, kind=BILLING_RUN, key=period.isoformat(),
+                               title=_("Billing run %(month)s") % {"month": f"{period:%Y-%m}"},
+                               params={"period": period.isoformat()})
 
 
 def invoices_daily(*, today: date | None = None) -> dict:
@@ -140,5 +114,5 @@ def credited_total(invoice: Invoice) -> Decimal:
     return invoice.credit_notes.aggregate(total=Sum("gross_total"))["total"] or Decimal("0.00")
 
 
-__all__ = ["billing_run_execute", "billing_run_start", "credit_note_issue", "invoices_daily",
+__all__ = ["billing_run_start", "credit_note_issue", "invoices_daily",
            "invoices_mark_paid", "parse_line_positions"]

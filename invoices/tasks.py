@@ -1,13 +1,9 @@
 from celery import shared_task
-from django.conf import settings
 
-from invoices.services import billing_run_execute, invoices_daily
+from invoices.services import invoices_daily
 
-
-@shared_task(queue=settings.CELERY_JOBS_QUEUE)
-def billing_run_task(run_id: int) -> bool:
-    """A billing run, on the jobs queue (minutes of work must not hold the slot of an SMS code)."""
-    return billing_run_execute(run_id=run_id)
+# The billing run itself is a background job (invoices/jobs.py), run by ``selfcare.jobs.tasks.run_job``
+# on the jobs queue.
 
 
 @shared_task

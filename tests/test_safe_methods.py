@@ -75,7 +75,7 @@ DOCUMENTED = {
     "admin:invoices_invoice_paid": ((302,), "POST-only: a GET leads back to the invoice's page"),
     "admin:invoices_creditnote_add": ((403,), "credit notes are issued from the invoice's page"),
     "admin:invoices_creditnote_delete": ((403,), "an issued credit note is never deleted"),
-    "admin:invoices_billingrun_delete": ((403,), "a billing run's record is kept"),
+    "admin:jobs_job_result": ((404,), "serves only an operator job's result (the row here is a customer's job)"),
     "admin:invoices_invoicedocument_add": ((403,), "documents are made by the workers when invoices are issued"),
     "admin:invoices_invoicedocument_delete": ((403,), "a document is made again, never deleted"),
     "orders:approval_link": ((302,), "moves the e-mailed token into the session and out of the address bar"),

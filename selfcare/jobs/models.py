@@ -18,6 +18,11 @@ class Job(TenantModel):
     job (``selfcare.jobs.services.job_create``), a worker runs the registered runner for its ``kind``
     exactly once, the runner reports progress as it goes, and may store a downloadable result.
     A job belongs to the login that started it, within its company: nobody else sees it.
+
+    An operator job (``operator``: the monthly billing run) is the operator's, not a company's: it has
+    no company, is started by staff in the back office or by beat (no login then), and is shown only
+    there (``selfcare.jobs.services.operator_job_create``). The database refuses any other mix, so a
+    customer-side query, which always names a company, can never reach one.
     """
 
     class Status(models.TextChoices):
@@ -34,10 +39,18 @@ class Job(TenantModel):
 
     FINISHED = (Status.DONE, Status.FAILED)
 
+    company = models.ForeignKey(
+        "accounts.Company", verbose_name=_("company"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    operator = models.BooleanField(_("operator job"), default=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("started by"), on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
     )
     kind = models.CharField(_("kind"), max_length=100)
+    # What must not run twice at once (the billing run's month): one unfinished job per kind and key.
+    key = models.CharField(_("key"), max_length=100, blank=True)
     title = models.CharField(_("title"), max_length=200)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -62,6 +75,17 @@ class Job(TenantModel):
         indexes = [
             models.Index(fields=["company", "created_by", "-created_at"], name="job_company_user_idx"),
             models.Index(fields=["heartbeat_at"], condition=models.Q(status="running"), name="job_running_idx"),
+        ]
+        constraints = [
+            # A customer's job has its company and its login; only an operator job has no company.
+            models.CheckConstraint(
+                condition=models.Q(operator=False, company__isnull=False, created_by__isnull=False)
+                | models.Q(operator=True, company__isnull=True),
+                name="job_company_unless_operator",
+            ),
+            # A double click (or beat and staff at once) starts one job; a finished one may run again.
+            models.UniqueConstraint(fields=["kind", "key"], condition=models.Q(status__in=["queued", "running"])
+                                    & ~models.Q(key=""), name="job_one_unfinished_per_key"),
         ]
 
     def __str__(self):

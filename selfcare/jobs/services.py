@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,19 +28,42 @@ def _safe_return_url(url: str) -> str:
 
 
 def job_create(*, membership, kind: str, title: str, total: int = 0, params: dict | None = None,
-               return_url: str = "") -> Job:
+               return_url: str = "", key: str = "") -> Job:
     """A queued job of ``membership``'s login and company; its task is sent once the caller commits.
 
     Call it inside the transaction that checked the request, so a rolled-back request starts nothing.
+    With a ``key``, a job of the same kind and key that has not finished is returned instead.
     """
+    return _create(company_id=membership.company_id, created_by_id=membership.user_id, kind=kind, title=title,
+                   total=total, params=params, return_url=return_url, key=key)
+
+
+def operator_job_create(*, started_by=None, kind: str, title: str, params: dict | None = None, key: str = "",
+                        return_url: str = "") -> Job:
+    """A queued operator job (no company; shown only in the back office), started by staff or, with
+    ``started_by`` None, by beat. With a ``key``, the unfinished job of that kind and key is returned
+    instead of a second one."""
+    if started_by is not None and not (started_by.is_active and started_by.is_staff):
+        raise PermissionError("only operator staff start operator jobs")
+    return _create(company_id=None, operator=True, created_by_id=started_by.pk if started_by else None, kind=kind,
+                   title=title, total=0, params=params, return_url=return_url, key=key)
+
+
+def _create(*, kind, title, total, params, return_url, key, **owner) -> Job:
     from selfcare.jobs.tasks import run_job
 
     if kind not in RUNNERS:
         raise ValueError(f"no job runner for {kind!r}")
-    job = Job.objects.create(
-        company_id=membership.company_id, created_by_id=membership.user_id, kind=kind, title=str(title),
-        total=total, params=params or {}, return_url=_safe_return_url(return_url),
-    )
+    fields = dict(owner, kind=kind, title=str(title), total=total, params=params or {},
+                  return_url=_safe_return_url(return_url), key=key)
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(**fields)
+    except IntegrityError:
+        if not key:
+            raise
+        # Two clicks at once: the second insert waited for the first and met the unique index.
+        return Job.objects.get(kind=kind, key=key, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
     transaction.on_commit(lambda: run_job.delay(job.pk))
     return job
 
@@ -79,7 +102,8 @@ class Progress:
 
     def store_result(self, name: str, content: bytes | Iterable[bytes] | File) -> None:
         """The downloadable result (a per-line report, an export). Stored privately, served only to
-        the job's own login through ``selfcare.jobs.views.JobResultView``."""
+        the job's own login through ``selfcare.jobs.views.JobResultView`` (an operator job's: to staff,
+        through the back office's ``JobAdmin.result_view``)."""
         if isinstance(content, bytes):
             content = ContentFile(content)
         elif not isinstance(content, File):

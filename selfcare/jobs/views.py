@@ -5,13 +5,14 @@ from selfcare.jobs.models import Job
 
 
 class JobViewMixin:
-    """A job is seen only by the login that started it, in the company it was started in."""
+    """A job is seen only by the login that started it, in the company it was started in (an operator
+    job has no company, so it never is: staff follow it in the back office)."""
 
     required_permission = None  # any member; the row itself is the login's own
     model = Job
 
     def get_queryset(self):
-        return super().get_queryset().filter(created_by=self.request.user)
+        return super().get_queryset().filter(created_by=self.request.user, operator=False)
 
 
 class JobDetailView(JobViewMixin, TenantDetailView):

@@ -73,7 +73,7 @@ __all__ = ["CreditNote", "InvoiceFactory", "InvoiceLineFactory", "invoice_with_l
 
 def back_office_rows(company, account) -> dict:
     """A real row of each invoices model the back office shows (tests/test_safe_methods.py)."""
-    from invoices.models import BillingRun, UsagePool
+    from invoices.models import UsagePool
 
     invoice = invoice_with_lines(account=account, lines=2)
     note = CreditNote.objects.create(company=company, invoice=invoice, number=invoice.number,
@@ -82,6 +82,5 @@ def back_office_rows(company, account) -> dict:
                                      vat_total=Decimal("25.00"), gross_total=Decimal("125.00"))
     return {
         "invoice": invoice, "creditnote": note,
-        "billingrun": BillingRun.objects.create(period=date(2026, 10, 1), status=BillingRun.Status.DONE),
         "usagepool": UsagePool.objects.create(company=company, account=account, name="Pulje", data_gb=10),
     }
