@@ -403,6 +403,9 @@ class AuditEvent(models.Model):
         GROUP_MEMBERSHIP_CHANGED = "group_membership_changed", _("Group membership changed")
         GROUP_MOVE_IN_FORCE = "group_move_in_force", _("Group move took effect")
         GROUP_UPLOAD_APPLIED = "group_upload_applied", _("Group workbook applied")
+        # The operator's staff in the back office (shown to the company as the operator).
+        INVOICE_MARKED_PAID = "invoice_marked_paid", _("Invoice marked paid")
+        CREDIT_NOTE_ISSUED = "credit_note_issued", _("Credit note issued")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -410,6 +413,9 @@ class AuditEvent(models.Model):
     )
     # Kept as text too: the log must read the same after a login is deleted.
     actor_label = models.CharField(_("by"), max_length=254, blank=True)
+    # The actor was operator staff: the company's log shows "The operator", never the employee (the
+    # back office still has the login and its address).
+    by_operator = models.BooleanField(_("by the operator"), default=False, db_default=False)
     company = models.ForeignKey(
         Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

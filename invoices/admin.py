@@ -81,7 +81,8 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark the selected invoices paid"), permissions=["view"])
     def mark_paid(self, request, queryset):
-        changed = invoices_mark_paid(invoices=list(queryset.select_related(None).only("pk")))
+        changed = invoices_mark_paid(invoices=list(queryset.select_related(None).only("pk")), actor=request.user,
+                                     request=request)
         self.message_user(request, _("%(count)s invoices marked paid.") % {"count": changed}, messages.SUCCESS)
 
     def get_urls(self):
@@ -118,7 +119,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     def paid_view(self, request, object_id):
         invoice = self._invoice(request, object_id)
         if request.method == "POST":
-            if invoices_mark_paid(invoices=[invoice]):
+            if invoices_mark_paid(invoices=[invoice], actor=request.user, request=request):
                 self.message_user(request, _("The invoice is marked paid."), messages.SUCCESS)
             else:
                 self.message_user(request, _("Only an open or overdue invoice can be marked paid."), messages.WARNING)
@@ -130,7 +131,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 note = credit_note_issue(invoice=invoice, reason=form.cleaned_data["reason"],
-                                         positions=form.cleaned_data["positions"], actor=request.user)
+                                         positions=form.cleaned_data["positions"], actor=request.user,
+                                         request=request)
             except ValidationError as error:
                 form.add_error(None, error)
             else:

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditEvent, Company
+from accounts.services.audit import audit_record
 from invoices import pricing
 from invoices.billing import invoices_mark_overdue, previous_month
 from invoices.documents import schedule_credit_note_documents
@@ -44,10 +46,20 @@ def invoices_daily(*, today: date | None = None) -> dict:
 
 # --- payments --------------------------------------------------------------------------------------
 
-def invoices_mark_paid(*, invoices, paid_at=None) -> int:
-    """Open or overdue invoices become paid (staff in the back office). Returns how many changed."""
-    return (Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices], status__in=Invoice.UNPAID)
-            .update(status=Invoice.Status.PAID, paid_at=paid_at or timezone.now()))
+@transaction.atomic
+def invoices_mark_paid(*, invoices, paid_at=None, actor=None, request=None) -> int:
+    """Open or overdue invoices become paid (staff in the back office). Returns how many changed. Each
+    is recorded in its company's audit log (by the operator)."""
+    changed = list(Invoice.objects.select_for_update(of=("self",))
+                   .filter(pk__in=[invoice.pk for invoice in invoices], status__in=Invoice.UNPAID)
+                   .values_list("pk", "company_id", "number", "status", "account__number", "account__name"))
+    Invoice.objects.filter(pk__in=[row[0] for row in changed]).update(status=Invoice.Status.PAID,
+                                                                       paid_at=paid_at or timezone.now())
+    for _pk, company_id, number, status, account_number, account_name in changed:
+        audit_record(action=AuditEvent.Action.INVOICE_MARKED_PAID, actor=actor, company=Company(pk=company_id),
+                     request=request, target_label=f"{account_number} {account_name}",
+                     changes={"invoice": [None, number], "invoice_status": [status, Invoice.Status.PAID.value]})
+    return len(changed)
 
 
 # --- credit notes ----------------------------------------------------------------------------------
@@ -70,7 +82,7 @@ def parse_line_positions(text: str) -> list[int]:
 
 @transaction.atomic
 def credit_note_issue(*, invoice: Invoice, reason: str, positions: list[int] | None = None,
-                      actor=None) -> CreditNote:
+                      actor=None, request=None) -> CreditNote:
     """A credit note against ``invoice``: every line not yet credited (``positions`` None), or the
     chosen lines. Numbered from its own gapless series in this transaction. When every line of the
     invoice has been credited, the invoice's status is "credited"."""
@@ -104,6 +116,11 @@ def credit_note_issue(*, invoice: Invoice, reason: str, positions: list[int] | N
     if not InvoiceLine.objects.filter(invoice=invoice, credit_lines__isnull=True).exists():
         invoice.status = Invoice.Status.CREDITED
         invoice.save(update_fields=["status"])
+    account = invoice.account
+    audit_record(action=AuditEvent.Action.CREDIT_NOTE_ISSUED, actor=actor, company=invoice.company, request=request,
+                 target_label=f"{account.number} {account.name}",
+                 changes={"credit_note": [None, note.number], "invoice": [None, invoice.number],
+                          "amount": [None, f"{note.gross_total} {note.currency}"], "reason": [None, reason]})
     schedule_credit_note_documents([note.pk])  # the credit note's PDF/UBL, the invoice's PDF again
     return note
 

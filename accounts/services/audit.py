@@ -29,15 +29,17 @@ def _client_ip(request):
 
 
 def audit_record(*, action: str, actor: User | None = None, company=None, target: User | None = None,
-                 changes: dict | None = None, request=None) -> AuditEvent:
+                 changes: dict | None = None, request=None, target_label: str = "") -> AuditEvent:
+    """``target_label``: what the event concerns when it is not a login (an invoice's account)."""
     actor_user = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         action=action,
         actor=actor_user,
         actor_label=actor_user.email if actor_user else "",
+        by_operator=bool(actor_user and actor_user.is_staff),
         company=company,
         target_user=target,
-        target_label=target.email if target is not None else "",
+        target_label=target.email if target is not None else target_label[:254],
         changes=changes or {},
         ip_address=_client_ip(request),
     )
@@ -165,6 +167,12 @@ def _invitation(value):
     return pgettext("invitation", "Sent") if value == "sent" else value
 
 
+def _invoice_status(value):
+    from invoices.models import Invoice
+
+    return str(dict(Invoice.Status.choices).get(value, value))
+
+
 def _moment(value):
     try:
         moment = datetime.fromisoformat(str(value))
@@ -238,6 +246,12 @@ def _change_fields():
         "contact_email": (lambda: gettext("Contact e-mail"), str),
         "upload": (lambda: gettext("Workbook"), str),
         "rows": (lambda: gettext("Rows"), str),
+        # Invoices (the operator's back office: invoices.services).
+        "invoice": (lambda: gettext("Invoice no."), str),
+        "credit_note": (lambda: gettext("Credit note no."), str),
+        "invoice_status": (lambda: gettext("Invoice status"), _invoice_status),
+        "amount": (lambda: gettext("Amount incl. VAT"), str),
+        "reason": (lambda: gettext("Reason"), str),
     }
 
 

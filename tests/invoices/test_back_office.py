@@ -292,3 +292,48 @@ def test_the_database_refuses_a_job_without_company_unless_it_is_an_operator_job
         from invoices.services import billing_run_start
 
         billing_run_start(period=date(2026, 10, 1), started_by=superuser)
+
+
+# The audit log: staff's payments and credit notes, in the company's log as the operator's -----------
+
+@pytest.mark.django_db
+def test_staff_payments_and_credit_notes_are_in_the_companys_audit_log_as_the_operator(account, superuser):
+    import csv
+    import io
+
+    from accounts.models import AuditEvent
+
+    staff = StaffUserFactory(email="olivia@operator.example")
+    invoice = invoice_with_lines(account=account, lines=3)
+    other = InvoiceFactory(account=account, company=account.company, period=date(2026, 9, 1), status="overdue")
+    elsewhere = invoice_with_lines(account=BillingAccountFactory(company=CompanyFactory()), lines=1)
+    client = verified_client(staff)
+    client.post(reverse("admin:invoices_invoice_credit", args=[invoice.pk]),
+                {"reason": "Dobbelt", "scope": "lines", "lines": "2"})
+    client.post(reverse("admin:invoices_invoice_paid", args=[other.pk]))
+    client.post(reverse("admin:invoices_invoice_paid", args=[other.pk]))  # already paid: nothing recorded
+    client.post(reverse("admin:invoices_invoice_changelist"),
+                {"action": "mark_paid", "_selected_action": [invoice.pk, elsewhere.pk]})
+
+    events = AuditEvent.objects.filter(company=account.company).order_by("pk")
+    assert [event.action for event in events] == ["credit_note_issued", "invoice_marked_paid", "invoice_marked_paid"]
+    assert all(event.actor == staff and event.by_operator for event in events)
+    note = CreditNote.objects.get(invoice=invoice)
+    assert events[0].changes == {"credit_note": [None, note.number], "invoice": [None, invoice.number],
+                                 "amount": [None, f"{note.gross_total} DKK"], "reason": [None, "Dobbelt"]}
+    assert events[1].changes == {"invoice": [None, other.number], "invoice_status": ["overdue", "paid"]}
+    # The other company's invoice is in its own log only.
+    assert AuditEvent.objects.get(company=elsewhere.company).changes["invoice"] == [None, elsewhere.number]
+
+    customer = verified_client(superuser)
+    page = customer.get(reverse("accounts:audit_log"))
+    html = page.content.decode()
+    assert "Credit note issued" in html and "Invoice marked paid" in html and "The operator" in html
+    field = '<span class="changes__field">{}</span>: {} → {}'.format
+    assert field("Invoice no.", "–", other.number) in html and field("Invoice status", "Overdue", "Paid") in html
+    assert field("Credit note no.", "–", note.number) in html and account.number in html
+    assert "olivia@operator.example" not in html
+    assert not customer.get(reverse("accounts:audit_log"), {"q": "olivia@"}).context["list_page"].rows
+    export = customer.get(reverse("accounts:audit_log_export"))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert {row[1] for row in rows[1:]} == {"The operator"} and "olivia@" not in str(rows)
