@@ -2,16 +2,25 @@
 
 The account page (subscriptions: ``BillingAccountEditView``, behind "Manage invoice settings") edits
 the account's invoice format, EAN and e-mail; this adds the further addresses and writes the change,
-with its audit event, in one transaction."""
+with its audit event, in one transaction.
+
+An account that signs up by EAN also gets the UBL of its earlier documents (``earlier_ubl_schedule``).
+"""
+
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_diff, audit_record
-from invoices.documents_models import EInvoiceSubscription
+from invoices.documents import schedule_credit_note_documents, schedule_documents, wants_ubl
+from invoices.documents_models import EInvoiceSubscription, InvoiceDocument
+from invoices.models import CreditNote, Invoice
 from subscriptions.models import BillingAccount
 from subscriptions.services import billing_account_update
 
@@ -62,6 +71,8 @@ def invoice_delivery_update(*, membership, account_id: int, fields: dict, reques
         before = {"name": before_account.name, "email": before_account.email, "ean": before_account.ean,
                   "invoice_format": before_account.invoice_format, "more_emails": extra_invoice_emails(before_account)}
         account = billing_account_update(membership=membership, account_id=account_id, fields=fields)
+        if wants_ubl(account) and not wants_ubl(before_account):
+            earlier_ubl_schedule(account=account)
         if extra is not None:
             EInvoiceSubscription.objects.update_or_create(account=account, defaults={
                 "company_id": account.company_id, "emails": extra})
@@ -75,3 +86,38 @@ def invoice_delivery_update(*, membership, account_id: int, fields: dict, reques
                          company=membership.company, request=request,
                          changes={f"{account.number} {name}": value for name, value in changes.items()})
     return account
+
+
+# Earlier documents after an EAN sign-up ------------------------------------------------------------
+# What the customer expects: their accounting system takes e-invoices from now on, and the documents
+# they still have to deal with, or may be asked for, should be there as e-invoices too. So the UBL is
+# made of every invoice of the account issued in the last 12 months (a year of bookkeeping, the
+# invoice page's 12-month chart), of every invoice still unpaid however old, and of the credit notes
+# of those invoices. They are made by the document workers like any other (same builder, same
+# validation in the tests) and offered as downloads on the invoice page, but NOT sent through the
+# e-invoice port: these documents reached the customer before (by e-mail or paper) and some are paid,
+# and an access point would put them into the accounting system again as new invoices to pay.
+EARLIER_UBL_DAYS = 365
+
+
+def earlier_ubl_schedule(*, account, today=None) -> list[int]:
+    """Queue the UBL of ``account``'s earlier invoices and credit notes (see above), inside the sign-up's
+    transaction; the workers render them after commit. Returns the queued document ids."""
+    today = today or timezone.localdate()
+    since = today - timedelta(days=EARLIER_UBL_DAYS)
+    invoice_ids = list(Invoice.objects.filter(account=account)
+                       .filter(Q(issue_date__gte=since) | Q(status__in=Invoice.UNPAID)).values_list("pk", flat=True))
+    if not invoice_ids:
+        return []
+    credit_note_ids = list(CreditNote.objects.filter(invoice_id__in=invoice_ids).values_list("pk", flat=True))
+    existing = set(InvoiceDocument.objects.filter(invoice_id__in=invoice_ids, kind=InvoiceDocument.Kind.UBL)
+                   .values_list("pk", flat=True))
+    queued = schedule_documents(invoice_ids)
+    if credit_note_ids:
+        queued += schedule_credit_note_documents(credit_note_ids)
+    # A new UBL of an earlier document counts as delivered already: the worker makes and stores it and
+    # sends nothing (documents.document_render delivers only what has no ``delivered_at``).
+    InvoiceDocument.objects.filter(pk__in=queued, kind=InvoiceDocument.Kind.UBL, delivered_at__isnull=True).exclude(
+        pk__in=existing).update(delivered_at=timezone.now())
+    return sorted(set(queued))
+
