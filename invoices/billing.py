@@ -12,22 +12,26 @@ waits on that lock, then sees the first run's invoices (READ COMMITTED: each sta
 committed before it began) and issues nothing for those accounts. Running a month twice issues
 nothing new (and the unique (account, period) constraint would refuse it anyway).
 
-What a line is charged for (derived, no new bookkeeping in the subscriptions app):
+What a line is charged for (from the subscriptions' history):
 
 - start: ``Subscription.activated_on`` (added for billing; when empty, the day it was created);
 - end: the day of its cancellation or transfer (its ``SubscriptionEvent``), charged up to the day before;
   a terminated line without such an event (imported data) is not charged;
 - moves: each ``move_account`` event (before/after account numbers) splits the month, and each part
   is charged on the invoice of the account it was on, pro-rated by days (``invoices.pricing``);
-- add-ons: the line's current add-ons, pro-rated like its fee;
-- usage beyond the plan's allowances (``UsageRecord`` of the month), charged to the account the line
-  is on at the month's end; a line in a usage pool draws its data on the pool's allowance instead, and
+- price plans and add-ons: each ``PlanChange`` / ``AddOnChange`` (recorded when the change is carried
+  out, with the day it took effect) splits the month like a move: the days before at the plan (with the
+  add-ons) it had, the days from it at the new one, each part pro-rated by days; a line without such a
+  change is charged its current plan and add-ons;
+- usage beyond the allowances of the plan it had on its last day of the month (``UsageRecord`` of the
+  month), charged to the account the line is on at the month's end; a line in a usage pool draws its data on the pool's allowance instead, and
   the pool's overage is one line on the pool's account;
 - one-off charges: every completed order (quantity × unit price) not yet on an invoice, completed by the
   month's end, charged exactly once (a partial unique index on the invoice line's order).
 
 The arithmetic (rounding once per line, VAT on each category's total rounded once) is the one of
-``invoices.pricing``, written in SQL; tests check the two agree.
+``invoices.pricing``, written in SQL; tests check the two agree. ``billing_preview`` runs the same
+statements for any month without writing anything (the groups' budget estimates).
 """
 
 from __future__ import annotations
