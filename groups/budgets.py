@@ -143,7 +143,8 @@ def _mail_alert(*, group, alert):
             body = "\n".join([
                 _("The estimated cost of %(group)s for %(month)s is %(estimate)s (excl. VAT), %(threshold)s %% or "
                   "more of its monthly budget of %(budget)s.") % values,
-                _("The estimate counts the lines' monthly fees and their usage so far."),
+                _("The estimate is the month's invoice as it stands: the lines' fees for their days this month "
+                  "and their usage so far beyond their plans and pools."),
                 "",
                 _("The lines in the group: %(link)s") % {"link": link},
             ])
