@@ -1,37 +1,50 @@
 """Budgets (beyond the seeds): a monthly budget per group, the month's estimate from usage so far, and
 e-mails once at 80 % and once at 100 %.
 
-The estimate of a month before its invoice exists: for every line in the group that month (its own
-group, else its account's; terminated lines left out), the full month's fee of its plan and add-ons
-and the charges for its usage so far beyond the plan's allowances, with the invoices' own pricing
-functions (``invoices.pricing``), excl. VAT.
+The estimate is the billing run's own calculation, computed now and written nowhere
+(``invoices.billing.billing_preview``): fees pro-rated by day for lines started, ended, moved or changed
+plan or add-ons mid-month, a line still active charged to the month's end, usage so far beyond the plan's
+allowances, a usage pool's overage once the pool is used up, one-off charges of completed orders. Its
+lines count for a group as the cost report counts invoice lines (``groups.costs``): a line for its own
+group of the category that month, else for its account's (a pool's overage and an order without a line:
+the account's). So once the month is invoiced, the estimate is the group's invoiced amount, excl. VAT.
 
 Each alert is a ``BudgetAlert`` row (unique per group, month and threshold) written in the same
 transaction as its e-mails in the outbox: however often the check runs, also twice at once, each
 threshold is e-mailed once.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from groups.models import BudgetAlert, Group
+from groups.models import BudgetAlert, Group, GroupMembership
 from groups.months import format_month, this_month
-from groups.selectors import subscriptions_in_groups
 from groups.services import superuser_recipients
-from invoices.pricing import monthly_fee, usage_charges
+from invoices.billing import billing_preview
 from selfcare.outbox.services import outbox_enqueue_email
-from subscriptions.models import Subscription, UsageRecord
 
 THRESHOLDS = (80, 100)
+
+# The preview's lines per group of one category (the cost report's rule, groups.costs.COST_SQL).
+ESTIMATE_SQL = """
+    SELECT COALESCE(own.group_id, acc.group_id), SUM(l.net_amount)
+    FROM billing_lines l
+    LEFT JOIN groups_groupmembership own
+        ON own.subscription_id = l.subscription_id AND own.category_id = %(category)s AND own.period @> %(month)s
+    LEFT JOIN groups_groupmembership acc
+        ON acc.account_id = l.account_id AND acc.category_id = %(category)s AND acc.period @> %(month)s
+    WHERE COALESCE(own.group_id, acc.group_id) = ANY(%(groups)s)
+    GROUP BY 1
+"""
 
 
 @dataclass
@@ -42,32 +55,32 @@ class BudgetStatus:
     month: date
 
 
-def _add_on_fees():
-    through = Subscription.add_ons.through
-    return Subquery(through.objects.filter(subscription_id=OuterRef("pk")).values("subscription_id")
-                    .annotate(total=Sum("addon__monthly_fee")).values("total")[:1],
-                    output_field=DecimalField(max_digits=12, decimal_places=2))
-
-
-def group_estimate(*, group: Group, month: date | None = None, lines=None) -> Decimal:
-    """The month's estimated cost of the group's lines (excl. VAT), from usage so far."""
+def group_estimates(*, groups: list[Group], month: date | None = None) -> dict[int, Decimal]:
+    """{group id: the month's estimated cost (excl. VAT)} of some groups of one company, from one preview
+    of the billing run: of the accounts in the groups that month and the lines in them on their own."""
     month = month or this_month()
-    lines = lines if lines is not None else Subscription.objects.filter(company_id=group.company_id)
-    lines = subscriptions_in_groups(lines, [group], month=month).exclude(status=Subscription.Status.TERMINATED)
-    usage = UsageRecord.objects.filter(subscription_id=OuterRef("pk"), period=month)
-    rows = lines.annotate(
-        add_on_total=_add_on_fees(),
-        used_mb=Subquery(usage.values("data_mb")[:1]), used_minutes=Subquery(usage.values("voice_minutes")[:1]),
-        used_sms=Subquery(usage.values("sms_count")[:1]),
-    ).values_list("plan__monthly_fee", "add_on_total", "plan__data_gb", "plan__voice_minutes", "plan__sms_count",
-                  "used_mb", "used_minutes", "used_sms")
-    total = Decimal("0.00")
-    for fee, add_ons, data_gb, voice, sms, used_mb, used_minutes, used_sms in rows.iterator(chunk_size=5000):
-        total += monthly_fee(fee, [add_ons] if add_ons else [])
-        for charge in usage_charges(data_mb=used_mb or 0, voice_minutes=used_minutes or 0, sms_count=used_sms or 0,
-                                    data_gb_allowance=data_gb, voice_allowance=voice, sms_allowance=sms):
-            total += charge.amount
-    return total
+    if not groups:
+        return {}
+    members = GroupMembership.objects.filter(period__contains=month, group__in=groups).order_by()
+    accounts = sorted({pk for pk in members.values_list("account_id", flat=True) if pk})
+    subscriptions = sorted({pk for pk in members.values_list("subscription_id", flat=True) if pk})
+    by_category = defaultdict(list)
+    for group in groups:
+        by_category[group.category_id].append(group.pk)
+    estimates = {group.pk: Decimal("0.00") for group in groups}
+    if not accounts and not subscriptions:
+        return estimates
+    with billing_preview(period=month, accounts=accounts, subscriptions=subscriptions) as cursor:
+        for category_id, group_ids in by_category.items():
+            cursor.execute(ESTIMATE_SQL, {"category": category_id, "month": month, "groups": group_ids})
+            for group_id, amount in cursor.fetchall():
+                estimates[group_id] = amount
+    return estimates
+
+
+def group_estimate(*, group: Group, month: date | None = None) -> Decimal:
+    """The month's estimated cost of the group's lines (excl. VAT), as the billing run would charge it."""
+    return group_estimates(groups=[group], month=month)[group.pk]
 
 
 def group_budget_status(*, membership, group: Group, month: date | None = None) -> BudgetStatus | None:
@@ -81,17 +94,28 @@ def group_budget_status(*, membership, group: Group, month: date | None = None) 
 
 
 def budget_alerts_check(*, today: date | None = None) -> list[BudgetAlert]:
-    """Every group with a budget: alert each threshold its estimate has passed this month, once."""
+    """Every group with a budget: alert each threshold its estimate has passed this month, once (one
+    preview of the billing run per company)."""
     month = this_month(today)
     sent = []
-    for group in Group.objects.filter(monthly_budget__gt=0).select_related("category", "company"):
-        estimate = group_estimate(group=group, month=month)
-        for threshold in THRESHOLDS:
-            if estimate * 100 < group.monthly_budget * threshold:
-                continue
-            alert = _alert_once(group=group, month=month, threshold=threshold, estimate=estimate)
-            if alert is not None:
-                sent.append(alert)
+    by_company = defaultdict(list)
+    for group in Group.objects.filter(monthly_budget__gt=0).select_related("category", "company").order_by("pk"):
+        by_company[group.company_id].append(group)
+    for groups in by_company.values():
+        estimates = group_estimates(groups=groups, month=month)
+        for group in groups:
+            sent.extend(_alerts_for(group=group, month=month, estimate=estimates[group.pk]))
+    return sent
+
+
+def _alerts_for(*, group, month, estimate) -> list[BudgetAlert]:
+    sent = []
+    for threshold in THRESHOLDS:
+        if estimate * 100 < group.monthly_budget * threshold:
+            continue
+        alert = _alert_once(group=group, month=month, threshold=threshold, estimate=estimate)
+        if alert is not None:
+            sent.append(alert)
     return sent
 
 
@@ -119,7 +143,8 @@ def _mail_alert(*, group, alert):
             body = "\n".join([
                 _("The estimated cost of %(group)s for %(month)s is %(estimate)s (excl. VAT), %(threshold)s %% or "
                   "more of its monthly budget of %(budget)s.") % values,
-                _("The estimate counts the lines' monthly fees and their usage so far."),
+                _("The estimate is the month's invoice as it stands: the lines' fees for their days this month "
+                  "and their usage so far beyond their plans and pools."),
                 "",
                 _("The lines in the group: %(link)s") % {"link": link},
             ])

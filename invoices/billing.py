@@ -12,27 +12,32 @@ waits on that lock, then sees the first run's invoices (READ COMMITTED: each sta
 committed before it began) and issues nothing for those accounts. Running a month twice issues
 nothing new (and the unique (account, period) constraint would refuse it anyway).
 
-What a line is charged for (derived, no new bookkeeping in the subscriptions app):
+What a line is charged for (from the subscriptions' history):
 
 - start: ``Subscription.activated_on`` (added for billing; when empty, the day it was created);
 - end: the day of its cancellation or transfer (its ``SubscriptionEvent``), charged up to the day before;
   a terminated line without such an event (imported data) is not charged;
 - moves: each ``move_account`` event (before/after account numbers) splits the month, and each part
   is charged on the invoice of the account it was on, pro-rated by days (``invoices.pricing``);
-- add-ons: the line's current add-ons, pro-rated like its fee;
-- usage beyond the plan's allowances (``UsageRecord`` of the month), charged to the account the line
-  is on at the month's end; a line in a usage pool draws its data on the pool's allowance instead, and
+- price plans and add-ons: each ``PlanChange`` / ``AddOnChange`` (recorded when the change is carried
+  out, with the day it took effect) splits the month like a move: the days before at the plan (with the
+  add-ons) it had, the days from it at the new one, each part pro-rated by days; a line without such a
+  change is charged its current plan and add-ons;
+- usage beyond the allowances of the plan it had on its last day of the month (``UsageRecord`` of the
+  month), charged to the account the line is on at the month's end; a line in a usage pool draws its data on the pool's allowance instead, and
   the pool's overage is one line on the pool's account;
 - one-off charges: every completed order (quantity × unit price) not yet on an invoice, completed by the
   month's end, charged exactly once (a partial unique index on the invoice line's order).
 
 The arithmetic (rounding once per line, VAT on each category's total rounded once) is the one of
-``invoices.pricing``, written in SQL; tests check the two agree.
+``invoices.pricing``, written in SQL; tests check the two agree. ``billing_preview`` runs the same
+statements for any month without writing anything (the groups' budget estimates).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -142,11 +147,70 @@ LINES_TABLE = """CREATE TEMP TABLE billing_lines (
 ) ON COMMIT DROP"""
 
 
-def _collect_lines(cursor, *, period: date, accounts: list[int], country_descriptions: dict[str, dict]) -> None:
-    """Fill billing_lines with the charges of ``accounts`` (those without an invoice for ``period``)."""
+def _collect_plan_and_add_on_history(cursor, params: dict) -> None:
+    """The parts of the month each charged line had a plan (billing_plans) and each add-on it added or
+    removed that month or later (billing_add_ons, ``present`` or not), from the dated history
+    (``PlanChange``, ``AddOnChange``); a line or add-on without such a change keeps its current one all
+    month. Like the moves: a change splits the month on its day (on the 1st: no split), the state before
+    the month's first change is that change's "before", so changes after the month are read too."""
+    cursor.execute(
+        """CREATE TEMP TABLE billing_plans ON COMMIT DROP AS
+           WITH changes AS (
+               SELECT pc.id, pc.subscription_id, pc.changed_on, pc.plan_before_id, pc.plan_after_id
+               FROM subscriptions_planchange pc
+               WHERE pc.changed_on > %(start)s AND pc.subscription_id IN (SELECT subscription_id FROM billing_charged)
+           ),
+           boundaries AS (
+               (SELECT DISTINCT ON (subscription_id) subscription_id, %(start)s::date AS day, 0::bigint AS id,
+                       plan_before_id AS plan_id
+                FROM changes ORDER BY subscription_id, changed_on, id)
+               UNION ALL
+               SELECT subscription_id, changed_on, id, plan_after_id FROM changes WHERE changed_on <= %(end)s
+           ),
+           parts AS (
+               SELECT subscription_id, plan_id, day AS from_day, COALESCE(lead(day) OVER w - 1, %(end)s::date) AS to_day
+               FROM boundaries WINDOW w AS (PARTITION BY subscription_id ORDER BY day, id)
+           )
+           SELECT * FROM parts WHERE to_day >= from_day""",
+        params,
+    )
+    cursor.execute(
+        """CREATE TEMP TABLE billing_add_ons ON COMMIT DROP AS
+           WITH changes AS (
+               SELECT ac.id, ac.subscription_id, ac.add_on_id, ac.changed_on, ac.added
+               FROM subscriptions_addonchange ac
+               WHERE ac.changed_on > %(start)s AND ac.subscription_id IN (SELECT subscription_id FROM billing_charged)
+           ),
+           boundaries AS (
+               (SELECT DISTINCT ON (subscription_id, add_on_id) subscription_id, add_on_id, %(start)s::date AS day,
+                       0::bigint AS id, NOT added AS present
+                FROM changes ORDER BY subscription_id, add_on_id, changed_on, id)
+               UNION ALL
+               SELECT subscription_id, add_on_id, changed_on, id, added FROM changes WHERE changed_on <= %(end)s
+           ),
+           parts AS (
+               SELECT subscription_id, add_on_id, present, day AS from_day,
+                      COALESCE(lead(day) OVER w - 1, %(end)s::date) AS to_day
+               FROM boundaries WINDOW w AS (PARTITION BY subscription_id, add_on_id ORDER BY day, id)
+           )
+           SELECT * FROM parts WHERE to_day >= from_day""",
+        params,
+    )
+    cursor.execute("CREATE INDEX ON billing_plans (subscription_id); CREATE INDEX ON billing_add_ons (subscription_id)")
+
+
+def _collect_lines(cursor, *, period: date, accounts: list[int], country_descriptions: dict[str, dict],
+                   preview_subscriptions: list[int] | None = None) -> None:
+    """Fill billing_lines with the charges of ``accounts`` (those without an invoice for ``period``).
+
+    ``preview_subscriptions`` (a list, maybe empty): the preview's mode instead (``billing_preview``):
+    the charges of ``accounts`` whether invoiced or not, and of these lines wherever they were that month;
+    one-off charges are the orders not on another month's invoice."""
+    preview = preview_subscriptions is not None
     end = period.replace(day=pricing.days_in_month(period))
     params = {
         "start": period, "end": end, "dim": pricing.days_in_month(period), "accounts": accounts,
+        "subscriptions": preview_subscriptions or [],
         "tz": settings.TIME_ZONE, "vat": pricing.STANDARD_VAT_RATE,
         "data_price": pricing.DATA_PRICE_PER_GB, "voice_price": pricing.VOICE_PRICE_PER_MINUTE,
         "sms_price": pricing.SMS_PRICE, "mb": pricing.MB_PER_GB,
@@ -155,30 +219,49 @@ def _collect_lines(cursor, *, period: date, accounts: list[int], country_descrip
         for key, text in country_descriptions[country].items():
             params[f"{country}_{key}"] = text
     cursor.execute("DROP TABLE IF EXISTS billing_lines; DROP TABLE IF EXISTS billing_accounts; "
-                   "DROP TABLE IF EXISTS billing_charged")
+                   "DROP TABLE IF EXISTS billing_charged; DROP TABLE IF EXISTS billing_plans; "
+                   "DROP TABLE IF EXISTS billing_add_ons")
     cursor.execute(LINES_TABLE)
     # The accounts still to invoice (read after the number series' lock: see the module docstring).
+    # A preview: the accounts, and those its lines were on that month.
     cursor.execute(
         """CREATE TEMP TABLE billing_accounts ON COMMIT DROP AS
            SELECT a.id, a.company_id, c.country FROM subscriptions_billingaccount a
            JOIN accounts_company c ON c.id = a.company_id
            WHERE a.id = ANY(%(accounts)s)
-             AND NOT EXISTS (SELECT 1 FROM invoices_invoice i WHERE i.account_id = a.id AND i.period = %(start)s)""",
+             AND NOT EXISTS (SELECT 1 FROM invoices_invoice i WHERE i.account_id = a.id AND i.period = %(start)s)"""
+        if not preview else
+        """CREATE TEMP TABLE billing_accounts ON COMMIT DROP AS
+           SELECT a.id, a.company_id, c.country FROM subscriptions_billingaccount a
+           JOIN accounts_company c ON c.id = a.company_id
+           WHERE a.id = ANY(%(accounts)s)
+              OR a.id IN (SELECT s.account_id FROM subscriptions_subscription s WHERE s.id = ANY(%(subscriptions)s)
+                          UNION ALL SELECT m.from_account FROM billing_moves m
+                          WHERE m.subscription_id = ANY(%(subscriptions)s)
+                          UNION ALL SELECT m.to_account FROM billing_moves m
+                          WHERE m.subscription_id = ANY(%(subscriptions)s))""",
         params,
     )
     cursor.execute("CREATE UNIQUE INDEX ON billing_accounts (id)")
     # The parts of the month each subscription was charged on one of these accounts.
+    lines_condition = (
+        """s.account_id IN (SELECT id FROM billing_accounts)
+           OR s.id IN (SELECT m.subscription_id FROM billing_moves m
+                       WHERE m.from_account IN (SELECT id FROM billing_accounts)
+                          OR m.to_account IN (SELECT id FROM billing_accounts))"""
+        if not preview else
+        """s.account_id = ANY(%(accounts)s) OR s.id = ANY(%(subscriptions)s)
+           OR s.id IN (SELECT m.subscription_id FROM billing_moves m
+                       WHERE m.from_account = ANY(%(accounts)s) OR m.to_account = ANY(%(accounts)s))"""
+    )
     cursor.execute(
-        """CREATE TEMP TABLE billing_charged ON COMMIT DROP AS
+        f"""CREATE TEMP TABLE billing_charged ON COMMIT DROP AS
         WITH subs AS (
             SELECT s.id, s.company_id, s.account_id, s.plan_id, s.employee_name, s.number,
                    COALESCE(s.activated_on, (s.created_at AT TIME ZONE %(tz)s)::date) AS starts_on, e.ends_on
             FROM subscriptions_subscription s
             LEFT JOIN billing_ends e ON e.subscription_id = s.id
-            WHERE (s.account_id IN (SELECT id FROM billing_accounts)
-                   OR s.id IN (SELECT m.subscription_id FROM billing_moves m
-                               WHERE m.from_account IN (SELECT id FROM billing_accounts)
-                                  OR m.to_account IN (SELECT id FROM billing_accounts)))
+            WHERE ({lines_condition})
               AND s.plan_id IS NOT NULL
               AND COALESCE(s.activated_on, (s.created_at AT TIME ZONE %(tz)s)::date) <= %(end)s
               AND (e.ends_on IS NULL OR e.ends_on > %(start)s)
@@ -213,29 +296,50 @@ def _collect_lines(cursor, *, period: date, accounts: list[int], country_descrip
           AND LEAST(sg.seg_end, s.ends_on - 1) >= GREATEST(sg.seg_start, s.starts_on)""",
         params,
     )
-    # Fees and add-ons, pro-rated by days: round(fee × days / days in month) once per line.
+    _collect_plan_and_add_on_history(cursor, params)
+    # Fees and add-ons, pro-rated by days: round(fee × days / days in month) once per line. A line is
+    # charged per part of the month it was on an account (billing_charged) and had a plan or add-on.
     prorated = """
-        CASE WHEN c.days >= %(dim)s THEN 1 ELSE c.days END,
-        CASE WHEN c.days >= %(dim)s THEN {fee} ELSE round({fee} / %(dim)s, 4) END,
-        round({fee} * LEAST(c.days, %(dim)s) / %(dim)s, 2),
-        'S', %(vat)s, c.from_day, c.to_day"""
+        CASE WHEN x.days >= %(dim)s THEN 1 ELSE x.days END,
+        CASE WHEN x.days >= %(dim)s THEN {fee} ELSE round({fee} / %(dim)s, 4) END,
+        round({fee} * LEAST(x.days, %(dim)s) / %(dim)s, 2),
+        'S', %(vat)s, x.from_day, x.to_day"""
+    overlap = """GREATEST(c.from_day, h.from_day) AS from_day, LEAST(c.to_day, h.to_day) AS to_day,
+                 LEAST(c.to_day, h.to_day) - GREATEST(c.from_day, h.from_day) + 1 AS days"""
     cursor.execute(
         f"""INSERT INTO billing_lines
-            SELECT c.account_id, c.company_id, c.subscription_id, c.employee_name, c.number, 'fee', p.name,
+            SELECT x.account_id, x.company_id, x.subscription_id, x.employee_name, x.number, 'fee', p.name,
                    {prorated.format(fee="p.monthly_fee")}, NULL, NULL, 1
-            FROM billing_charged c JOIN subscriptions_priceplan p ON p.id = c.plan_id""",
+            FROM (SELECT c.account_id, c.company_id, c.subscription_id, c.employee_name, c.number,
+                         CASE WHEN h.subscription_id IS NULL THEN c.plan_id ELSE h.plan_id END AS plan_id,
+                         {overlap}
+                  FROM billing_charged c
+                  LEFT JOIN billing_plans h ON h.subscription_id = c.subscription_id
+                                           AND h.from_day <= c.to_day AND h.to_day >= c.from_day) x
+            JOIN subscriptions_priceplan p ON p.id = x.plan_id""",
         params,
     )
     cursor.execute(
         f"""INSERT INTO billing_lines
-            SELECT c.account_id, c.company_id, c.subscription_id, c.employee_name, c.number, 'add_on', a.name,
+            SELECT x.account_id, x.company_id, x.subscription_id, x.employee_name, x.number, 'add_on', a.name,
                    {prorated.format(fee="a.monthly_fee")}, NULL, NULL, 2
-            FROM billing_charged c
-            JOIN subscriptions_subscription_add_ons sa ON sa.subscription_id = c.subscription_id
-            JOIN subscriptions_addon a ON a.id = sa.addon_id""",
+            FROM (SELECT c.account_id, c.company_id, c.subscription_id, c.employee_name, c.number, h.add_on_id,
+                         {overlap}
+                  FROM billing_charged c
+                  JOIN (SELECT sa.subscription_id, sa.addon_id AS add_on_id, %(start)s::date AS from_day,
+                               %(end)s::date AS to_day
+                        FROM subscriptions_subscription_add_ons sa
+                        WHERE NOT EXISTS (SELECT 1 FROM billing_add_ons b WHERE b.subscription_id = sa.subscription_id
+                                                                          AND b.add_on_id = sa.addon_id)
+                        UNION ALL
+                        SELECT subscription_id, add_on_id, from_day, to_day FROM billing_add_ons WHERE present
+                  ) h ON h.subscription_id = c.subscription_id AND h.from_day <= c.to_day AND h.to_day >= c.from_day
+            ) x
+            JOIN subscriptions_addon a ON a.id = x.add_on_id""",
         params,
     )
-    # Usage beyond the plan's allowances, on the account the line is on at the month's end.
+    # Usage beyond the allowances of the plan it had on its last day of the month, on the account the line
+    # is on at the month's end.
     cursor.execute(
         """INSERT INTO billing_lines
            SELECT c.account_id, c.company_id, c.subscription_id, c.employee_name, c.number, 'usage',
@@ -249,7 +353,9 @@ def _collect_lines(cursor, *, period: date, accounts: list[int], country_descrip
            FROM billing_charged c
            JOIN billing_accounts ba ON ba.id = c.account_id
            JOIN subscriptions_usagerecord u ON u.subscription_id = c.subscription_id AND u.period = %(start)s
-           JOIN subscriptions_priceplan p ON p.id = c.plan_id
+           LEFT JOIN billing_plans h ON h.subscription_id = c.subscription_id
+                                    AND c.to_day BETWEEN h.from_day AND h.to_day
+           JOIN subscriptions_priceplan p ON p.id = CASE WHEN h.subscription_id IS NULL THEN c.plan_id ELSE h.plan_id END
            LEFT JOIN invoices_usagepoolmember pm ON pm.subscription_id = c.subscription_id
            CROSS JOIN LATERAL (VALUES
                ('data', CASE WHEN pm.id IS NULL AND p.data_gb IS NOT NULL
@@ -282,9 +388,11 @@ def _collect_lines(cursor, *, period: date, accounts: list[int], country_descrip
            WHERE x.gigabytes > 0""",
         params,
     )
-    # One-off charges: completed orders not yet on any invoice, completed by the month's end.
+    # One-off charges: completed orders not yet on any invoice, completed by the month's end (a preview:
+    # not on another month's invoice, so a month's own orders count in its preview after it is invoiced).
+    invoiced_elsewhere = "AND i.period <> %(start)s" if preview else ""
     cursor.execute(
-        """INSERT INTO billing_lines
+        f"""INSERT INTO billing_lines
            SELECT o.account_id, o.company_id, o.subscription_id, o.employee_name, COALESCE(s.number, ''), 'one_off',
                   pr.name || ' · ' || replace(CASE WHEN ba.country = 'SE' THEN %(SE_order)s ELSE %(DK_order)s END,
                                               '%%(number)s', lpad(o.id::text, 6, '0')),
@@ -296,9 +404,11 @@ def _collect_lines(cursor, *, period: date, accounts: list[int], country_descrip
            LEFT JOIN subscriptions_subscription s ON s.id = o.subscription_id
            WHERE o.status = 'completed' AND o.is_quote = false
              AND (COALESCE(o.status_changed_at, o.created_at) AT TIME ZONE %(tz)s)::date <= %(end)s
-             AND NOT EXISTS (SELECT 1 FROM invoices_invoiceline l WHERE l.order_id = o.id AND l.kind = 'one_off')""",
+             AND NOT EXISTS (SELECT 1 FROM invoices_invoiceline l JOIN invoices_invoice i ON i.id = l.invoice_id
+                             WHERE l.order_id = o.id AND l.kind = 'one_off' {invoiced_elsewhere})""",
         params,
     )
+    cursor.execute("DROP TABLE billing_plans; DROP TABLE billing_add_ons")
 
 
 def _issue_batch(*, period: date, accounts: list[int], issue_date: date, descriptions: dict) -> tuple[int, int, tuple]:
@@ -421,6 +531,29 @@ def billing_run(*, period: date, company_ids: list[int] | None = None, issue_dat
             cursor.execute("DROP TABLE IF EXISTS billing_ends; DROP TABLE IF EXISTS billing_moves")
     logger.info("billing run %s: %s invoices, %s lines", period, result.invoices, result.lines)
     return result
+
+
+@contextmanager
+def billing_preview(*, period: date, accounts: list[int], subscriptions: list[int] = ()):
+    """The charges the billing run makes for ``period`` (a month's first day), computed now and written
+    nowhere: yields a cursor on which the temporary table ``billing_lines`` holds them (one row per
+    invoice line, ``account_id`` the account it is charged to). For ``accounts`` (every line on them that
+    month, their pools and orders) and the lines ``subscriptions`` wherever they were that month; an
+    invoiced month is computed again, the same way. Before the month ends, a line that is still active
+    is charged to the month's end and usage is the usage so far: the month's estimate (groups.budgets)."""
+    period = period.replace(day=1)
+    descriptions = {country: _descriptions(country) for country in ("DK", "SE")}
+    with transaction.atomic(), connection.cursor() as cursor:
+        try:
+            cursor.execute("SELECT company_id FROM subscriptions_billingaccount WHERE id = ANY(%(accounts)s) UNION "
+                           "SELECT company_id FROM subscriptions_subscription WHERE id = ANY(%(subscriptions)s)",
+                           {"accounts": list(accounts), "subscriptions": list(subscriptions)})
+            _prepare_run_tables(cursor, period, [row[0] for row in cursor.fetchall()])
+            _collect_lines(cursor, period=period, accounts=list(accounts), country_descriptions=descriptions,
+                           preview_subscriptions=list(subscriptions))
+            yield cursor
+        finally:
+            transaction.set_rollback(True)  # the temporary tables go with it
 
 
 def invoices_mark_overdue(*, today: date | None = None) -> int:

@@ -9,6 +9,10 @@ The rule (EN 16931 / Peppol BIS 3; /work/shared/peppol/README.txt, "Rounding rul
 2. A line's net amount is rounded once, from the unrounded product: ``round(monthly fee × days /
    days in month)``; for a pro-rated fee the line states quantity = days and unit price = the day's
    price to four decimals, which is within the rules' ±0.02 tolerance of the rounded amount (BT-131).
+   A fee is charged for the days the line had it: from its start (or the 1st) to the day before it
+   ended (or the last day), and a change of account, price plan or add-on splits the month on the day
+   it took effect: one line per part, each with its days and rounded on its own (a plan changed on the
+   11th of October: the old plan × 10/31 and the new one × 21/31; a change on the 1st splits nothing).
 3. Totals are sums of the stated (rounded) line amounts: net total = Σ line net amounts (BR-CO-10).
 4. VAT is computed per VAT category and rate on that category's net total and rounded ONCE
    (BR-CO-17, BR-S-09): ``round(Σ net of the category × rate / 100)``, never summed per line.
@@ -17,8 +21,8 @@ The rule (EN 16931 / Peppol BIS 3; /work/shared/peppol/README.txt, "Rounding rul
 
 Usage beyond a plan's allowance is charged per started GB, per minute and per SMS at the operator's
 list rates below (the same figures in DKK and SEK: the catalogue has one price list).
-The groups area uses these functions for budget estimates; the billing run (``invoices.billing``)
-implements the same arithmetic in SQL and the tests check the two agree.
+The billing run (``invoices.billing``) implements the same arithmetic in SQL and the tests check the two
+agree; the groups' budget estimates are that same calculation, previewed (``billing.billing_preview``).
 """
 
 from __future__ import annotations

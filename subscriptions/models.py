@@ -386,6 +386,53 @@ class SubscriptionEvent(TenantModel):
         indexes = [models.Index(fields=["subscription", "-at"], name="subscription_event_idx")]
 
 
+class PlanChange(TenantModel):
+    """A price plan change as carried out, with the day it took effect: the billing run charges the days
+    before it at ``plan_before`` and the days from it at ``plan_after`` (invoices.billing). Written with
+    the change's history entry; lines that never changed plan have none."""
+
+    account_scope_lookup = "subscription__account"
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="plan_changes"
+    )
+    changed_on = models.DateField(_("takes effect"))
+    plan_before = models.ForeignKey(PricePlan, verbose_name=_("price plan before"), on_delete=models.PROTECT,
+                                    null=True, related_name="+")
+    plan_after = models.ForeignKey(PricePlan, verbose_name=_("price plan after"), on_delete=models.PROTECT,
+                                   null=True, related_name="+")
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.SET_NULL, null=True, blank=True,
+                                       related_name="+")
+
+    class Meta:
+        verbose_name = _("price plan change")
+        verbose_name_plural = _("price plan changes")
+        ordering = ["subscription", "changed_on", "pk"]
+        indexes = [models.Index(fields=["changed_on", "subscription"], name="plan_change_day_idx")]
+
+
+class AddOnChange(TenantModel):
+    """An add-on service added to or removed from a line, with the day it took effect: the billing run
+    charges an add-on for the days the line had it (invoices.billing)."""
+
+    account_scope_lookup = "subscription__account"
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="add_on_changes"
+    )
+    changed_on = models.DateField(_("takes effect"))
+    add_on = models.ForeignKey(AddOn, verbose_name=_("add-on service"), on_delete=models.PROTECT, related_name="+")
+    added = models.BooleanField(_("added"))  # False: removed
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.SET_NULL, null=True, blank=True,
+                                       related_name="+")
+
+    class Meta:
+        verbose_name = _("add-on service change")
+        verbose_name_plural = _("add-on service changes")
+        ordering = ["subscription", "changed_on", "pk"]
+        indexes = [models.Index(fields=["changed_on", "subscription"], name="add_on_change_day_idx")]
+
+
 EVENT_FIELD_LABELS = {
     "status": _("Status"),
     "block_reason": _("Reason"),

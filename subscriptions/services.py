@@ -21,8 +21,10 @@ from stdnum import luhn
 from accounts.permissions import Permission
 from subscriptions.models import (
     AddOn,
+    AddOnChange,
     BillingAccount,
     ChangeRequest,
+    PlanChange,
     PricePlan,
     SimCard,
     Subscription,
@@ -391,6 +393,23 @@ def _set_fields(subscription: Subscription, change: ChangeRequest) -> None:
         subscription.account_id = params["account_id"]
 
 
+def _took_effect_on(change: ChangeRequest) -> date:
+    """The day a carried-out change took effect, which billing pro-rates by: its date when it had one
+    (a scheduled change applied late, after downtime, still took effect then), else today."""
+    today = timezone.localdate()
+    return min(change.effective_date, today) if change.effective_date else today
+
+
+def _plan_changes_record(applied: list[tuple[ChangeRequest, int | None]]) -> None:
+    """The dated plan history (``PlanChange``) of applied plan changes: (change, plan id before)."""
+    PlanChange.objects.bulk_create([
+        PlanChange(company_id=change.company_id, subscription_id=change.subscription_id,
+                   changed_on=_took_effect_on(change), plan_before_id=plan_before,
+                   plan_after_id=change.params["plan_id"], change_request=change)
+        for change, plan_before in applied if change.action == Action.CHANGE_PLAN
+    ])
+
+
 def _update_rows(model, fields: list[str], rows: list[tuple]) -> None:
     """One UPDATE for many rows with values of their own: ``rows`` are (pk, value, ...) in the order of
     ``fields``. (bulk_update writes a CASE per row and field, which grows with the batch.)"""
@@ -418,13 +437,14 @@ def _apply_many(changes: list[ChangeRequest]) -> None:
         Subscription.objects.select_for_update(of=("self",)).select_related("plan", "account")
         .filter(pk__in={change.subscription_id for change in changes}).order_by("pk")
     }
-    applied, stale = [], []
+    applied, stale, plans_before = [], [], []
     for change in changes:
         subscription = subscriptions[change.subscription_id]
         if not _still_possible(subscription, change):
             stale.append(change)
             continue
         applied.append((change, _snapshot(subscription, change.action)))
+        plans_before.append((change, subscription.plan_id))
         _set_fields(subscription, change)
     _fail_many(stale, ChangeRequest.Failure.STATE_CHANGED)
     if not applied:
@@ -436,6 +456,7 @@ def _apply_many(changes: list[ChangeRequest]) -> None:
     now = timezone.now()
     ChangeRequest.objects.filter(pk__in=[change.pk for change, _before in applied]).update(
         status=ChangeRequest.Status.COMPLETED, completed_at=now)
+    _plan_changes_record(plans_before)
     fresh = Subscription.objects.select_related("plan", "account").in_bulk(touched)
     SubscriptionEvent.objects.bulk_create([
         SubscriptionEvent(
@@ -458,11 +479,14 @@ def _apply(change: ChangeRequest) -> None:
     before = _snapshot(subscription, change.action)
     params = change.params
     if change.action in FIELD_ACTIONS:
+        _plan_changes_record([(change, subscription.plan_id)])
         _set_fields(subscription, change)
-    elif change.action == Action.ADD_ADD_ON:
-        subscription.add_ons.add(params["add_on_id"])
-    elif change.action == Action.REMOVE_ADD_ON:
-        subscription.add_ons.remove(params["add_on_id"])
+    elif change.action in (Action.ADD_ADD_ON, Action.REMOVE_ADD_ON):
+        added = change.action == Action.ADD_ADD_ON
+        (subscription.add_ons.add if added else subscription.add_ons.remove)(params["add_on_id"])
+        AddOnChange.objects.create(company_id=change.company_id, subscription=subscription,
+                                   changed_on=_took_effect_on(change), add_on_id=params["add_on_id"], added=added,
+                                   change_request=change)
     elif change.action == Action.CHANGE_SIM:
         subscription.sim_cards.filter(status=SimCard.Status.ACTIVE).update(status=SimCard.Status.REPLACED)
         sim = SimCard.objects.select_for_update().get(pk=params["sim_id"])

@@ -236,7 +236,8 @@ def test_budget_alerts_go_once_at_80_and_once_at_100_percent(company, estate, se
     plan = PricePlanFactory(code="budget-plan", monthly_fee=Decimal("149.00"), data_gb=1)
     from subscriptions.models import Subscription, UsageRecord
 
-    Subscription.objects.filter(pk__in=[estate["anna"].pk, estate["bent"].pk]).update(plan=plan)
+    # Active all month (started on the 1st): the estimate charges their whole month's fees.
+    Subscription.objects.filter(pk__in=[estate["anna"].pk, estate["bent"].pk]).update(plan=plan, activated_on=DEC)
     with at(TODAY):
         assert budgets.group_estimate(group=group) == Decimal("298.00")  # 74.5 %: no alert yet
         assert budgets.budget_alerts_check() == []
@@ -291,7 +292,7 @@ def test_the_group_page_shows_the_budget_against_the_estimate(company, estate):
     plan = PricePlanFactory(code="budget-page-plan", monthly_fee=Decimal("100.00"), data_gb=None)
     from subscriptions.models import Subscription
 
-    Subscription.objects.filter(pk__in=[estate["anna"].pk, estate["bent"].pk]).update(plan=plan)
+    Subscription.objects.filter(pk__in=[estate["anna"].pk, estate["bent"].pk]).update(plan=plan, activated_on=DEC)
     client = verified_client(make_member(company, Role.READ_ONLY).user)
     with at(TODAY):
         page = client.get(reverse("groups:group_detail", args=[group.pk])).content.decode()
