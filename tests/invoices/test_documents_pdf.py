@@ -98,10 +98,13 @@ def test_the_chunked_pdf_has_the_same_text_as_one_big_table(company):
     invoice = invoice_with(account, lines=many_lines(180))
     content = invoice_pdf_content(invoice)
     progress = []
-    chunked = pdf.render_pdf(content, chunk_rows=60, progress=lambda done, total: progress.append((done, total)))
+    chunked = pdf.render_pdf(content, single_document_rows=0,
+                             progress=lambda done, total: progress.append((done, total)))
     naive = pdf.render_pdf_naive(content)
     assert content_lines(pdf_text(chunked, layout=True)) == content_lines(pdf_text(naive, layout=True))
-    assert progress[-1][0] == progress[-1][1] and len(progress) == 1 + len(range(0, len(content.rows), 60))
+    # The header's pages, then a document per specification page: 46 rows on the first, 50 on the others.
+    pages = len(range(pdf.FIRST_PAGE_ROWS, len(content.rows), pdf.ROWS_PER_PAGE)) + 1
+    assert progress == [(done, 1 + pages) for done in range(1, 2 + pages)]
 
 
 def test_a_credit_note_pdf_and_the_credited_invoice_rendered_again(company):
