@@ -14,6 +14,9 @@ linearly (a 10,000-row table takes about 50 s), so the specification is shaped f
   the month, rare), each run of them pushed down to its row by a spacer.
 - One stylesheet, parsed once per process; one font configuration per PDF; a small user-agent
   stylesheet and the expat parser (``LeanHTML``).
+- Two processes for a long one (``PARALLEL_PAGES``): a forked child lays out the second half of the
+  pages meanwhile, and the two PDFs are joined (pypdf). On a busy machine it gains little; a child that
+  fails costs nothing but time (this process renders its pages).
 
 The text is the same as one plain table's, row by row (the bench and tests/invoices/test_documents_pdf.py
 compare pdftotext of both; the naive table is ``render_pdf_naive``).
@@ -25,6 +28,11 @@ Amounts are formatted in the company's language, not the reader's: "1.234,56 kr.
 from __future__ import annotations
 
 import gc
+import io
+import logging
+import os
+import signal
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +45,8 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+logger = logging.getLogger(__name__)
+
 # A page's content is 265 mm high and a specification row 5 mm: 50 rows leave room to spare, and the
 # first specification page also has the heading and the column names.
 ROW_HEIGHT_MM = 5
@@ -44,6 +54,11 @@ ROWS_PER_PAGE = 50
 FIRST_PAGE_ROWS = ROWS_PER_PAGE - 4
 # Up to this many rows, one document costs less than several (each has its own set-up).
 SINGLE_DOCUMENT_ROWS = 250
+# From this many specification pages on, two processes lay the pages out (the workers have two cores):
+# the second half in a forked child whose PDF is joined to the first's (pypdf). Shorter ones gain less
+# than the fork and the join cost.
+PARALLEL_PAGES = 40
+RENDER_PROCESSES = 2
 LANGUAGE_BY_COUNTRY = {"DK": "da", "SE": "sv"}
 
 
@@ -220,45 +235,147 @@ def _layout(html: str, font_config):
 
 
 def render_pdf(content: PdfContent, *, single_document_rows: int = SINGLE_DOCUMENT_ROWS,
-               progress: Callable[[int, int], None] | None = None) -> bytes:
+               processes: int = RENDER_PROCESSES, progress: Callable[[int, int], None] | None = None) -> bytes:
     """The PDF; a specification of more than ``single_document_rows`` rows is laid out a page at a
-    time, ``progress(done, total)`` after each part. Python's cyclic garbage collector is paused
-    meanwhile: the pages of a long specification are millions of live objects, and its passes over
-    them grow with every page. The cycles it leaves are all among the objects made meanwhile (the
-    youngest generations): collecting those frees them, without a pass over the whole process
-    (a third of a short invoice's time)."""
+    time (by ``processes`` processes from ``PARALLEL_PAGES`` pages on), ``progress(done, total)`` after
+    each part. Python's cyclic garbage collector is paused meanwhile: the pages of a long specification
+    are millions of live objects, and its passes over them grow with every page. The cycles it leaves
+    are all among the objects made meanwhile (the youngest generations): collecting those frees them,
+    without a pass over the whole process (a third of a short invoice's time)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render_pdf(content, single_document_rows=single_document_rows, progress=progress)
+        return _render_pdf(content, single_document_rows=single_document_rows, processes=processes,
+                           progress=progress)
     finally:
         if enabled:
             gc.enable()
         gc.collect(1)
 
 
-def _render_pdf(content: PdfContent, *, single_document_rows: int, progress) -> bytes:
-    from weasyprint.text.fonts import FontConfiguration
-
-    # One font configuration for all the parts: each new one loads and measures the fonts again.
-    font_config = FontConfiguration()
+def _render_pdf(content: PdfContent, *, single_document_rows: int, processes: int, progress) -> bytes:
     with translation.override(content.language):
         pages = specification_pages(content.rows) if content.rows else []
     if len(content.rows) <= single_document_rows:
-        data = _layout(_header_html(content, pages), font_config).write_pdf()
+        data = _layout(_header_html(content, pages), _font_config()).write_pdf()
         if progress:
             progress(1, 1)
         return data
     total = 1 + len(pages)
-    first = _layout(_header_html(content, []), font_config)
-    laid_out = list(first.pages)
-    if progress:
-        progress(1, total)
-    for number, page in enumerate(pages, start=1):
-        laid_out.extend(_layout(_page_html(content, page), font_config).pages)
+    own = len(pages)
+    helper = None
+    if processes > 1 and len(pages) >= PARALLEL_PAGES:
+        own = (len(pages) + 1) // 2  # this process also lays out the header's pages
+        helper = _PagesInChild(content, pages[own:])
+
+    def report(done: int) -> None:  # parts of this process's share; the child keeps pace with it
         if progress:
-            progress(1 + number, total)
-    return first.copy(laid_out).write_pdf()
+            progress(done * total // (1 + own) if helper else done, total)
+
+    try:
+        font_config = _font_config()
+        first = _layout(_header_html(content, []), font_config)
+        laid_out = list(first.pages)
+        report(1)
+        for number, page in enumerate(pages[:own], start=2):
+            laid_out.extend(_layout(_page_html(content, page), font_config).pages)
+            report(number)
+        data = first.copy(laid_out).write_pdf()
+        if helper:
+            data = _join([data, helper.result() or _pages_pdf(content, pages[own:])])
+    finally:
+        if helper:
+            helper.stop()
+    return data
+
+
+def _font_config():
+    """One font configuration for all the parts of a PDF: each new one loads and measures the fonts again."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def _pages_pdf(content: PdfContent, pages: list[SpecificationPage]) -> bytes:
+    font_config = _font_config()
+    documents = [_layout(_page_html(content, page), font_config) for page in pages]
+    return documents[0].copy([laid_out for document in documents for laid_out in document.pages]).write_pdf()
+
+
+def _join(parts: list[bytes]) -> bytes:
+    """One PDF of the parts' pages, with the first part's metadata and language."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    readers = [PdfReader(io.BytesIO(part)) for part in parts]
+    writer = PdfWriter()
+    for reader in readers:
+        writer.append(reader)
+    writer.add_metadata(readers[0].metadata)
+    if "/Lang" in readers[0].root_object:
+        writer.root_object[NameObject("/Lang")] = readers[0].root_object["/Lang"]
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+class _PagesInChild:
+    """The PDF of some specification pages, made by a forked child while this process does the rest.
+    The child only renders (the content is already read from the database; it touches no connection)
+    and hands the PDF back through a pipe; it dies with its parent. ``result()`` is None if it failed:
+    the caller then renders the pages itself, so a failed child never fails the invoice."""
+
+    def __init__(self, content: PdfContent, pages: list[SpecificationPage]):
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(read)
+            self._child(content, pages, write)
+        os.close(write)
+        self.pipe = os.fdopen(read, "rb")
+
+    @staticmethod
+    def _child(content, pages, write) -> None:
+        status = 1
+        try:
+            for number in (signal.SIGTERM, signal.SIGINT):  # not the worker's handlers: just stop
+                signal.signal(number, signal.SIG_DFL)
+            _die_with_parent()
+            data = _pages_pdf(content, pages)
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+            status = 0
+        except BaseException:  # noqa: BLE001 - reported here, the parent renders these pages itself
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+
+    def result(self) -> bytes | None:
+        data = self.pipe.read()
+        self.pipe.close()
+        _pid, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status != 0 or not data.startswith(b"%PDF"):
+            logger.warning("the PDF's helper process failed (status %s): rendering its pages here", status)
+            return None
+        return data
+
+    def stop(self) -> None:
+        if self.pid:  # this process failed first: the child's work is of no use
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pipe.close()
+            self.pid = 0
+
+
+def _die_with_parent() -> None:
+    """The child gets SIGKILL when its parent ends (a worker killed at its time limit): Linux's prctl."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def render_pdf_naive(content: PdfContent) -> bytes:
