@@ -1,12 +1,25 @@
 """Invoice and credit note PDFs with WeasyPrint.
 
-WeasyPrint lays one huge table out in more than linear time (a 10,000-row table takes about 50 s), so
-the specification is rendered in chunks: the first pages (parties, amounts, VAT summary) are one
-HTML document, the specification is cut into documents of ``CHUNK_ROWS`` rows each, every chunk is
-laid out on its own (fast, and the worker reports progress after each), and the pages of all of them
-are joined into one PDF (``Document.copy``). The chunks use ``table-layout: fixed``, plain class
-selectors and the system's DejaVu fonts, which keep the layout cheap. The text is the same as one
-big table's (the bench and tests/invoices/test_documents_pdf.py compare pdftotext of both).
+WeasyPrint's cost is per box and per line it lays out and draws, and one huge table costs more than
+linearly (a 10,000-row table takes about 50 s), so the specification is shaped for it:
+
+- Pages of their own. The rows have one fixed height, so which rows go on which page is known
+  beforehand (``ROWS_PER_PAGE``). The first pages (parties, amounts, VAT summary) are one HTML document
+  and every specification page another, laid out on its own (the worker reports progress after each);
+  the pages of all of them are joined into one PDF (``Document.copy``). A short specification is one
+  document.
+- A page is one table row of three cells, a column each, and every row of the specification is one
+  line of the cell's preformatted text (``white-space: pre``): a handful of boxes per page instead of
+  ten per row. The period column holds only the lines that have a period (a line charged for part of
+  the month, rare), each run of them pushed down to its row by a spacer.
+- One stylesheet, parsed once per process; one font configuration per PDF; a small user-agent
+  stylesheet and the expat parser (``LeanHTML``).
+- Two processes for a long one (``PARALLEL_PAGES``): a forked child lays out the second half of the
+  pages meanwhile, and the two PDFs are joined (pypdf). On a busy machine it gains little; a child that
+  fails costs nothing but time (this process renders its pages).
+
+The text is the same as one plain table's, row by row (the bench and tests/invoices/test_documents_pdf.py
+compare pdftotext of both; the naive table is ``render_pdf_naive``).
 
 Amounts are formatted in the company's language, not the reader's: "1.234,56 kr." in Danish,
 "1 234,56 kr" in Swedish.
@@ -15,22 +28,37 @@ Amounts are formatted in the company's language, not the reader's: "1.234,56 kr.
 from __future__ import annotations
 
 import gc
+import io
+import logging
+import os
+import signal
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
-# A page's content is 265 mm high and a specification row 5 mm (templates/invoices/pdf/head.html): 50 rows
-# leave room to spare. One chunk is one page: WeasyPrint's table layout costs grow with the rows left to
-# place on each page, so pages of their own are the cheapest.
+logger = logging.getLogger(__name__)
+
+# A page's content is 265 mm high and a specification row 5 mm: 50 rows leave room to spare, and the
+# first specification page also has the heading and the column names.
+ROW_HEIGHT_MM = 5
 ROWS_PER_PAGE = 50
-CHUNK_ROWS = ROWS_PER_PAGE
-FIRST_CHUNK_ROWS = ROWS_PER_PAGE - 4  # the first page also has the heading and the column names
-# Up to this many rows the table is short enough for WeasyPrint's layout to stay linear: no chunks.
+FIRST_PAGE_ROWS = ROWS_PER_PAGE - 4
+# Up to this many rows, one document costs less than several (each has its own set-up).
 SINGLE_DOCUMENT_ROWS = 250
+# From this many specification pages on, two processes lay the pages out (the workers have two cores):
+# the second half in a forked child whose PDF is joined to the first's (pypdf). Shorter ones gain less
+# than the fork and the join cost.
+PARALLEL_PAGES = 40
+RENDER_PROCESSES = 2
 LANGUAGE_BY_COUNTRY = {"DK": "da", "SE": "sv"}
 
 
@@ -82,23 +110,76 @@ class PdfContent:
     rows: list[SpecificationRow] = field(default_factory=list)
 
 
-def _html_head(content: PdfContent, naive: bool = False) -> str:
-    return render_to_string("invoices/pdf/head_naive.html" if naive else "invoices/pdf/head.html", {"content": content})
+@dataclass
+class SpecificationPage:
+    """One page of the specification, its three columns as preformatted text (escaped HTML, a line per
+    row): descriptions (subscription headings in bold), periods as (rows to skip, lines) runs, amounts."""
+
+    first: bool
+    descriptions: str
+    periods: list[tuple[int, str]]
+    amounts: str
 
 
-def _header_html(content: PdfContent, *, with_specification: bool, naive: bool = False) -> str:
+def _line(text: str, bold: bool = False) -> str:
+    # One row is one line: line breaks and tabs in the data would move the columns apart.
+    text = escape(" ".join(text.splitlines()).replace("\t", " "))
+    return f"<b>{text}</b>" if bold else text
+
+
+def specification_pages(rows: list[SpecificationRow]) -> list[SpecificationPage]:
+    """The specification cut into pages: ``FIRST_PAGE_ROWS`` rows on the first (after the column
+    names, in the active language), ``ROWS_PER_PAGE`` on each other."""
+    cuts = [0, *range(FIRST_PAGE_ROWS, len(rows), ROWS_PER_PAGE), len(rows)]
+    pages = []
+    for start, end in pairwise(cuts):
+        first = start == 0
+        descriptions, amounts, periods = [], [], []  # periods: [row on the page, [lines]]
+        if first:
+            descriptions.append(_line(_("Description"), bold=True))
+            amounts.append(_line(_("Amount excl. VAT"), bold=True))
+            periods.append([0, [_line(_("Period"), bold=True)]])
+        for row in rows[start:end]:
+            if row.detail:
+                if periods and periods[-1][0] + len(periods[-1][1]) == len(descriptions):
+                    periods[-1][1].append(_line(row.detail))
+                else:
+                    periods.append([len(descriptions), [_line(row.detail)]])
+            descriptions.append(_line(row.text, bold=row.kind == "group"))
+            amounts.append(_line(row.amount, bold=row.kind == "group"))
+        runs, below = [], 0
+        for at, lines in periods:
+            runs.append((at - below, mark_safe("\n".join(lines))))
+            below = at + len(lines)
+        pages.append(SpecificationPage(first, mark_safe("\n".join(descriptions)), runs,
+                                       mark_safe("\n".join(amounts))))
+    return pages
+
+
+def _stylesheet():
+    """The PDFs' stylesheet (templates/invoices/pdf/document.css), parsed once per process."""
+    if "document" not in _stylesheets:
+        from weasyprint import CSS
+
+        millimetres = lambda rows: f"{rows * ROW_HEIGHT_MM}mm"  # noqa: E731
+        _stylesheets["document"] = CSS(string=render_to_string("invoices/pdf/document.css", {
+            "row_height": millimetres(1),
+            "skips": [(rows, millimetres(rows)) for rows in range(1, ROWS_PER_PAGE + 1)],
+        }))
+    return _stylesheets["document"]
+
+
+_stylesheets = {}
+
+
+def _header_html(content: PdfContent, pages: list[SpecificationPage]) -> str:
     with translation.override(content.language):
-        return render_to_string("invoices/pdf/document.html", {
-            "content": content, "head": _html_head(content, naive),
-            "rows": content.rows if with_specification else None, "chunked": not with_specification,
-        })
+        return render_to_string("invoices/pdf/document.html", {"content": content, "pages": pages})
 
 
-def _chunk_html(content: PdfContent, rows: list[SpecificationRow], first: bool) -> str:
+def _page_html(content: PdfContent, page: SpecificationPage) -> str:
     with translation.override(content.language):
-        return render_to_string("invoices/pdf/specification.html", {
-            "content": content, "head": _html_head(content), "rows": rows, "first": first,
-        })
+        return render_to_string("invoices/pdf/specification.html", {"content": content, "page": page})
 
 
 # WeasyPrint matches every element against its whole HTML5 user-agent stylesheet (hundreds of rules);
@@ -110,7 +191,7 @@ table { display: table; border-collapse: separate; box-sizing: border-box; text-
 tbody { display: table-row-group; vertical-align: middle } thead { display: table-header-group }
 colgroup { display: table-column-group } col { display: table-column }
 tr { display: table-row; vertical-align: inherit } td, th { display: table-cell; vertical-align: inherit }
-th { font-weight: bold } br::before { content: "\\A"; white-space: pre-line }
+th, b { font-weight: bold } br::before { content: "\\A"; white-space: pre-line }
 """
 _lean_classes = {}
 
@@ -148,54 +229,163 @@ def _html_class(lean: bool):
     return _lean_classes["lean"]
 
 
-def _layout(html: str, lean: bool = True):
-    return _html_class(lean)(string=html, base_url=None).render()
+def _layout(html: str, font_config):
+    return _html_class(lean=True)(string=html, base_url=None).render(
+        stylesheets=[_stylesheet()], font_config=font_config)
 
 
-def render_pdf(content: PdfContent, *, chunk_rows: int = CHUNK_ROWS,
-               progress: Callable[[int, int], None] | None = None) -> bytes:
-    """The PDF, the specification laid out ``chunk_rows`` rows at a time; ``progress(done, total)``
-    after each part. Python's cyclic garbage collector is paused meanwhile: the pages of a long
-    specification are millions of live objects, and its passes over them grow with every page
-    (a fifth of the time at 4,000 lines); one collection afterwards frees the cycles."""
+def render_pdf(content: PdfContent, *, single_document_rows: int = SINGLE_DOCUMENT_ROWS,
+               processes: int = RENDER_PROCESSES, progress: Callable[[int, int], None] | None = None) -> bytes:
+    """The PDF; a specification of more than ``single_document_rows`` rows is laid out a page at a
+    time (by ``processes`` processes from ``PARALLEL_PAGES`` pages on), ``progress(done, total)`` after
+    each part. Python's cyclic garbage collector is paused meanwhile: the pages of a long specification
+    are millions of live objects, and its passes over them grow with every page. The cycles it leaves
+    are all among the objects made meanwhile (the youngest generations): collecting those frees them,
+    without a pass over the whole process (a third of a short invoice's time)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render_pdf(content, chunk_rows=chunk_rows, progress=progress)
+        return _render_pdf(content, single_document_rows=single_document_rows, processes=processes,
+                           progress=progress)
     finally:
         if enabled:
             gc.enable()
-        gc.collect()
+        gc.collect(1)
 
 
-def _render_pdf(content: PdfContent, *, chunk_rows: int, progress) -> bytes:
-    rows = content.rows
-    if len(rows) <= SINGLE_DOCUMENT_ROWS and chunk_rows == CHUNK_ROWS:
-        # A short specification: one document costs less than several (each has its own set-up).
-        data = _layout(_header_html(content, with_specification=True)).write_pdf()
+def _render_pdf(content: PdfContent, *, single_document_rows: int, processes: int, progress) -> bytes:
+    with translation.override(content.language):
+        pages = specification_pages(content.rows) if content.rows else []
+    if len(content.rows) <= single_document_rows:
+        data = _layout(_header_html(content, pages), _font_config()).write_pdf()
         if progress:
             progress(1, 1)
         return data
-    first_rows = min(chunk_rows, FIRST_CHUNK_ROWS) if chunk_rows == CHUNK_ROWS else chunk_rows
-    chunks = [rows[:first_rows]] if rows else []
-    chunks += [rows[start:start + chunk_rows] for start in range(first_rows, len(rows), chunk_rows)]
-    total = 1 + len(chunks)
-    first = _layout(_header_html(content, with_specification=False))
-    pages = list(first.pages)
-    if progress:
-        progress(1, total)
-    for number, chunk in enumerate(chunks, start=1):
-        pages.extend(_layout(_chunk_html(content, chunk, first=number == 1)).pages)
+    total = 1 + len(pages)
+    own = len(pages)
+    helper = None
+    if processes > 1 and len(pages) >= PARALLEL_PAGES:
+        own = (len(pages) + 1) // 2  # this process also lays out the header's pages
+        helper = _PagesInChild(content, pages[own:])
+
+    def report(done: int) -> None:  # parts of this process's share; the child keeps pace with it
         if progress:
-            progress(1 + number, total)
-    return first.copy(pages).write_pdf()
+            progress(done * total // (1 + own) if helper else done, total)
+
+    try:
+        font_config = _font_config()
+        first = _layout(_header_html(content, []), font_config)
+        laid_out = list(first.pages)
+        report(1)
+        for number, page in enumerate(pages[:own], start=2):
+            laid_out.extend(_layout(_page_html(content, page), font_config).pages)
+            report(number)
+        data = first.copy(laid_out).write_pdf()
+        if helper:
+            data = _join([data, helper.result() or _pages_pdf(content, pages[own:])])
+    finally:
+        if helper:
+            helper.stop()
+    return data
+
+
+def _font_config():
+    """One font configuration for all the parts of a PDF: each new one loads and measures the fonts again."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def _pages_pdf(content: PdfContent, pages: list[SpecificationPage]) -> bytes:
+    font_config = _font_config()
+    documents = [_layout(_page_html(content, page), font_config) for page in pages]
+    return documents[0].copy([laid_out for document in documents for laid_out in document.pages]).write_pdf()
+
+
+def _join(parts: list[bytes]) -> bytes:
+    """One PDF of the parts' pages, with the first part's metadata and language."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    readers = [PdfReader(io.BytesIO(part)) for part in parts]
+    writer = PdfWriter()
+    for reader in readers:
+        writer.append(reader)
+    writer.add_metadata(readers[0].metadata)
+    if "/Lang" in readers[0].root_object:
+        writer.root_object[NameObject("/Lang")] = readers[0].root_object["/Lang"]
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+class _PagesInChild:
+    """The PDF of some specification pages, made by a forked child while this process does the rest.
+    The child only renders (the content is already read from the database; it touches no connection)
+    and hands the PDF back through a pipe; it dies with its parent. ``result()`` is None if it failed:
+    the caller then renders the pages itself, so a failed child never fails the invoice."""
+
+    def __init__(self, content: PdfContent, pages: list[SpecificationPage]):
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(read)
+            self._child(content, pages, write)
+        os.close(write)
+        self.pipe = os.fdopen(read, "rb")
+
+    @staticmethod
+    def _child(content, pages, write) -> None:
+        status = 1
+        try:
+            for number in (signal.SIGTERM, signal.SIGINT):  # not the worker's handlers: just stop
+                signal.signal(number, signal.SIG_DFL)
+            _die_with_parent()
+            data = _pages_pdf(content, pages)
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+            status = 0
+        except BaseException:  # noqa: BLE001 - reported here, the parent renders these pages itself
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+
+    def result(self) -> bytes | None:
+        data = self.pipe.read()
+        self.pipe.close()
+        _pid, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status != 0 or not data.startswith(b"%PDF"):
+            logger.warning("the PDF's helper process failed (status %s): rendering its pages here", status)
+            return None
+        return data
+
+    def stop(self) -> None:
+        if self.pid:  # this process failed first: the child's work is of no use
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pipe.close()
+            self.pid = 0
+
+
+def _die_with_parent() -> None:
+    """The child gets SIGKILL when its parent ends (a worker killed at its time limit): Linux's prctl."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def render_pdf_naive(content: PdfContent) -> bytes:
     """The same document as one HTML page with the whole specification in one plain table (WeasyPrint's
     defaults, templates/invoices/pdf/head_naive.html): what the rendering above is measured against
     (bench_pdf, the tests compare their text)."""
-    return _layout(_header_html(content, with_specification=True, naive=True), lean=False).write_pdf()
+    with translation.override(content.language):
+        html = render_to_string("invoices/pdf/document.html", {
+            "content": content, "head": render_to_string("invoices/pdf/head_naive.html"), "rows": content.rows})
+    return _html_class(lean=False)(string=html, base_url=None).render().write_pdf()
 
 
 def rows_from_groups(groups: Iterable[tuple[str, list[tuple[str, str, str]], str]]) -> list[SpecificationRow]:

@@ -314,5 +314,7 @@ LOGGING = {
     "loggers": {
         "selfcare.security": {"level": "INFO"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint logs every step of every document it lays out at INFO (thousands for a long invoice).
+        "weasyprint": {"level": "WARNING"},
     },
 }

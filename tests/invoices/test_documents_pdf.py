@@ -1,6 +1,7 @@
 """Invoice and credit note PDFs: rendered by the worker's service, read back with pdftotext, and checked
 against the database (amounts, totals, payment reference, EAN, language and number format)."""
 
+import os
 import re
 from datetime import date
 from decimal import Decimal
@@ -93,15 +94,31 @@ def test_a_swedish_invoice_pdf_uses_swedish_number_format(db):
     assert "EAN" not in text  # no EAN on this account
 
 
-def test_the_chunked_pdf_has_the_same_text_as_one_big_table(company):
+@pytest.mark.parametrize("helper", ["none", "second half", "failing"])
+def test_the_chunked_pdf_has_the_same_text_as_one_big_table(company, monkeypatch, helper):
+    """Page by page, in one process or with the second half of the pages in a forked helper (joined with
+    pypdf), or with a helper that fails (its pages rendered here instead): the text of one plain table."""
     account = BillingAccountFactory(company=company)
     invoice = invoice_with(account, lines=many_lines(180))
     content = invoice_pdf_content(invoice)
+    joined = []
+    if helper != "none":
+        monkeypatch.setattr(pdf, "PARALLEL_PAGES", 2)
+        monkeypatch.setattr(pdf, "_join", lambda parts, join=pdf._join: joined.append(len(parts)) or join(parts))
+    if helper == "failing":
+        monkeypatch.setattr(pdf._PagesInChild, "_child", staticmethod(lambda *args: os._exit(1)))
     progress = []
-    chunked = pdf.render_pdf(content, chunk_rows=60, progress=lambda done, total: progress.append((done, total)))
+    chunked = pdf.render_pdf(content, single_document_rows=0, processes=1 if helper == "none" else 2,
+                             progress=lambda done, total: progress.append((done, total)))
     naive = pdf.render_pdf_naive(content)
     assert content_lines(pdf_text(chunked, layout=True)) == content_lines(pdf_text(naive, layout=True))
-    assert progress[-1][0] == progress[-1][1] and len(progress) == 1 + len(range(0, len(content.rows), 60))
+    # The header's pages, then a document per specification page: 46 rows on the first, 50 on the others.
+    pages = len(range(pdf.FIRST_PAGE_ROWS, len(content.rows), pdf.ROWS_PER_PAGE)) + 1
+    assert pdf_text(chunked).count("\f") == 1 + pages  # the header's page and the specification's
+    if helper == "none":
+        assert progress == [(done, 1 + pages) for done in range(1, 2 + pages)] and not joined
+    else:
+        assert progress[-1] == (1 + pages, 1 + pages) and joined == [2]
 
 
 def test_a_credit_note_pdf_and_the_credited_invoice_rendered_again(company):
