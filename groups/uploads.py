@@ -349,21 +349,29 @@ def _resolve_lines(membership, rows):
     subscription_ids = {int(values.get("subscription_id")) for _number, values in rows
                         if values.get("subscription_id").isdigit() and len(values.get("subscription_id")) < 12}
     accounts = {}
-    for chunk in _chunks(account_numbers):
-        for pk, number in BillingAccount.objects.filter(company_id=membership.company_id, number__in=chunk
-                                                        ).values_list("pk", "number"):
-            accounts[number] = Line("a", pk, pk)
+    for pk, number in _values_any(BillingAccount, ("id", "number"), "number", account_numbers, membership.company_id):
+        accounts[number] = Line("a", pk, pk)
     by_number = defaultdict(list)
-    for chunk in _chunks(subscription_numbers):
-        for pk, number, account_id in Subscription.objects.filter(
-                company_id=membership.company_id, number__in=chunk).values_list("pk", "number", "account_id"):
-            by_number[number].append(Line("s", pk, account_id))
+    for pk, number, account_id in _values_any(Subscription, ("id", "number", "account_id"), "number",
+                                              subscription_numbers, membership.company_id):
+        by_number[number].append(Line("s", pk, account_id))
     by_id = {}
-    for chunk in _chunks(subscription_ids):
-        for pk, account_id in Subscription.objects.filter(company_id=membership.company_id, pk__in=chunk
-                                                          ).values_list("pk", "account_id"):
-            by_id[pk] = Line("s", pk, account_id)
+    for pk, account_id in _values_any(Subscription, ("id", "account_id"), "id", subscription_ids, membership.company_id):
+        by_id[pk] = Line("s", pk, account_id)
     return accounts, by_number, by_id
+
+
+def _values_any(model, columns, column, values, company_id):
+    """The company's rows of ``model`` whose ``column`` is one of ``values``: as tuples of ``columns``, a
+    chunk at a time, the values given as one array (thousands of placeholders cost more than the query)."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = (f"SELECT {', '.join(columns)} FROM {table} WHERE company_id = %s AND {column} = ANY(%s)")
+    with connection.cursor() as cursor:
+        for chunk in _chunks(values, 10_000):
+            cursor.execute(sql, [company_id, chunk])
+            yield from cursor.fetchall()
 
 
 class _Shared(dict):
@@ -530,17 +538,21 @@ def _overlaps(lower_a, upper_a, lower_b, upper_b) -> bool:
 
 def _existing_memberships(keys):
     """{(category id, "a"/"s", line id): [(pk, group id, first month, month after the last or None)]} of
-    these lines (plain tuples, the months shared)."""
+    these lines (plain tuples, the months shared). The ids go as one array each, not as thousands of
+    placeholders."""
+    from django.db import connection
+
     months = _Shared(lambda month: month)
     found = defaultdict(list)
-    for kind, line_field in (("s", "subscription_id"), ("a", "account_id")):
-        ids = {pk for _category_id, line_kind, pk in keys if line_kind == kind}
-        if not ids:
-            continue
-        for pk, category_id, group_id, period, line_id in GroupMembership.objects.filter(
-                **{f"{line_field}__in": ids}).values_list("pk", "category_id", "group_id", "period", line_field):
-            found[(category_id, kind, line_id)].append(
-                (pk, group_id, months[period.lower], months[period.upper] if period.upper else None))
+    with connection.cursor() as cursor:
+        for kind, line_field in (("s", "subscription_id"), ("a", "account_id")):
+            ids = [pk for _category_id, line_kind, pk in keys if line_kind == kind]
+            if not ids:
+                continue
+            cursor.execute(f"SELECT id, category_id, group_id, lower(period), upper(period), {line_field} "
+                           f"FROM groups_groupmembership WHERE {line_field} = ANY(%s)", [ids])
+            for pk, category_id, group_id, lower, upper, line_id in cursor.fetchall():
+                found[(category_id, kind, line_id)].append((pk, group_id, months[lower], months[upper] if upper else None))
     return found
 
 
@@ -655,7 +667,7 @@ def _write_structure(membership, plan: Plan):
 
 
 def _write_assignments(membership, plan: Plan):
-    """The cuts in one UPDATE … FROM (VALUES …) per chunk, the new memberships with COPY (the exclusion
+    """The cuts in one UPDATE … FROM unnest(arrays) per chunk, the new memberships with COPY (the exclusion
     constraints check every row as it goes in)."""
     from django.db import connection
 
@@ -663,13 +675,10 @@ def _write_assignments(membership, plan: Plan):
         return f"[{lower},{upper or ''})"
 
     with connection.cursor() as cursor:
-        for chunk in _chunks(plan.new_periods.items(), 2000):
-            values = ", ".join(["(%s, %s::daterange)"] * len(chunk))
-            params = []
-            for pk, (lower, upper) in chunk:
-                params += [pk, period(lower, upper)]
-            cursor.execute(f"UPDATE groups_groupmembership AS m SET period = v.period FROM (VALUES {values}) "
-                           f"AS v(id, period) WHERE m.id = v.id", params)
+        for chunk in _chunks(plan.new_periods.items(), 10_000):
+            cursor.execute("UPDATE groups_groupmembership AS m SET period = v.period::daterange "
+                           "FROM unnest(%s::bigint[], %s::text[]) AS v(id, period) WHERE m.id = v.id",
+                           [[pk for pk, _period in chunk], [period(*bounds) for _pk, bounds in chunk]])
         if not plan.new_memberships:
             return
         now, company_id, user_id = timezone.now(), membership.company_id, membership.user_id
