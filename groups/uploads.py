@@ -25,6 +25,7 @@ from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
 from groups.models import MAX_CATEGORIES, MAX_GROUPS, Group, GroupCategory, GroupMembership, GroupUpload
 from groups.months import add_months, format_month, month_after, month_before, parse_month, this_month
+from groups import services
 from groups.services import MONTHS_AHEAD, _lock_company, opening_months, period_range
 from subscriptions.models import BillingAccount, Subscription
 
@@ -40,11 +41,22 @@ JOB_CHECK = "groups.upload_check"
 JOB_APPLY = "groups.upload_apply"
 
 # Outcomes of a row.
-CREATED, CHANGED, UNCHANGED, REFUSED = "created", "changed", "unchanged", "refused"
+CREATED, CHANGED, UNCHANGED, DELETED, REFUSED = "created", "changed", "unchanged", "deleted", "refused"
 OUTCOME_LABELS = {
     CREATED: gettext_lazy("Created"), CHANGED: gettext_lazy("Changed"), UNCHANGED: gettext_lazy("No change"),
-    REFUSED: gettext_lazy("Refused"),
+    DELETED: gettext_lazy("Deleted"), REFUSED: gettext_lazy("Refused"),
 }
+# Before applying, a deletion is what will happen (the preview asks first, as the page does).
+PLANNED_LABELS = {**OUTCOME_LABELS, DELETED: gettext_lazy("Will be deleted")}
+
+
+def outcome_label(outcome: str, *, applied: bool):
+    return (OUTCOME_LABELS if applied else PLANNED_LABELS)[outcome]
+
+
+# The structure workbook's "Action" column: empty creates or changes; this word (in any of the site's
+# languages, any case) deletes. Nothing is ever deleted because it is missing from the workbook.
+ACTION_DELETE = gettext_lazy("Delete")
 
 # The columns (key, heading in the template). Headings are matched case-insensitively, in English or
 # in the reader's language.
@@ -54,6 +66,7 @@ COLUMNS = {
         ("category_description", gettext_lazy("Category description"), False),
         ("group", gettext_lazy("Group"), True),
         ("group_description", gettext_lazy("Group description"), False),
+        ("action", gettext_lazy("Action"), False),
     ],
     GroupUpload.Kind.ASSIGNMENTS: [
         ("account", gettext_lazy("Account number"), True),
@@ -105,6 +118,13 @@ REASONS = {
     "category_limit": gettext_lazy("Over the limit of %(max)s categories."),
     "group_limit": gettext_lazy("Over the limit of %(max)s groups."),
     "too_long": gettext_lazy("A name is longer than %(max)s characters."),
+    "bad_action": gettext_lazy("“%(value)s” is not an action: write %(delete)s to delete, or leave it empty."),
+    "category_deleted": gettext_lazy("The category is deleted by row %(row)s: nothing else can be done with it in "
+                                     "the same workbook."),
+    "delete_category": services.CATEGORY_DELETE_CONSEQUENCE,
+    "delete_category_empty": services.CATEGORY_DELETE_EMPTY,
+    "delete_group": services.GROUP_DELETE_CONSEQUENCE,
+    "delete_group_empty": services.GROUP_DELETE_EMPTY,
 }
 
 
@@ -259,36 +279,111 @@ class Plan:
     category_descriptions: dict = field(default_factory=dict)  # category id → description
     new_groups: list = field(default_factory=list)  # (category name, group name, description)
     group_descriptions: dict = field(default_factory=dict)  # group id → description
+    deleted_categories: list = field(default_factory=list)  # category ids (their groups go with them)
+    deleted_groups: list = field(default_factory=list)  # group ids
     # (category id, group id, "a"/"s", line id, first month, month after the last or None): plain tuples, as
     # 50,000 unsaved GroupMembership instances held 60 MB.
     new_memberships: list = field(default_factory=list)
     new_periods: dict = field(default_factory=dict)  # membership id → (first month, month after the last or None)
 
     def counts(self) -> dict:
-        counts = {CREATED: 0, CHANGED: 0, UNCHANGED: 0, REFUSED: 0}
+        counts = {CREATED: 0, CHANGED: 0, UNCHANGED: 0, DELETED: 0, REFUSED: 0}
         for result in self.results:
             counts[result.outcome] += 1
         return counts
 
 
+def _delete_words() -> set[str]:
+    from django.conf import settings
+    from django.utils import translation
+
+    words = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            words.add(str(ACTION_DELETE).lower())
+    return words
+
+
 def check_structure(*, membership, rows) -> Plan:
+    """Categories and groups: created when new, described when the description differs, deleted when the
+    row's Action says so (a row with a group deletes the group, one without the category with its groups)."""
+    from django.db.models import Count
+
     categories = {c.name.lower(): c for c in GroupCategory.objects.filter(company_id=membership.company_id)}
     groups = {(g.category_id, g.name.lower()): g for g in Group.objects.filter(company_id=membership.company_id)}
-    category_count, group_count = len(categories), len(groups)
     plan = Plan(results=[])
+    delete_words = _delete_words()
+
+    # The deletions first: what they free counts for the limits, and a deleted category takes no other rows.
+    deleting = {}  # row number → the category or group deleted
+    deleted_categories = {}  # category id → row
+    for number, values in rows:
+        action = values.get("action", "")
+        if action.lower() not in delete_words:
+            continue
+        category = categories.get(values.get("category", "").lower())
+        group_name = values.get("group", "")
+        if category is not None and not group_name:
+            deleted_categories.setdefault(category.pk, number)
+            deleting[number] = category
+        elif category is not None and (category.pk, group_name.lower()) in groups:
+            deleting[number] = groups[(category.pk, group_name.lower())]
+    members = {}
+    if deleting:
+        members = dict(GroupMembership.objects.filter(company_id=membership.company_id).values("group_id")
+                       .annotate(count=Count("pk")).values_list("group_id", "count"))
+    gone_groups = {group.pk for group in groups.values() if group.category_id in deleted_categories}
+    gone_groups |= {item.pk for item in deleting.values() if isinstance(item, Group)}
+    category_count = len(categories) - len(deleted_categories)
+    group_count = len(groups) - len(gone_groups)
+
     new_categories: dict[str, int] = {}  # lower name → row
     seen_groups: dict[tuple, int] = {}
     described = {}
     for number, values in rows:
         name, group_name = values.get("category", ""), values.get("group", "")
+        action = values.get("action", "")
         if not name:
             plan.results.append(RowResult(number, REFUSED, "no_category"))
             continue
         if len(name) > 60 or len(group_name) > 60:
             plan.results.append(RowResult(number, REFUSED, "too_long", {"max": 60}))
             continue
-        outcome, code = UNCHANGED, ""
+        if action and action.lower() not in delete_words:
+            plan.results.append(RowResult(number, REFUSED, "bad_action",
+                                          {"value": action, "delete": str(ACTION_DELETE)}))
+            continue
         category = categories.get(name.lower())
+        if category is not None and category.pk in deleted_categories and deleted_categories[category.pk] != number:
+            plan.results.append(RowResult(number, REFUSED, "category_deleted", {"row": deleted_categories[category.pk]}))
+            continue
+        if action:  # a deletion
+            if category is None:
+                plan.results.append(RowResult(number, REFUSED, "unknown_category", {"category": name}))
+                continue
+            if not group_name:
+                count = sum(members.get(group.pk, 0) for group in groups.values() if group.category_id == category.pk)
+                in_category = sum(1 for group in groups.values() if group.category_id == category.pk)
+                plan.deleted_categories.append(category.pk)
+                plan.results.append(RowResult(number, DELETED, "delete_category" if in_category else
+                                              "delete_category_empty", {"groups": in_category, "members": count}))
+                continue
+            key = (category.pk, group_name.lower())
+            if key in seen_groups:
+                plan.results.append(RowResult(number, REFUSED, "group_twice", {"row": seen_groups[key]}))
+                continue
+            seen_groups[key] = number
+            group = groups.get(key)
+            if group is None:
+                plan.results.append(RowResult(number, REFUSED, "unknown_group",
+                                              {"group": group_name, "category": category.name}))
+                continue
+            count = members.get(group.pk, 0)
+            plan.deleted_groups.append(group.pk)
+            plan.results.append(RowResult(number, DELETED, "delete_group" if count else "delete_group_empty",
+                                          {"members": count, "category": category.name}))
+            continue
+        outcome, code = UNCHANGED, ""
         description = values.get("category_description", "")
         if category is None and name.lower() not in new_categories:
             if category_count >= MAX_CATEGORIES:
@@ -608,14 +703,16 @@ def _parsed_rows(upload, progress=None):
 
 
 def _store(upload, plan, *, status, problem=None):
-    counts = plan.counts() if plan is not None else {CREATED: 0, CHANGED: 0, UNCHANGED: 0, REFUSED: 0}
+    counts = plan.counts() if plan is not None else dict.fromkeys(OUTCOME_LABELS, 0)
     upload.status = status
     upload.problem = problem or {}
     upload.rows = len(plan.results) if plan is not None else 0
     upload.created, upload.changed = counts[CREATED], counts[CHANGED]
     upload.unchanged, upload.refused = counts[UNCHANGED], counts[REFUSED]
+    upload.deleted = counts[DELETED]
     upload.report = [result.as_list() for result in plan.results] if plan is not None else []
-    upload.save(update_fields=["status", "problem", "rows", "created", "changed", "unchanged", "refused", "report"])
+    upload.save(update_fields=["status", "problem", "rows", "created", "changed", "unchanged", "deleted", "refused",
+                               "report"])
 
 
 # Applying -----------------------------------------------------------------------------------------------
@@ -650,6 +747,12 @@ def apply(*, membership, upload: GroupUpload, progress=None) -> GroupUpload:
 
 
 def _write_structure(membership, plan: Plan):
+    # The deletions first (they free names and places under the limits), through the same services as
+    # the page's delete buttons: the memberships go with them, each recorded in the audit log.
+    for group in Group.objects.filter(pk__in=plan.deleted_groups, company_id=membership.company_id):
+        services.group_delete(membership=membership, group=group)
+    for category in GroupCategory.objects.filter(pk__in=plan.deleted_categories, company_id=membership.company_id):
+        services.category_delete(membership=membership, category=category)
     created = {}
     for name, description in plan.new_categories:
         created[name.lower()] = GroupCategory.objects.create(company_id=membership.company_id, name=name,
@@ -710,7 +813,8 @@ def _shown(upload, wanted, limit):
     rows = []
     for number, outcome, code, values in upload.report:
         if wanted(outcome):
-            rows.append({"row": number, "outcome": outcome, "label": OUTCOME_LABELS[outcome],
+            rows.append({"row": number, "outcome": outcome,
+                         "label": outcome_label(outcome, applied=upload.status == GroupUpload.Status.APPLIED),
                          "reason": reason_text(code, values)})
             if len(rows) >= limit:
                 break
@@ -720,6 +824,7 @@ def _shown(upload, wanted, limit):
 def report_rows(upload: GroupUpload):
     """The workbook's rows with each one's outcome and reason (the downloadable result)."""
     outcomes = {number: (outcome, code, values) for number, outcome, code, values in upload.report}
+    applied = upload.status == GroupUpload.Status.APPLIED
     with upload.file.open("rb") as stored:
         content = io.BytesIO(stored.read())
     try:
@@ -728,7 +833,7 @@ def report_rows(upload: GroupUpload):
         rows = []
     for number, values in rows:
         outcome, code, reason_values = outcomes.get(number, (UNCHANGED, "", {}))
-        yield number, values, OUTCOME_LABELS[outcome], reason_text(code, reason_values)
+        yield number, values, outcome_label(outcome, applied=applied), reason_text(code, reason_values)
 
 
 def template_workbook(kind: str) -> bytes:
@@ -741,7 +846,7 @@ def template_workbook(kind: str) -> bytes:
     sheet.append([str(label) for _key, label, _required in COLUMNS[kind]])
     month = format_month(this_month())
     if kind == GroupUpload.Kind.STRUCTURE:
-        sheet.append([str(_("Cost centre")), "", "2010", ""])
+        sheet.append([str(_("Cost centre")), "", "2010", "", ""])
     else:
         sheet.append(["", "+45 20000000", "", str(_("Cost centre")), "2010", month, ""])
     for column in "ABCDEFG":
@@ -767,6 +872,13 @@ def _instructions(kind) -> list[str]:
               "new); empty for a category without groups."),
             _("At most %(categories)s categories and %(groups)s groups in all.")
             % {"categories": MAX_CATEGORIES, "groups": MAX_GROUPS},
+            _("Action: empty to create or change the row's category and group. Write %(delete)s to delete: with a "
+              "group, the group and its memberships (all months); without a group, the category with all its groups "
+              "and their memberships. Nothing is deleted because it is left out of the workbook.")
+            % {"delete": str(ACTION_DELETE)},
+            _("The check shows each deletion as “Will be deleted” with what goes with it; nothing is deleted until "
+              "you apply. The lines of a deleted group are then in no group of its category for those months, also "
+              "in the cost reports."),
         ]
     return common + [
         _("Account number or Subscription number (or Subscription id, from the subscription list's export): "
