@@ -217,4 +217,5 @@ class GroupUpload(TenantModel):
 
     @property
     def can_apply(self) -> bool:
-        return self.status == self.Status.CHECKED and not self.refused and (self.created or self.changed or self.deleted)
+        return (self.status == self.Status.CHECKED and not self.refused
+                and bool(self.created or self.changed or self.deleted))

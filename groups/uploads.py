@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from groups import services
 from groups.models import MAX_CATEGORIES, MAX_GROUPS, Group, GroupCategory, GroupMembership, GroupUpload
 from groups.months import add_months, format_month, month_after, month_before, parse_month, this_month
-from groups import services
-from groups.services import MONTHS_AHEAD, _lock_company, opening_months, period_range
+from groups.services import MONTHS_AHEAD, _lock_company, opening_months
 from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger(__name__)
@@ -355,7 +355,8 @@ def check_structure(*, membership, rows) -> Plan:
             continue
         category = categories.get(name.lower())
         if category is not None and category.pk in deleted_categories and deleted_categories[category.pk] != number:
-            plan.results.append(RowResult(number, REFUSED, "category_deleted", {"row": deleted_categories[category.pk]}))
+            plan.results.append(RowResult(number, REFUSED, "category_deleted",
+                                          {"row": deleted_categories[category.pk]}))
             continue
         if action:  # a deletion
             if category is None:
@@ -451,7 +452,8 @@ def _resolve_lines(membership, rows):
                                               subscription_numbers, membership.company_id):
         by_number[number].append(Line("s", pk, account_id))
     by_id = {}
-    for pk, account_id in _values_any(Subscription, ("id", "account_id"), "id", subscription_ids, membership.company_id):
+    for pk, account_id in _values_any(Subscription, ("id", "account_id"), "id", subscription_ids,
+                                      membership.company_id):
         by_id[pk] = Line("s", pk, account_id)
     return accounts, by_number, by_id
 
@@ -647,7 +649,8 @@ def _existing_memberships(keys):
             cursor.execute(f"SELECT id, category_id, group_id, lower(period), upper(period), {line_field} "
                            f"FROM groups_groupmembership WHERE {line_field} = ANY(%s)", [ids])
             for pk, category_id, group_id, lower, upper, line_id in cursor.fetchall():
-                found[(category_id, kind, line_id)].append((pk, group_id, months[lower], months[upper] if upper else None))
+                found[(category_id, kind, line_id)].append(
+                    (pk, group_id, months[lower], months[upper] if upper else None))
     return found
 
 
