@@ -136,11 +136,13 @@ def upload_iteration(company, membership, content: bytes):
         def run():
             upload = uploads.upload_create(membership=membership, kind="assignments",
                                            file=SimpleUploadedFile("bench.xlsx", content))
-            plan = uploads.check(membership=membership, upload=upload)
-            if plan is None or upload.refused:
+            # The check and the apply are two requests (or jobs) of the portal: the check's plan is not
+            # kept for the apply, which checks again.
+            if uploads.check(membership=membership, upload=upload) is None or upload.refused:
                 from selfcare.bench.measure import BenchError
 
                 raise BenchError(f"the bench workbook was refused: {upload.problem or upload.report[:3]}")
+            upload.report = None
             uploads.apply(membership=membership, upload=upload)
             upload.file.delete(save=False)
 

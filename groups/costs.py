@@ -3,8 +3,16 @@
 An invoice line counts for the group its subscription was in during the invoice's month (its own group
 of the category, else its account's); a line without a subscription (an order, a pool's overage)
 counts for its account's group; a line in no group of the category shows as "No group". Amounts are
-the invoice lines' net amounts as invoiced (credit notes are not subtracted). One query, grouped in
-PostgreSQL; a restricted login sees its own accounts' invoices only.
+the invoice lines' net amounts less what credit notes credited of them, excl. VAT.
+
+A credit note counts in the month of the invoice it corrects, for the group the credited line counted
+for there, not in the month it was issued: a cost-centre owner reads a month as what that month's lines
+really cost, so a wrong charge credited later shows as never having been charged, and a month's figure
+does not go below zero because an old invoice was corrected. (A credit line without an invoice line,
+a free-text credit, counts for the invoice's account's group in that month.) The figures of a month
+can therefore still change after the month, until its invoices are no longer corrected.
+
+One query, grouped in PostgreSQL; a restricted login sees its own accounts' invoices only.
 """
 
 from collections import defaultdict
@@ -22,15 +30,33 @@ from selfcare.exports import Column
 MONTHS_SHOWN = 12
 NO_GROUP = None
 
+# The invoice lines, less their credit lines (both in the invoice's month and in the group the line
+# counted for there): two grouped parts added together.
 COST_SQL = """
-    SELECT i.period, COALESCE(own.group_id, acc.group_id) AS group_id, SUM(l.net_amount)
-    FROM invoices_invoiceline l
-    JOIN invoices_invoice i ON i.id = l.invoice_id
-    LEFT JOIN groups_groupmembership own
-        ON own.subscription_id = l.subscription_id AND own.category_id = %(category)s AND own.period @> i.period
-    LEFT JOIN groups_groupmembership acc
-        ON acc.account_id = i.account_id AND acc.category_id = %(category)s AND acc.period @> i.period
-    WHERE i.company_id = %(company)s AND i.period >= %(first)s AND i.period <= %(last)s {scope}
+    SELECT period, group_id, SUM(amount) FROM (
+        SELECT i.period, COALESCE(own.group_id, acc.group_id) AS group_id, SUM(l.net_amount) AS amount
+        FROM invoices_invoiceline l
+        JOIN invoices_invoice i ON i.id = l.invoice_id
+        LEFT JOIN groups_groupmembership own
+            ON own.subscription_id = l.subscription_id AND own.category_id = %(category)s AND own.period @> i.period
+        LEFT JOIN groups_groupmembership acc
+            ON acc.account_id = i.account_id AND acc.category_id = %(category)s AND acc.period @> i.period
+        WHERE i.company_id = %(company)s AND i.period >= %(first)s AND i.period <= %(last)s {scope}
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT i.period, COALESCE(own.group_id, acc.group_id), -SUM(c.net_amount)
+        FROM invoices_creditnoteline c
+        JOIN invoices_creditnote n ON n.id = c.credit_note_id
+        JOIN invoices_invoice i ON i.id = n.invoice_id
+        LEFT JOIN invoices_invoiceline l ON l.id = c.invoice_line_id
+        LEFT JOIN groups_groupmembership own
+            ON own.subscription_id = l.subscription_id AND own.category_id = %(category)s AND own.period @> i.period
+        LEFT JOIN groups_groupmembership acc
+            ON acc.account_id = i.account_id AND acc.category_id = %(category)s AND acc.period @> i.period
+        WHERE c.company_id = %(company)s AND i.company_id = %(company)s AND i.period >= %(first)s
+            AND i.period <= %(last)s {scope}
+        GROUP BY 1, 2
+    ) AS parts
     GROUP BY 1, 2
 """
 
@@ -50,7 +76,7 @@ class CostReport:
 
 
 def cost_amounts(*, membership, category, first: date, last: date) -> dict[tuple[date, int | None], Decimal]:
-    """{(month, group id or None): net amount} for the category's groups in the login's scope."""
+    """{(month, group id or None): net amount less credits} for the category's groups in the login's scope."""
     params = {"category": category.pk, "company": membership.company_id, "first": first, "last": last}
     scope = ""
     if not membership.all_accounts:

@@ -199,6 +199,7 @@ class GroupUpload(TenantModel):
     created = models.PositiveIntegerField(_("created"), default=0)
     changed = models.PositiveIntegerField(_("changed"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    deleted = models.PositiveIntegerField(_("deleted"), default=0)  # categories and groups
     refused = models.PositiveIntegerField(_("refused"), default=0)
     # Per row: [row number, outcome, reason code, reason values]; shown by the preview and the report.
     report = models.JSONField(default=list, blank=True)
@@ -216,4 +217,5 @@ class GroupUpload(TenantModel):
 
     @property
     def can_apply(self) -> bool:
-        return self.status == self.Status.CHECKED and not self.refused and (self.created or self.changed)
+        return (self.status == self.Status.CHECKED and not self.refused
+                and bool(self.created or self.changed or self.deleted))

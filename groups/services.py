@@ -18,6 +18,7 @@ from django.db.models import Min, Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from psycopg.types.range import Range
 
 from accounts.models import AuditEvent, Company, Membership
@@ -77,6 +78,27 @@ def category_update(*, membership, category: GroupCategory, name: str, descripti
             audit_record(action=Action.GROUPS_CHANGED, actor=membership.user, company=membership.company,
                          changes={"category": [before["name"], category.name], **changes})
     return category
+
+
+# What deleting takes with it: asked first on the page and shown per row in an upload's preview (the same words).
+CATEGORY_DELETE_CONSEQUENCE = gettext_lazy("Its %(groups)s groups and their %(members)s memberships (all months) "
+                                           "are deleted too.")
+CATEGORY_DELETE_EMPTY = gettext_lazy("It has no groups.")
+GROUP_DELETE_CONSEQUENCE = gettext_lazy("Its %(members)s memberships (all months) are deleted too: the lines are "
+                                        "then in no group of %(category)s for those months, also in the cost reports.")
+GROUP_DELETE_EMPTY = gettext_lazy("It has no members.")
+
+
+def category_delete_consequence(*, groups: int, members: int) -> str:
+    if not groups:
+        return str(CATEGORY_DELETE_EMPTY)
+    return str(CATEGORY_DELETE_CONSEQUENCE) % {"groups": groups, "members": members}
+
+
+def group_delete_consequence(*, members: int, category: str) -> str:
+    if not members:
+        return str(GROUP_DELETE_EMPTY)
+    return str(GROUP_DELETE_CONSEQUENCE) % {"members": members, "category": category}
 
 
 def category_delete(*, membership, category: GroupCategory) -> None:

@@ -23,9 +23,10 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from groups import services
 from groups.models import MAX_CATEGORIES, MAX_GROUPS, Group, GroupCategory, GroupMembership, GroupUpload
 from groups.months import add_months, format_month, month_after, month_before, parse_month, this_month
-from groups.services import MONTHS_AHEAD, _lock_company, opening_months, period_range
+from groups.services import MONTHS_AHEAD, _lock_company, opening_months
 from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger(__name__)
@@ -40,11 +41,22 @@ JOB_CHECK = "groups.upload_check"
 JOB_APPLY = "groups.upload_apply"
 
 # Outcomes of a row.
-CREATED, CHANGED, UNCHANGED, REFUSED = "created", "changed", "unchanged", "refused"
+CREATED, CHANGED, UNCHANGED, DELETED, REFUSED = "created", "changed", "unchanged", "deleted", "refused"
 OUTCOME_LABELS = {
     CREATED: gettext_lazy("Created"), CHANGED: gettext_lazy("Changed"), UNCHANGED: gettext_lazy("No change"),
-    REFUSED: gettext_lazy("Refused"),
+    DELETED: gettext_lazy("Deleted"), REFUSED: gettext_lazy("Refused"),
 }
+# Before applying, a deletion is what will happen (the preview asks first, as the page does).
+PLANNED_LABELS = {**OUTCOME_LABELS, DELETED: gettext_lazy("Will be deleted")}
+
+
+def outcome_label(outcome: str, *, applied: bool):
+    return (OUTCOME_LABELS if applied else PLANNED_LABELS)[outcome]
+
+
+# The structure workbook's "Action" column: empty creates or changes; this word (in any of the site's
+# languages, any case) deletes. Nothing is ever deleted because it is missing from the workbook.
+ACTION_DELETE = gettext_lazy("Delete")
 
 # The columns (key, heading in the template). Headings are matched case-insensitively, in English or
 # in the reader's language.
@@ -54,6 +66,7 @@ COLUMNS = {
         ("category_description", gettext_lazy("Category description"), False),
         ("group", gettext_lazy("Group"), True),
         ("group_description", gettext_lazy("Group description"), False),
+        ("action", gettext_lazy("Action"), False),
     ],
     GroupUpload.Kind.ASSIGNMENTS: [
         ("account", gettext_lazy("Account number"), True),
@@ -105,6 +118,13 @@ REASONS = {
     "category_limit": gettext_lazy("Over the limit of %(max)s categories."),
     "group_limit": gettext_lazy("Over the limit of %(max)s groups."),
     "too_long": gettext_lazy("A name is longer than %(max)s characters."),
+    "bad_action": gettext_lazy("“%(value)s” is not an action: write %(delete)s to delete, or leave it empty."),
+    "category_deleted": gettext_lazy("The category is deleted by row %(row)s: nothing else can be done with it in "
+                                     "the same workbook."),
+    "delete_category": services.CATEGORY_DELETE_CONSEQUENCE,
+    "delete_category_empty": services.CATEGORY_DELETE_EMPTY,
+    "delete_group": services.GROUP_DELETE_CONSEQUENCE,
+    "delete_group_empty": services.GROUP_DELETE_EMPTY,
 }
 
 
@@ -158,8 +178,33 @@ def _headings(kind) -> dict[str, str]:
     return found
 
 
-def read_rows(file, kind, *, progress=None) -> list[tuple[int, dict]]:
-    """(row number, {column key: text}) of every non-empty row below the headings of the first sheet."""
+class RowValues(tuple):
+    """A row's cells in the order of its kind's ``COLUMNS`` (a tuple, read by key with ``get``): 50,000
+    rows as dicts of their columns held 40 MB, as tuples of shared texts a fifth of that."""
+
+    __slots__ = ()
+    index: dict[str, int] = {}
+
+    def get(self, key, default=""):
+        position = self.index.get(key)
+        return self[position] if position is not None else default
+
+
+class StructureValues(RowValues):
+    __slots__ = ()
+    index = {key: position for position, (key, _label, _needed) in enumerate(COLUMNS[GroupUpload.Kind.STRUCTURE])}
+
+
+class AssignmentValues(RowValues):
+    __slots__ = ()
+    index = {key: position for position, (key, _label, _needed) in enumerate(COLUMNS[GroupUpload.Kind.ASSIGNMENTS])}
+
+
+ROW_VALUES = {GroupUpload.Kind.STRUCTURE: StructureValues, GroupUpload.Kind.ASSIGNMENTS: AssignmentValues}
+
+
+def read_rows(file, kind, *, progress=None) -> list[tuple[int, RowValues]]:
+    """(row number, the row's texts by column) of every non-empty row below the headings of the first sheet."""
     from openpyxl import load_workbook
 
     try:
@@ -182,6 +227,9 @@ def read_rows(file, kind, *, progress=None) -> list[tuple[int, dict]]:
     if missing:
         workbook.close()
         raise WorkbookRefused("missing_columns", columns=", ".join(missing))
+    row_class = ROW_VALUES[kind]
+    picks = [positions.get(key) for key, _label, _needed in COLUMNS[kind]]
+    shared = {"": ""}  # one text object per distinct text: 50,000 rows repeat the same category, group, months
     result = []
     try:
         for number, values in enumerate(rows, start=2):
@@ -189,8 +237,12 @@ def read_rows(file, kind, *, progress=None) -> list[tuple[int, dict]]:
                 continue
             if len(result) >= MAX_ROWS:
                 raise WorkbookRefused("too_many_rows", max=f"{MAX_ROWS:,}".replace(",", " "))
-            result.append((number, {key: _cell(values[index]) if index < len(values) else ""
-                                    for key, index in positions.items()}))
+            width = len(values)
+            cells = []
+            for index in picks:
+                text = _cell(values[index]) if index is not None and index < width else ""
+                cells.append(shared.setdefault(text, text))
+            result.append((number, row_class(cells)))
     except WorkbookRefused:
         raise
     except Exception as error:  # noqa: BLE001 - a sheet that breaks halfway
@@ -204,15 +256,18 @@ def read_rows(file, kind, *, progress=None) -> list[tuple[int, dict]]:
 
 # Checking --------------------------------------------------------------------------------------------
 
-@dataclass
+NO_VALUES: dict = {}
+
+
+@dataclass(slots=True)
 class RowResult:
     row: int
     outcome: str
     code: str = ""
-    values: dict = field(default_factory=dict)
+    values: dict | None = None  # shared between rows with the same reason (never changed once made)
 
     def as_list(self):
-        return [self.row, self.outcome, self.code, self.values]
+        return [self.row, self.outcome, self.code, self.values if self.values is not None else NO_VALUES]
 
 
 @dataclass
@@ -224,34 +279,112 @@ class Plan:
     category_descriptions: dict = field(default_factory=dict)  # category id → description
     new_groups: list = field(default_factory=list)  # (category name, group name, description)
     group_descriptions: dict = field(default_factory=dict)  # group id → description
-    new_memberships: list = field(default_factory=list)  # GroupMembership (unsaved)
-    new_periods: dict = field(default_factory=dict)  # membership id → Range
+    deleted_categories: list = field(default_factory=list)  # category ids (their groups go with them)
+    deleted_groups: list = field(default_factory=list)  # group ids
+    # (category id, group id, "a"/"s", line id, first month, month after the last or None): plain tuples, as
+    # 50,000 unsaved GroupMembership instances held 60 MB.
+    new_memberships: list = field(default_factory=list)
+    new_periods: dict = field(default_factory=dict)  # membership id → (first month, month after the last or None)
 
     def counts(self) -> dict:
-        counts = {CREATED: 0, CHANGED: 0, UNCHANGED: 0, REFUSED: 0}
+        counts = {CREATED: 0, CHANGED: 0, UNCHANGED: 0, DELETED: 0, REFUSED: 0}
         for result in self.results:
             counts[result.outcome] += 1
         return counts
 
 
+def _delete_words() -> set[str]:
+    from django.conf import settings
+    from django.utils import translation
+
+    words = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            words.add(str(ACTION_DELETE).lower())
+    return words
+
+
 def check_structure(*, membership, rows) -> Plan:
+    """Categories and groups: created when new, described when the description differs, deleted when the
+    row's Action says so (a row with a group deletes the group, one without the category with its groups)."""
+    from django.db.models import Count
+
     categories = {c.name.lower(): c for c in GroupCategory.objects.filter(company_id=membership.company_id)}
     groups = {(g.category_id, g.name.lower()): g for g in Group.objects.filter(company_id=membership.company_id)}
-    category_count, group_count = len(categories), len(groups)
     plan = Plan(results=[])
+    delete_words = _delete_words()
+
+    # The deletions first: what they free counts for the limits, and a deleted category takes no other rows.
+    deleting = {}  # row number → the category or group deleted
+    deleted_categories = {}  # category id → row
+    for number, values in rows:
+        action = values.get("action", "")
+        if action.lower() not in delete_words:
+            continue
+        category = categories.get(values.get("category", "").lower())
+        group_name = values.get("group", "")
+        if category is not None and not group_name:
+            deleted_categories.setdefault(category.pk, number)
+            deleting[number] = category
+        elif category is not None and (category.pk, group_name.lower()) in groups:
+            deleting[number] = groups[(category.pk, group_name.lower())]
+    members = {}
+    if deleting:
+        members = dict(GroupMembership.objects.filter(company_id=membership.company_id).values("group_id")
+                       .annotate(count=Count("pk")).values_list("group_id", "count"))
+    gone_groups = {group.pk for group in groups.values() if group.category_id in deleted_categories}
+    gone_groups |= {item.pk for item in deleting.values() if isinstance(item, Group)}
+    category_count = len(categories) - len(deleted_categories)
+    group_count = len(groups) - len(gone_groups)
+
     new_categories: dict[str, int] = {}  # lower name → row
     seen_groups: dict[tuple, int] = {}
     described = {}
     for number, values in rows:
         name, group_name = values.get("category", ""), values.get("group", "")
+        action = values.get("action", "")
         if not name:
             plan.results.append(RowResult(number, REFUSED, "no_category"))
             continue
         if len(name) > 60 or len(group_name) > 60:
             plan.results.append(RowResult(number, REFUSED, "too_long", {"max": 60}))
             continue
-        outcome, code = UNCHANGED, ""
+        if action and action.lower() not in delete_words:
+            plan.results.append(RowResult(number, REFUSED, "bad_action",
+                                          {"value": action, "delete": str(ACTION_DELETE)}))
+            continue
         category = categories.get(name.lower())
+        if category is not None and category.pk in deleted_categories and deleted_categories[category.pk] != number:
+            plan.results.append(RowResult(number, REFUSED, "category_deleted",
+                                          {"row": deleted_categories[category.pk]}))
+            continue
+        if action:  # a deletion
+            if category is None:
+                plan.results.append(RowResult(number, REFUSED, "unknown_category", {"category": name}))
+                continue
+            if not group_name:
+                count = sum(members.get(group.pk, 0) for group in groups.values() if group.category_id == category.pk)
+                in_category = sum(1 for group in groups.values() if group.category_id == category.pk)
+                plan.deleted_categories.append(category.pk)
+                plan.results.append(RowResult(number, DELETED, "delete_category" if in_category else
+                                              "delete_category_empty", {"groups": in_category, "members": count}))
+                continue
+            key = (category.pk, group_name.lower())
+            if key in seen_groups:
+                plan.results.append(RowResult(number, REFUSED, "group_twice", {"row": seen_groups[key]}))
+                continue
+            seen_groups[key] = number
+            group = groups.get(key)
+            if group is None:
+                plan.results.append(RowResult(number, REFUSED, "unknown_group",
+                                              {"group": group_name, "category": category.name}))
+                continue
+            count = members.get(group.pk, 0)
+            plan.deleted_groups.append(group.pk)
+            plan.results.append(RowResult(number, DELETED, "delete_group" if count else "delete_group_empty",
+                                          {"members": count, "category": category.name}))
+            continue
+        outcome, code = UNCHANGED, ""
         description = values.get("category_description", "")
         if category is None and name.lower() not in new_categories:
             if category_count >= MAX_CATEGORIES:
@@ -302,19 +435,6 @@ class Line:
     pk: int
     account_id: int
 
-    @property
-    def key(self):
-        return (self.kind, self.pk)
-
-
-@dataclass(slots=True)
-class Existing:
-    pk: int
-    group_id: int
-    label: str
-    lower: date
-    upper: date | None
-
 
 def _resolve_lines(membership, rows):
     """{number: account} and {number: [subscriptions]} / {id: subscription} for the numbers in the file,
@@ -322,44 +442,74 @@ def _resolve_lines(membership, rows):
     account_numbers = {values.get("account") for _number, values in rows if values.get("account")}
     subscription_numbers = {values.get("subscription") for _number, values in rows
                             if values.get("subscription") and not values.get("subscription_id")}
-    subscription_ids = {int(values["subscription_id"]) for _number, values in rows
-                        if values.get("subscription_id", "").isdigit() and len(values["subscription_id"]) < 12}
+    subscription_ids = {int(values.get("subscription_id")) for _number, values in rows
+                        if values.get("subscription_id").isdigit() and len(values.get("subscription_id")) < 12}
     accounts = {}
-    for chunk in _chunks(account_numbers):
-        for pk, number in BillingAccount.objects.filter(company_id=membership.company_id, number__in=chunk
-                                                        ).values_list("pk", "number"):
-            accounts[number] = Line("a", pk, pk)
+    for pk, number in _values_any(BillingAccount, ("id", "number"), "number", account_numbers, membership.company_id):
+        accounts[number] = Line("a", pk, pk)
     by_number = defaultdict(list)
-    for chunk in _chunks(subscription_numbers):
-        for pk, number, account_id in Subscription.objects.filter(
-                company_id=membership.company_id, number__in=chunk).values_list("pk", "number", "account_id"):
-            by_number[number].append(Line("s", pk, account_id))
+    for pk, number, account_id in _values_any(Subscription, ("id", "number", "account_id"), "number",
+                                              subscription_numbers, membership.company_id):
+        by_number[number].append(Line("s", pk, account_id))
     by_id = {}
-    for chunk in _chunks(subscription_ids):
-        for pk, account_id in Subscription.objects.filter(company_id=membership.company_id, pk__in=chunk
-                                                          ).values_list("pk", "account_id"):
-            by_id[pk] = Line("s", pk, account_id)
+    for pk, account_id in _values_any(Subscription, ("id", "account_id"), "id", subscription_ids,
+                                      membership.company_id):
+        by_id[pk] = Line("s", pk, account_id)
     return accounts, by_number, by_id
 
 
-def check_assignments(*, membership, rows) -> Plan:
+def _values_any(model, columns, column, values, company_id):
+    """The company's rows of ``model`` whose ``column`` is one of ``values``: as tuples of ``columns``, a
+    chunk at a time, the values given as one array (thousands of placeholders cost more than the query)."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = (f"SELECT {', '.join(columns)} FROM {table} WHERE company_id = %s AND {column} = ANY(%s)")
+    with connection.cursor() as cursor:
+        for chunk in _chunks(values, 10_000):
+            cursor.execute(sql, [company_id, chunk])
+            yield from cursor.fetchall()
+
+
+class _Shared(dict):
+    """One object per distinct value (months, a reason's values): 50,000 rows moving from the same
+    groups in the same month share them instead of holding 50,000 copies."""
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+
+def check_assignments(*, membership, rows, tick=None) -> Plan:
+    """``tick(plan)`` is called now and then while rows are decided (the job's progress)."""
     plan = Plan(results=[])
+    results = plan.results
     categories = {c.name.lower(): c for c in GroupCategory.objects.filter(company_id=membership.company_id)}
     groups = {(g.category_id, g.name.lower()): g
               for g in Group.objects.filter(company_id=membership.company_id).select_related("category")}
+    labels = {group.pk: group.label for group in groups.values()}
     accounts, by_number, by_id = _resolve_lines(membership, rows)
     scope = None if membership.all_accounts else set(membership.accounts.values_list("pk", flat=True))
     latest_start = add_months(this_month(), MONTHS_AHEAD)
+    months = _Shared(parse_month)
+    shared_values = _Shared(lambda items: dict(items))
+
+    def refuse(row, code, **values):
+        results.append(RowResult(row, REFUSED, code, shared_values[tuple(values.items())] if values else None))
 
     parsed = []  # (row, line, group, start, end)
     for number, values in rows:
-        account_number, subscription_number = values.get("account", ""), values.get("subscription", "")
-        subscription_id = values.get("subscription_id", "")
+        account_number, subscription_number = values.get("account"), values.get("subscription")
+        subscription_id = values.get("subscription_id")
         if not account_number and not subscription_number and not subscription_id:
-            plan.results.append(RowResult(number, REFUSED, "no_number"))
+            refuse(number, "no_number")
             continue
         if account_number and (subscription_number or subscription_id):
-            plan.results.append(RowResult(number, REFUSED, "both_numbers"))
+            refuse(number, "both_numbers")
             continue
         shown = account_number or subscription_number or subscription_id
         if account_number:
@@ -367,126 +517,140 @@ def check_assignments(*, membership, rows) -> Plan:
         elif subscription_id:
             line = by_id.get(int(subscription_id)) if subscription_id.isdigit() and len(subscription_id) < 12 else None
         else:
-            found = by_number.get(subscription_number, [])
+            found = by_number.get(subscription_number, ())
             if len(found) > 1:
-                plan.results.append(RowResult(number, REFUSED, "ambiguous_number", {"number": shown}))
+                refuse(number, "ambiguous_number", number=shown)
                 continue
             line = found[0] if found else None
         if line is None:
-            plan.results.append(RowResult(number, REFUSED, "unknown_number", {"number": shown}))
+            refuse(number, "unknown_number", number=shown)
             continue
-        account_id = line.account_id
-        if scope is not None and account_id not in scope:
-            plan.results.append(RowResult(number, REFUSED, "outside_scope", {"number": shown}))
+        if scope is not None and line.account_id not in scope:
+            refuse(number, "outside_scope", number=shown)
             continue
-        category_name, group_name = values.get("category", ""), values.get("group", "")
+        category_name, group_name = values.get("category"), values.get("group")
         if not category_name:
-            plan.results.append(RowResult(number, REFUSED, "no_category"))
+            refuse(number, "no_category")
             continue
         category = categories.get(category_name.lower())
         if category is None:
-            plan.results.append(RowResult(number, REFUSED, "unknown_category", {"category": category_name}))
+            refuse(number, "unknown_category", category=category_name)
             continue
         if not group_name:
-            plan.results.append(RowResult(number, REFUSED, "no_group"))
+            refuse(number, "no_group")
             continue
         group = groups.get((category.pk, group_name.lower()))
         if group is None:
-            plan.results.append(RowResult(number, REFUSED, "unknown_group",
-                                          {"group": group_name, "category": category.name}))
+            refuse(number, "unknown_group", group=group_name, category=category.name)
             continue
-        if not values.get("start"):
-            plan.results.append(RowResult(number, REFUSED, "no_start"))
+        start_text, end_text = values.get("start"), values.get("end")
+        if not start_text:
+            refuse(number, "no_start")
             continue
-        start = parse_month(values["start"])
-        end = parse_month(values["end"]) if values.get("end") else None
-        if start is None or (values.get("end") and end is None):
-            bad = values["start"] if start is None else values["end"]
-            plan.results.append(RowResult(number, REFUSED, "bad_month", {"value": bad}))
+        start = months[start_text]
+        end = months[end_text] if end_text else None
+        if start is None or (end_text and end is None):
+            refuse(number, "bad_month", value=start_text if start is None else end_text)
             continue
         if end is not None and end < start:
-            plan.results.append(RowResult(number, REFUSED, "end_before_start"))
+            refuse(number, "end_before_start")
             continue
-        parsed.append((number, line, account_id, group, start, end))
+        parsed.append((number, line, group, start, end))
+    del accounts, by_number, by_id
+    if tick is not None:
+        tick(plan)
 
-    openings = opening_months({account_id for _n, _l, account_id, _g, _s, _e in parsed}) if parsed else {}
-    existing = _existing_memberships(parsed, groups)
+    openings = opening_months({line.account_id for _n, line, _g, _s, _e in parsed}) if parsed else {}
+    window = _Shared(lambda first: {"first": format_month(first), "last": format_month(latest_start)})
     # One (category, line) at a time, earliest start first: each row is checked against what the rows
     # before it leave.
     by_line = defaultdict(list)
     for item in parsed:
-        number, line, account_id, group, start, end = item
-        first = openings[account_id]
+        number, line, group, start, _end = item
+        first = openings[line.account_id]
         if not first <= start <= latest_start:
-            plan.results.append(RowResult(number, REFUSED, "outside_window",
-                                          {"first": format_month(first), "last": format_month(latest_start)}))
+            results.append(RowResult(number, REFUSED, "outside_window", window[first]))
             continue
-        by_line[(group.category_id, line.key)].append(item)
-    for key, items in by_line.items():
-        current = [[row, row.lower, row.upper] for row in existing.get(key, [])]
-        accepted = []  # (row number, start, end exclusive)
-        for number, line, _account_id, group, start, end in sorted(items, key=lambda item: (item[4], item[0])):
-            upper = month_after(end) if end else None
-            clash_row = next((n for n, s, u in accepted if _overlaps(s, u, start, upper)), None)
-            if clash_row is not None:
-                plan.results.append(RowResult(number, REFUSED, "overlap_row", {"row": clash_row}))
-                continue
-            overlapping = [entry for entry in current if _overlaps(entry[1], entry[2], start, upper)]
-            result = None
-            if not overlapping:
-                result = RowResult(number, CREATED)
-            elif len(overlapping) == 1:
-                entry = overlapping[0]
-                row, lower, existing_upper = entry
-                if row.group_id == group.pk and lower == start and existing_upper == upper:
-                    result = RowResult(number, UNCHANGED)
-                elif row.group_id == group.pk and lower == start:
-                    plan.new_periods[row.pk] = period_range(start, end)
-                    entry[2] = upper
-                    result = RowResult(number, CHANGED, "end_changed")
-                    accepted.append((number, start, upper))
-                    plan.results.append(result)
-                    continue
-                elif lower < start and (existing_upper is None or existing_upper > start):
-                    later = [e for e in current if e is not entry and _overlaps(e[1], e[2], start, upper)]
-                    if not later:
-                        plan.new_periods[row.pk] = period_range(lower, month_before(start))
-                        entry[2] = start
-                        result = RowResult(number, CHANGED, "moves", {"group": row.label,
-                                                                      "until": format_month(month_before(start))})
-            if result is None:
-                row = overlapping[0][0]
-                result = RowResult(number, REFUSED, "overlap_existing", {
-                    "group": row.label, "start": format_month(overlapping[0][1]),
-                    "until": format_month(month_before(overlapping[0][2])) if overlapping[0][2] else ""})
-            elif result.outcome != UNCHANGED:
-                plan.new_memberships.append(GroupMembership(
-                    company_id=membership.company_id, category_id=group.category_id, group_id=group.pk,
-                    period=period_range(start, end), created_by_id=membership.user_id,
-                    **({"account_id": line.pk} if line.kind == "a" else {"subscription_id": line.pk})))
-            if result.outcome != REFUSED:
-                accepted.append((number, start, upper))
-            plan.results.append(result)
-    plan.results.sort(key=lambda result: result.row)
+        by_line[(group.category_id, line.kind, line.pk)].append(item)
+    del parsed, openings
+    # The lines' memberships are read a chunk of lines at a time, and dropped once those lines are checked.
+    for keys in _chunks(by_line, LOOKUP_CHUNK):
+        existing = _existing_memberships(keys)
+        for key in keys:
+            _check_line(plan, by_line[key], existing.get(key, ()), labels, shared_values)
+        if tick is not None:
+            tick(plan)
+    results.sort(key=lambda result: result.row)
     return plan
+
+
+def _check_line(plan, items, existing, labels, shared_values):
+    """The file's rows of one line in one category, earliest start first, against its memberships there."""
+    current = [[pk, group_id, lower, upper] for pk, group_id, lower, upper in existing]
+    accepted = []  # (row number, start, end exclusive)
+    results = plan.results
+    for number, line, group, start, end in sorted(items, key=lambda item: (item[3], item[0])):
+        upper = month_after(end) if end else None
+        clash_row = next((n for n, s, u in accepted if _overlaps(s, u, start, upper)), None)
+        if clash_row is not None:
+            results.append(RowResult(number, REFUSED, "overlap_row", shared_values[(("row", clash_row),)]))
+            continue
+        overlapping = [entry for entry in current if _overlaps(entry[2], entry[3], start, upper)]
+        result = None
+        if not overlapping:
+            result = RowResult(number, CREATED)
+        elif len(overlapping) == 1:
+            entry = overlapping[0]
+            pk, group_id, lower, existing_upper = entry
+            if group_id == group.pk and lower == start and existing_upper == upper:
+                result = RowResult(number, UNCHANGED)
+            elif group_id == group.pk and lower == start:
+                plan.new_periods[pk] = (start, upper)
+                entry[3] = upper
+                accepted.append((number, start, upper))
+                results.append(RowResult(number, CHANGED, "end_changed"))
+                continue
+            elif lower < start and (existing_upper is None or existing_upper > start):
+                later = [e for e in current if e is not entry and _overlaps(e[2], e[3], start, upper)]
+                if not later:
+                    plan.new_periods[pk] = (lower, start)
+                    entry[3] = start
+                    result = RowResult(number, CHANGED, "moves", shared_values[
+                        (("group", labels.get(group_id, "")), ("until", format_month(month_before(start))))])
+        if result is None:
+            _pk, group_id, lower, existing_upper = overlapping[0]
+            result = RowResult(number, REFUSED, "overlap_existing", shared_values[(
+                ("group", labels.get(group_id, "")), ("start", format_month(lower)),
+                ("until", format_month(month_before(existing_upper)) if existing_upper else ""))])
+        elif result.outcome != UNCHANGED:
+            plan.new_memberships.append((group.category_id, group.pk, line.kind, line.pk, start, upper))
+        if result.outcome != REFUSED:
+            accepted.append((number, start, upper))
+        results.append(result)
 
 
 def _overlaps(lower_a, upper_a, lower_b, upper_b) -> bool:
     return (upper_b is None or lower_a < upper_b) and (upper_a is None or lower_b < upper_a)
 
 
-def _existing_memberships(parsed, groups):
-    """{(category id, line key): [Existing]} of the file's lines (plain values: 50,000 lines' worth)."""
-    labels = {group.pk: group.label for group in groups.values()}
+def _existing_memberships(keys):
+    """{(category id, "a"/"s", line id): [(pk, group id, first month, month after the last or None)]} of
+    these lines (plain tuples, the months shared). The ids go as one array each, not as thousands of
+    placeholders."""
+    from django.db import connection
+
+    months = _Shared(lambda month: month)
     found = defaultdict(list)
-    columns = ("pk", "category_id", "group_id", "period")
-    for kind, line_field in (("s", "subscription_id"), ("a", "account_id")):
-        ids = {line.pk for _n, line, _a, _g, _s, _e in parsed if line.kind == kind}
-        for chunk in _chunks(ids):
-            for pk, category_id, group_id, period, line_id in GroupMembership.objects.filter(
-                    **{f"{line_field}__in": chunk}).values_list(*columns, line_field):
-                found[(category_id, (kind, line_id))].append(
-                    Existing(pk, group_id, labels.get(group_id, ""), period.lower, period.upper))
+    with connection.cursor() as cursor:
+        for kind, line_field in (("s", "subscription_id"), ("a", "account_id")):
+            ids = [pk for _category_id, line_kind, pk in keys if line_kind == kind]
+            if not ids:
+                continue
+            cursor.execute(f"SELECT id, category_id, group_id, lower(period), upper(period), {line_field} "
+                           f"FROM groups_groupmembership WHERE {line_field} = ANY(%s)", [ids])
+            for pk, category_id, group_id, lower, upper, line_id in cursor.fetchall():
+                found[(category_id, kind, line_id)].append(
+                    (pk, group_id, months[lower], months[upper] if upper else None))
     return found
 
 
@@ -497,12 +661,22 @@ def check(*, membership, upload: GroupUpload, progress=None) -> Plan | None:
     except WorkbookRefused as refused:
         _store(upload, None, problem={"code": refused.code, "values": refused.values}, status=GroupUpload.Status.REFUSED)
         return None
+    decided = [0]
+
+    def tick(plan):
+        """The rows decided so far, as the job's progress."""
+        if progress is not None:
+            progress.advance(ok=len(plan.results) - decided[0])
+        decided[0] = len(plan.results)
+
     if progress is not None:
         progress.set_total(len(rows))
-    checker = check_structure if upload.kind == GroupUpload.Kind.STRUCTURE else check_assignments
-    plan = checker(membership=membership, rows=rows)
-    if progress is not None:
-        progress.advance(ok=len(rows))
+    if upload.kind == GroupUpload.Kind.STRUCTURE:
+        plan = check_structure(membership=membership, rows=rows)
+    else:
+        plan = check_assignments(membership=membership, rows=rows, tick=tick)
+    del rows
+    tick(plan)
     _store(upload, plan, status=GroupUpload.Status.CHECKED)
     return plan
 
@@ -532,14 +706,16 @@ def _parsed_rows(upload, progress=None):
 
 
 def _store(upload, plan, *, status, problem=None):
-    counts = plan.counts() if plan is not None else {CREATED: 0, CHANGED: 0, UNCHANGED: 0, REFUSED: 0}
+    counts = plan.counts() if plan is not None else dict.fromkeys(OUTCOME_LABELS, 0)
     upload.status = status
     upload.problem = problem or {}
     upload.rows = len(plan.results) if plan is not None else 0
     upload.created, upload.changed = counts[CREATED], counts[CHANGED]
     upload.unchanged, upload.refused = counts[UNCHANGED], counts[REFUSED]
+    upload.deleted = counts[DELETED]
     upload.report = [result.as_list() for result in plan.results] if plan is not None else []
-    upload.save(update_fields=["status", "problem", "rows", "created", "changed", "unchanged", "refused", "report"])
+    upload.save(update_fields=["status", "problem", "rows", "created", "changed", "unchanged", "deleted", "refused",
+                               "report"])
 
 
 # Applying -----------------------------------------------------------------------------------------------
@@ -552,7 +728,8 @@ def apply(*, membership, upload: GroupUpload, progress=None) -> GroupUpload:
     """Check the workbook again against the data as it is now and write all of it, or nothing."""
     with transaction.atomic():
         _lock_company(membership.company_id)
-        upload = GroupUpload.objects.select_for_update().get(pk=upload.pk)
+        # Not the report of the check before: it is made again (50,000 rows of it held 15 MB).
+        upload = GroupUpload.objects.select_for_update().defer("report").get(pk=upload.pk)
         if upload.status == GroupUpload.Status.APPLIED:
             return upload  # applied already (a double click, a redelivered job)
         plan = check(membership=membership, upload=upload, progress=progress)
@@ -564,7 +741,7 @@ def apply(*, membership, upload: GroupUpload, progress=None) -> GroupUpload:
         if upload.kind == GroupUpload.Kind.STRUCTURE:
             _write_structure(membership, plan)
         else:
-            _write_assignments(plan)
+            _write_assignments(membership, plan)
         upload.status, upload.applied_at = GroupUpload.Status.APPLIED, timezone.now()
         upload.save(update_fields=["status", "applied_at"])
         audit_record(action=AuditEvent.Action.GROUP_UPLOAD_APPLIED, actor=membership.user, company=membership.company,
@@ -573,6 +750,12 @@ def apply(*, membership, upload: GroupUpload, progress=None) -> GroupUpload:
 
 
 def _write_structure(membership, plan: Plan):
+    # The deletions first (they free names and places under the limits), through the same services as
+    # the page's delete buttons: the memberships go with them, each recorded in the audit log.
+    for group in Group.objects.filter(pk__in=plan.deleted_groups, company_id=membership.company_id):
+        services.group_delete(membership=membership, group=group)
+    for category in GroupCategory.objects.filter(pk__in=plan.deleted_categories, company_id=membership.company_id):
+        services.category_delete(membership=membership, category=category)
     created = {}
     for name, description in plan.new_categories:
         created[name.lower()] = GroupCategory.objects.create(company_id=membership.company_id, name=name,
@@ -589,20 +772,28 @@ def _write_structure(membership, plan: Plan):
         Group.objects.filter(pk=pk).update(description=description)
 
 
-def _write_assignments(plan: Plan):
+def _write_assignments(membership, plan: Plan):
+    """The cuts in one UPDATE … FROM unnest(arrays) per chunk, the new memberships with COPY (the exclusion
+    constraints check every row as it goes in)."""
     from django.db import connection
 
-    if plan.new_periods:
-        # One statement for every cut: UPDATE … FROM (VALUES …).
-        with connection.cursor() as cursor:
-            for chunk in _chunks(plan.new_periods.items(), 2000):
-                values = ", ".join(["(%s, %s::daterange)"] * len(chunk))
-                params = []
-                for pk, period in chunk:
-                    params += [pk, f"[{period.lower},{period.upper or ''})"]
-                cursor.execute(f"UPDATE groups_groupmembership AS m SET period = v.period FROM (VALUES {values}) "
-                               f"AS v(id, period) WHERE m.id = v.id", params)
-    GroupMembership.objects.bulk_create(plan.new_memberships, batch_size=2000)
+    def period(lower, upper):
+        return f"[{lower},{upper or ''})"
+
+    with connection.cursor() as cursor:
+        for chunk in _chunks(plan.new_periods.items(), 10_000):
+            cursor.execute("UPDATE groups_groupmembership AS m SET period = v.period::daterange "
+                           "FROM unnest(%s::bigint[], %s::text[]) AS v(id, period) WHERE m.id = v.id",
+                           [[pk for pk, _period in chunk], [period(*bounds) for _pk, bounds in chunk]])
+        if not plan.new_memberships:
+            return
+        now, company_id, user_id = timezone.now(), membership.company_id, membership.user_id
+        columns = "company_id, category_id, group_id, subscription_id, account_id, period, created_by_id, created_at"
+        with connection.wrap_database_errors, cursor.cursor.copy(
+                f"COPY groups_groupmembership ({columns}) FROM STDIN") as copy:
+            for category_id, group_id, kind, line_id, lower, upper in plan.new_memberships:
+                copy.write_row((company_id, category_id, group_id, line_id if kind == "s" else None,
+                                line_id if kind == "a" else None, period(lower, upper), user_id, now))
 
 
 def upload_create(*, membership, kind: str, file) -> GroupUpload:
@@ -625,7 +816,8 @@ def _shown(upload, wanted, limit):
     rows = []
     for number, outcome, code, values in upload.report:
         if wanted(outcome):
-            rows.append({"row": number, "outcome": outcome, "label": OUTCOME_LABELS[outcome],
+            rows.append({"row": number, "outcome": outcome,
+                         "label": outcome_label(outcome, applied=upload.status == GroupUpload.Status.APPLIED),
                          "reason": reason_text(code, values)})
             if len(rows) >= limit:
                 break
@@ -635,6 +827,7 @@ def _shown(upload, wanted, limit):
 def report_rows(upload: GroupUpload):
     """The workbook's rows with each one's outcome and reason (the downloadable result)."""
     outcomes = {number: (outcome, code, values) for number, outcome, code, values in upload.report}
+    applied = upload.status == GroupUpload.Status.APPLIED
     with upload.file.open("rb") as stored:
         content = io.BytesIO(stored.read())
     try:
@@ -643,7 +836,7 @@ def report_rows(upload: GroupUpload):
         rows = []
     for number, values in rows:
         outcome, code, reason_values = outcomes.get(number, (UNCHANGED, "", {}))
-        yield number, values, OUTCOME_LABELS[outcome], reason_text(code, reason_values)
+        yield number, values, outcome_label(outcome, applied=applied), reason_text(code, reason_values)
 
 
 def template_workbook(kind: str) -> bytes:
@@ -656,7 +849,7 @@ def template_workbook(kind: str) -> bytes:
     sheet.append([str(label) for _key, label, _required in COLUMNS[kind]])
     month = format_month(this_month())
     if kind == GroupUpload.Kind.STRUCTURE:
-        sheet.append([str(_("Cost centre")), "", "2010", ""])
+        sheet.append([str(_("Cost centre")), "", "2010", "", ""])
     else:
         sheet.append(["", "+45 20000000", "", str(_("Cost centre")), "2010", month, ""])
     for column in "ABCDEFG":
@@ -682,6 +875,13 @@ def _instructions(kind) -> list[str]:
               "new); empty for a category without groups."),
             _("At most %(categories)s categories and %(groups)s groups in all.")
             % {"categories": MAX_CATEGORIES, "groups": MAX_GROUPS},
+            _("Action: empty to create or change the row's category and group. Write %(delete)s to delete: with a "
+              "group, the group and its memberships (all months); without a group, the category with all its groups "
+              "and their memberships. Nothing is deleted because it is left out of the workbook.")
+            % {"delete": str(ACTION_DELETE)},
+            _("The check shows each deletion as “Will be deleted” with what goes with it; nothing is deleted until "
+              "you apply. The lines of a deleted group are then in no group of its category for those months, also "
+              "in the cost reports."),
         ]
     return common + [
         _("Account number or Subscription number (or Subscription id, from the subscription list's export): "

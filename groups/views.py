@@ -182,8 +182,7 @@ class CategoryDeleteView(GroupsMixin, PortalTemplateView):
         category = selectors.access_category(membership=self.membership, pk=self.kwargs["pk"])
         groups = Group.objects.filter(category=category).count()
         members = GroupMembership.objects.filter(category=category).count()
-        consequence = _("Its %(groups)s groups and their %(members)s memberships (all months) are deleted too.") % {
-            "groups": groups, "members": members} if groups else _("It has no groups.")
+        consequence = services.category_delete_consequence(groups=groups, members=members)
         return super().get_context_data(
             title=_("Delete the category %(name)s?") % {"name": category.name}, consequence=consequence,
             submit_label=_("Delete the category"), back_url=reverse("groups:index"), **kwargs)
@@ -202,9 +201,7 @@ class GroupDeleteView(GroupsMixin, PortalTemplateView):
     def get_context_data(self, **kwargs):
         group = selectors.access_group(membership=self.membership, pk=self.kwargs["pk"])
         members = GroupMembership.objects.filter(group=group).count()
-        consequence = _("Its %(members)s memberships (all months) are deleted too: the lines are then in no group "
-                        "of %(category)s for those months, also in the cost reports.") % {
-            "members": members, "category": group.category.name} if members else _("It has no members.")
+        consequence = services.group_delete_consequence(members=members, category=group.category.name)
         return super().get_context_data(
             title=_("Delete the group %(group)s?") % {"group": group.label}, consequence=consequence,
             submit_label=_("Delete the group"), back_url=reverse("groups:group_detail", args=[group.pk]), **kwargs)
@@ -429,8 +426,14 @@ class UploadApplyView(UploadMixin, PortalTemplateView):
         if uploads.check_now(upload):
             upload = uploads.apply(membership=self.membership, upload=upload)
             if upload.status == GroupUpload.Status.APPLIED:
-                messages.success(request, _("The workbook is applied: %(created)s created, %(changed)s changed.")
-                                 % {"created": upload.created, "changed": upload.changed})
+                if upload.deleted:
+                    messages.success(request, _("The workbook is applied: %(created)s created, %(changed)s changed, "
+                                                "%(deleted)s deleted.") % {"created": upload.created,
+                                                                           "changed": upload.changed,
+                                                                           "deleted": upload.deleted})
+                else:
+                    messages.success(request, _("The workbook is applied: %(created)s created, %(changed)s changed.")
+                                     % {"created": upload.created, "changed": upload.changed})
             else:
                 messages.error(request, uploads.file_problem_text(upload.problem))
             return redirect(detail)
