@@ -1,12 +1,17 @@
 """The groups' part of the benchmark data set and of ``manage.py bench``.
 
-Seeded (``bench_groups_seed``, a phase of ``selfcare.bench.data``) for the big company: 40 groups in 3
-categories and two years of memberships, written with COPY:
+Seeded (``bench_groups_seed``, a phase of ``selfcare.bench.data``) for each big company, the
+same shape at each size: 40 groups in 3 categories and two years of memberships, written with COPY:
 
-- "Cost centre" (20 groups): every subscription from 24 months ago; a tenth of them moved once, at a
-  month in those two years (two rows), and some moves entered for next month;
-- "Office" (12 groups): every account number from 24 months ago (its subscriptions inherit it);
-- "Department" (8 groups): every third subscription, from 12 months ago.
+- "Cost centre" (20 groups): every account number from 24 months ago (its subscriptions inherit it);
+  a tenth of the subscriptions have cost centres of their own, moved once at a month in those two
+  years (two rows), up to this month;
+- "Office" (12 groups): every account number from 24 months ago;
+- "Department" (8 groups): every tenth subscription, from 12 months ago.
+
+At 500,000 lines that is ~150,000 memberships (the lines' own rows are what costs: each is checked by
+the exclusion constraints' GiST indexes as it is written, ~80 µs a row here); the filters reach most
+lines through their accounts, the harder path for them.
 
 The months before this one are marked applied (``GroupMonth``), as a running portal would have them,
 so the monthly job measures one month's work: the moves beginning this month.
@@ -29,7 +34,8 @@ from groups.models import Group, GroupCategory, GroupMembership, GroupMonth
 from groups.months import add_months, this_month
 
 CATEGORIES = [("Cost centre", 20), ("Office", 12), ("Department", 8)]
-MOVED_SHARE = 10  # one line in this many moved cost centre once
+MOVED_SHARE = 10  # one line in this many has a cost centre of its own and moved once
+DEPARTMENT_SHARE = 10  # every this many'th line is in a department
 UPLOAD_ROWS = 50_000
 COLUMNS = ["company_id", "category_id", "group_id", "subscription_id", "account_id", "period", "created_at"]
 
@@ -55,22 +61,21 @@ def bench_groups_seed(*, company, rng: random.Random, copy_rows) -> dict[str, in
 
     def rows():
         centres, offices, departments = groups["Cost centre"], groups["Office"], groups["Department"]
+        for index, account_id in enumerate(accounts):
+            for category in (centres, offices):
+                group = category[index % len(category)]
+                yield (company.pk, group.category_id, group.pk, None, account_id, _range(start, None), now)
         for index, (pk, _account_id) in enumerate(lines):
-            centre = centres[index % len(centres)]
             if rng.random() < 1 / MOVED_SHARE:
-                moved = add_months(start, rng.randint(1, 24))  # up to next month
-                after = centres[(index + 1) % len(centres)]
+                # Its own cost centre, then a move (never into the group the bench upload assigns it).
+                centre, after = centres[index % len(centres)], centres[(index + 1) % len(centres)]
+                moved = add_months(start, rng.randint(1, 24))  # up to this month
                 yield (company.pk, centre.category_id, centre.pk, pk, None, _range(start, moved), now)
                 yield (company.pk, after.category_id, after.pk, pk, None, _range(moved, None), now)
-            else:
-                yield (company.pk, centre.category_id, centre.pk, pk, None, _range(start, None), now)
-            if index % 3 == 0:
-                department = departments[index % len(departments)]
+            if index % DEPARTMENT_SHARE == 0:
+                department = departments[(index // DEPARTMENT_SHARE) % len(departments)]
                 yield (company.pk, department.category_id, department.pk, pk, None,
                        _range(department_start, None), now)
-        for index, account_id in enumerate(accounts):
-            office = offices[index % len(offices)]
-            yield (company.pk, office.category_id, office.pk, None, account_id, _range(start, None), now)
 
     written = copy_rows(GroupMembership, COLUMNS, rows())
     # The months before this one were applied by the job while the portal ran.
@@ -167,14 +172,14 @@ def monthly_job_iteration(company):
     return iteration
 
 
-def group_scenarios(*, status, get, options, client) -> list:
-    """The groups' scenarios for ``manage.py bench`` (see the module docstring)."""
+def group_scenarios(*, company, size: int, superuser, get, options, client, heavy: bool = True) -> list:
+    """The groups' scenarios for ``manage.py bench`` in ``company`` of ``size`` lines (see the module
+    docstring): the filters and the cost report; with ``heavy`` also the upload and the monthly job."""
     from django.urls import reverse
 
     from accounts.models import Membership
     from selfcare.bench import measure
 
-    company = status.company
     groups = list(Group.objects.filter(company=company).select_related("category").order_by("category__name", "name"))
     if not groups:
         return []
@@ -185,21 +190,27 @@ def group_scenarios(*, status, get, options, client) -> list:
     one = f"{subscriptions}?groups={centres[0].pk}"
     three = f"{subscriptions}?groups={centres[0].pk}&groups={centres[1].pk}&groups={offices[0].pk}"
     category = GroupCategory.objects.get(company=company, name="Cost centre")
-    membership = Membership.objects.select_related("company", "user").get(company=company, user=status.superuser)
+    scenarios = [
+        measure.Scenario(f"groups_filter_one@{size}", "subscription list filtered by one group", get(client, one),
+                         iterations, warmup, size=size),
+        measure.Scenario(f"groups_filter_three@{size}", "subscription list filtered by three groups (2 categories)",
+                         get(client, three), iterations, warmup, size=size),
+        measure.Scenario(f"groups_cost_report@{size}", "cost per group, 12 months",
+                         get(client, reverse("groups:costs_category", args=[category.pk])), iterations, warmup,
+                         size=size),
+    ]
+    if not heavy:
+        return scenarios
+    membership = Membership.objects.select_related("company", "user").get(company=company, user=superuser)
     started = time.perf_counter()
-    content = upload_workbook(company, min(UPLOAD_ROWS, status.subscriptions))
-    print(f"  (the bench workbook of {min(UPLOAD_ROWS, status.subscriptions):,} rows was written in "
+    content = upload_workbook(company, min(UPLOAD_ROWS, size))
+    print(f"  (the bench workbook of {min(UPLOAD_ROWS, size):,} rows was written in "
           f"{time.perf_counter() - started:.1f} s, {len(content) / 1e6:.1f} MB)")
     return [
-        measure.Scenario("groups_filter_one", "subscription list filtered by one group", get(client, one),
-                         iterations, warmup, size=status.subscriptions),
-        measure.Scenario("groups_filter_three", "subscription list filtered by three groups (2 categories)",
-                         get(client, three), iterations, warmup, size=status.subscriptions),
-        measure.Scenario("groups_cost_report", "cost per group, 12 months",
-                         get(client, reverse("groups:costs_category", args=[category.pk])), iterations, warmup),
-        measure.Scenario("groups_upload", f"upload of {min(UPLOAD_ROWS, status.subscriptions):,} assignment rows, "
+        *scenarios,
+        measure.Scenario(f"groups_upload@{size}", f"upload of {min(UPLOAD_ROWS, size):,} assignment rows, "
                          "checked and applied (rolled back)", upload_iteration(company, membership, content), 1, 0,
-                         memory=True),
+                         memory=True, size=size),
         measure.Scenario("groups_monthly_job", "monthly group job, all bench companies (rolled back)",
-                         monthly_job_iteration(company), 1, 0),
+                         monthly_job_iteration(company), 1, 0, size=measure.ALL_COMPANIES),
     ]
