@@ -1,12 +1,16 @@
 """The groups' part of the benchmark data set and of ``manage.py bench``.
 
-Seeded (``bench_groups_seed``, a phase of ``selfcare.bench.data``) for the big company: 40 groups in 3
-categories and two years of memberships, written with COPY:
+Seeded (``bench_groups_seed``, a phase of ``selfcare.bench.data``) for the largest big company (500,000
+lines in ``make bench``): 40 groups in 3 categories and two years of memberships, written with COPY:
 
 - "Cost centre" (20 groups): every subscription from 24 months ago; a tenth of them moved once, at a
-  month in those two years (two rows), and some moves entered for next month;
+  month in those two years (two rows), up to this month;
 - "Office" (12 groups): every account number from 24 months ago (its subscriptions inherit it);
-- "Department" (8 groups): every third subscription, from 12 months ago.
+- "Department" (8 groups): every account number from 12 months ago.
+
+At 500,000 lines that is ~550,000 memberships. Each row is checked by the exclusion constraints' GiST
+index as it is written (~30-80 µs a row here, most of the phase); the table's other indexes and its
+foreign keys are built and checked once after the COPY (``_indexes_built_afterwards``).
 
 The months before this one are marked applied (``GroupMonth``), as a running portal would have them,
 so the monthly job measures one month's work: the moves beginning this month.
@@ -58,19 +62,17 @@ def bench_groups_seed(*, company, rng: random.Random, copy_rows) -> dict[str, in
         for index, (pk, _account_id) in enumerate(lines):
             centre = centres[index % len(centres)]
             if rng.random() < 1 / MOVED_SHARE:
-                moved = add_months(start, rng.randint(1, 24))  # up to next month
+                moved = add_months(start, rng.randint(1, 24))  # up to this month
                 after = centres[(index + 1) % len(centres)]
                 yield (company.pk, centre.category_id, centre.pk, pk, None, _range(start, moved), now)
                 yield (company.pk, after.category_id, after.pk, pk, None, _range(moved, None), now)
             else:
                 yield (company.pk, centre.category_id, centre.pk, pk, None, _range(start, None), now)
-            if index % 3 == 0:
-                department = departments[index % len(departments)]
-                yield (company.pk, department.category_id, department.pk, pk, None,
-                       _range(department_start, None), now)
         for index, account_id in enumerate(accounts):
-            office = offices[index % len(offices)]
+            office, department = offices[index % len(offices)], departments[index % len(departments)]
             yield (company.pk, office.category_id, office.pk, None, account_id, _range(start, None), now)
+            yield (company.pk, department.category_id, department.pk, None, account_id,
+                   _range(department_start, None), now)
 
     written = copy_rows(GroupMembership, COLUMNS, rows())
     # The months before this one were applied by the job while the portal ran.
@@ -169,14 +171,14 @@ def monthly_job_iteration(company):
     return iteration
 
 
-def group_scenarios(*, status, get, options, client) -> list:
-    """The groups' scenarios for ``manage.py bench`` (see the module docstring)."""
+def group_scenarios(*, company, size: int, superuser, get, options, client, heavy: bool = True) -> list:
+    """The groups' scenarios for ``manage.py bench`` in ``company`` of ``size`` lines (see the module
+    docstring): the filters and the cost report; with ``heavy`` also the upload and the monthly job."""
     from django.urls import reverse
 
     from accounts.models import Membership
     from selfcare.bench import measure
 
-    company = status.company
     groups = list(Group.objects.filter(company=company).select_related("category").order_by("category__name", "name"))
     if not groups:
         return []
@@ -187,21 +189,27 @@ def group_scenarios(*, status, get, options, client) -> list:
     one = f"{subscriptions}?groups={centres[0].pk}"
     three = f"{subscriptions}?groups={centres[0].pk}&groups={centres[1].pk}&groups={offices[0].pk}"
     category = GroupCategory.objects.get(company=company, name="Cost centre")
-    membership = Membership.objects.select_related("company", "user").get(company=company, user=status.superuser)
+    scenarios = [
+        measure.Scenario(f"groups_filter_one@{size}", "subscription list filtered by one group", get(client, one),
+                         iterations, warmup, size=size),
+        measure.Scenario(f"groups_filter_three@{size}", "subscription list filtered by three groups (2 categories)",
+                         get(client, three), iterations, warmup, size=size),
+        measure.Scenario(f"groups_cost_report@{size}", "cost per group, 12 months",
+                         get(client, reverse("groups:costs_category", args=[category.pk])), iterations, warmup,
+                         size=size),
+    ]
+    if not heavy:
+        return scenarios
+    membership = Membership.objects.select_related("company", "user").get(company=company, user=superuser)
     started = time.perf_counter()
-    content = upload_workbook(company, min(UPLOAD_ROWS, status.subscriptions))
-    print(f"  (the bench workbook of {min(UPLOAD_ROWS, status.subscriptions):,} rows was written in "
+    content = upload_workbook(company, min(UPLOAD_ROWS, size))
+    print(f"  (the bench workbook of {min(UPLOAD_ROWS, size):,} rows was written in "
           f"{time.perf_counter() - started:.1f} s, {len(content) / 1e6:.1f} MB)")
     return [
-        measure.Scenario("groups_filter_one", "subscription list filtered by one group", get(client, one),
-                         iterations, warmup, size=status.subscriptions),
-        measure.Scenario("groups_filter_three", "subscription list filtered by three groups (2 categories)",
-                         get(client, three), iterations, warmup, size=status.subscriptions),
-        measure.Scenario("groups_cost_report", "cost per group, 12 months",
-                         get(client, reverse("groups:costs_category", args=[category.pk])), iterations, warmup),
-        measure.Scenario("groups_upload", f"upload of {min(UPLOAD_ROWS, status.subscriptions):,} assignment rows, "
+        *scenarios,
+        measure.Scenario(f"groups_upload@{size}", f"upload of {min(UPLOAD_ROWS, size):,} assignment rows, "
                          "checked and applied (rolled back)", upload_iteration(company, membership, content), 1, 0,
-                         memory=True),
+                         memory=True, size=size),
         measure.Scenario("groups_monthly_job", "monthly group job, all bench companies (rolled back)",
-                         monthly_job_iteration(company), 1, 0),
+                         monthly_job_iteration(company), 1, 0, size=measure.ALL_COMPANIES),
     ]

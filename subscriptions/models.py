@@ -149,6 +149,30 @@ class Subscription(TenantModel):
         if self.account_id and self.company_id and self.account.company_id != self.company_id:
             raise ValidationError({"account": _("The account belongs to another company than the subscription.")})
 
+class SubscriptionCount(TenantModel):
+    """How many lines an account has per status and type: the overview's figures, read from a few hundred
+    rows instead of counting up to 500,000 lines on every visit.
+
+    Kept by statement-level triggers on the subscriptions table (migration 0011), in the same transaction
+    as every insert, update and delete there, whatever wrote it (the ORM, a bulk update, COPY, the back
+    office), so the figures are never stale and nothing has to be invalidated. Never written by Python.
+    """
+
+    account_scope_lookup = "account"
+
+    account = models.ForeignKey(BillingAccount, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=Subscription.Status.choices)
+    type = models.CharField(max_length=20, choices=Subscription.Type.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "status", "type"],
+                                               name="subscription_count_once")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.status} {self.type}: {self.count}"
+
+
 class SimCard(TenantModel):
     """A SIM card or eSIM profile the company holds: in a subscription, or spare (no subscription)."""
 

@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from django.db import connection
 
 
+ALL_COMPANIES = "all"  # the size of a scenario over every bench company (a billing run, a monthly job)
+
+
 class BenchError(Exception):
     """A scenario did not get the response it expects (so its figures would be meaningless)."""
 
@@ -60,7 +63,9 @@ class Scenario:
     iteration: Callable[[Probe], None]
     iterations: int
     warmup: int
-    size: int | None = None  # subscriptions of the company it runs in (None: not a per-size scenario)
+    # Subscriptions of the company it runs in; ALL_COMPANIES for a job over every bench company; None
+    # where the size does not matter (the references, the login flow).
+    size: int | str | None = None
     beside: str | None = None  # the key of the scenario this one is the comparison for (admin, psql)
     memory: bool = False  # measure the process's peak memory growth during each iteration
 
@@ -74,7 +79,7 @@ class Result:
     requests: int  # per iteration
     timings_ms: list[float] = field(repr=False)
     queries: list[int] = field(repr=False)
-    size: int | None = None
+    size: int | str | None = None
     beside: str | None = None
     memory_mb: list[float] = field(default_factory=list, repr=False)  # peak RSS growth per iteration
 
@@ -201,7 +206,7 @@ def format_table(results: list[Result], reference: Result | None) -> str:
     for result in results:
         if result.beside:
             continue
-        size = f"{result.size:,}" if result.size is not None else ""
+        size = f"{result.size:,}" if isinstance(result.size, int) else (result.size or "")
         memory = f"{max(result.memory_mb):.0f}" if result.memory_mb else ""
         line = (f"{result.label[:48]:<48} {size:>8} {result.median_ms:>10.1f} {result.p95_ms:>9.1f} "
                 f"{result.queries_label:>7} {ratio(result):>6} {memory:>6}")

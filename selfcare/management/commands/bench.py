@@ -229,14 +229,12 @@ class Command(BaseCommand):
 
         iterations, warmup = options["iterations"], options["warmup"]
         login_iterations = options["login_iterations"] or iterations
-        superuser, restricted = status.superuser, status.restricted
-        company_name = status.company.name.encode()
+        superuser = status.superuser
         overview = reverse("overview")
         login, verify = reverse("accounts:login"), reverse("accounts:verify")
 
         anonymous = Client()
         superuser_client = verified_client(superuser, company=status.company)
-        restricted_client = verified_client(restricted, company=status.company)
         superuser_device = sms_device_for(superuser)
 
         def get(client, url, *, contains=None, hx=False):
@@ -269,10 +267,6 @@ class Command(BaseCommand):
                              get(anonymous, REFERENCE_PATH), iterations, warmup),
             measure.Scenario("reference_signed_in", "reference: bare view, SELECT 1 (signed in)",
                              get(superuser_client, REFERENCE_PATH), iterations, warmup),
-            measure.Scenario("overview_superuser", "overview, Superuser (all accounts)",
-                             get(superuser_client, overview, contains=company_name), iterations, warmup),
-            measure.Scenario("overview_restricted", f"overview, restricted ({status.restricted_accounts} accounts)",
-                             get(restricted_client, overview, contains=company_name), iterations, warmup),
             measure.Scenario("login_flow", "login flow: password + SMS code", login_flow, login_iterations,
                              min(warmup, 2)),
             measure.Scenario("users_superuser", "users page p.1, Superuser",
@@ -308,36 +302,30 @@ class Command(BaseCommand):
         else:
             self.stdout.write("No orders in the bench data (seeded before the orders app): the approval page is "
                               "not measured; `manage.py bench --reseed` adds them.")
-        # The overview (above: overview_superuser / overview_restricted) and the global search in the top
-        # bar (issue 13): its suggestions as typed (htmx), for a 3-letter fragment and a whole number.
-        from urllib.parse import quote
-
-        from subscriptions.models import Subscription
-
-        search = reverse("search_suggestions")
-        whole_number = (Subscription.objects.filter(company=status.company, type="mobile")
-                        .order_by("pk").values_list("number", flat=True).first() or "+45 20000000")
-        scenarios += [
-            measure.Scenario("global_search_fragment", "global search: suggestions, 3-letter fragment",
-                             get(superuser_client, search + "?q=ans", hx=True, contains=b'role="option"'),
-                             iterations, warmup),
-            measure.Scenario("global_search_number", "global search: suggestions, a whole number",
-                             get(superuser_client, search + "?q=" + quote(whole_number), hx=True,
-                                 contains=b'role="option"'), iterations, warmup),
-            measure.Scenario("global_search_page", "global search: results page (no JS), 3-letter fragment",
-                             get(superuser_client, reverse("search") + "?q=ans", contains=b"search-results"),
-                             iterations, warmup),
-        ]
+        companies = status.companies or [bench_data.BenchCompany(status.company, status.subscriptions)]
+        # The overview and the global search in the top bar (issue 13) in each big company.
+        for entry in companies:
+            scenarios += self._overview_scenarios(entry, status, get, options)
         # The invoices app's scenarios (invoices/bench.py): list, page, Specified of the largest, billing run.
         from invoices.bench import invoice_scenarios
 
-        scenarios += invoice_scenarios(status=status, get=get, options=options, client=superuser_client,
-                                       name_prefix=bench_data.BENCH_NAME_PREFIX)
-        # The groups' scenarios (groups/bench.py): filters, cost report, 50,000-row upload, monthly job.
+        # They run in the first big company (its first account has the largest invoice); the billing run
+        # covers every bench company.
+        for scenario in invoice_scenarios(status=status, get=get, options=options, client=superuser_client,
+                                          name_prefix=bench_data.BENCH_NAME_PREFIX):
+            if scenario.size is None:
+                scenario.size = measure.ALL_COMPANIES if scenario.key == "billing_run" else status.subscriptions
+            scenarios.append(scenario)
+        # The groups' scenarios (groups/bench.py): filters and cost report in each big company; the
+        # 50,000-row upload in the largest, and the monthly job over all bench companies.
         from groups.bench import group_scenarios
 
-        scenarios += group_scenarios(status=status, get=get, options=options, client=superuser_client)
-        companies = status.companies or [bench_data.BenchCompany(status.company, status.subscriptions)]
+        largest = max(companies, key=lambda entry: entry.subscriptions)
+        for entry in companies:
+            scenarios += group_scenarios(company=entry.company, size=entry.subscriptions, superuser=superuser,
+                                         get=get, options=options,
+                                         client=verified_client(superuser, company=entry.company),
+                                         heavy=entry is largest)
         for entry in companies:
             scenarios += self._list_scenarios(entry, status, get, options)
         wanted = set(options["scenarios"] or SCENARIOS) | {"reference"}
@@ -364,6 +352,38 @@ class Command(BaseCommand):
         finally:
             self._forget_sms(started_at)
         return results
+
+    def _overview_scenarios(self, entry, status, get, options) -> list:
+        """The overview (Superuser and restricted) and the global search's suggestions and results page in
+        one big company. Nothing of the overview is cached between visits, so every visit is a first one."""
+        from urllib.parse import quote
+
+        from subscriptions.models import Subscription
+
+        iterations, warmup = options["iterations"], options["warmup"]
+        company, size = entry.company, entry.subscriptions
+        client = verified_client(status.superuser, company=company)
+        restricted_client = verified_client(status.restricted, company=company)
+        overview, search = reverse("overview"), reverse("search_suggestions")
+        name = company.name.encode()
+        whole_number = (Subscription.objects.filter(company=company, type="mobile")
+                        .order_by("pk").values_list("number", flat=True).first() or "+45 20000000")
+
+        def scenario(key, label, iteration):
+            return measure.Scenario(f"{key}@{size}", label, iteration, iterations, warmup, size=size)
+
+        return [
+            scenario("overview_superuser", "overview, Superuser (all accounts)",
+                     get(client, overview, contains=name)),
+            scenario("overview_restricted", f"overview, restricted ({status.restricted_accounts} accounts)",
+                     get(restricted_client, overview, contains=name)),
+            scenario("global_search_fragment", "global search: suggestions, 3-letter fragment",
+                     get(client, search + "?q=ans", hx=True, contains=b'role="option"')),
+            scenario("global_search_number", "global search: suggestions, a whole number",
+                     get(client, search + "?q=" + quote(whole_number), hx=True, contains=b'role="option"')),
+            scenario("global_search_page", "global search: results page (no JS), 3-letter fragment",
+                     get(client, reverse("search") + "?q=ans", contains=b"search-results")),
+        ]
 
     def _list_scenarios(self, entry, status, get, options) -> list:
         """The subscription list, the employee page and the exports in one big company, each with the
