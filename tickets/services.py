@@ -17,6 +17,7 @@ Who hears what:
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -296,6 +297,40 @@ def case_reopen(*, membership, case_id, reason: str = "", now=None) -> SupportCa
                           changes={"resolved_at": None, "awaiting_operator_since": now})
 
 
+def cases_close_resolved(*, now=None) -> int:
+    """The hourly job: resolved cases that can no longer be reopened (resolved more than REOPEN_DAYS
+    ago) are closed, by nobody (the system), with the reason on their timeline; their followers are
+    e-mailed once when the company has status e-mails on. Returns how many were closed.
+
+    Catching up: it closes every case past the limit, however long the job was stopped. Exactly once:
+    each case is locked (skipping one another run or a person holds: the next run finds it) and
+    checked again under the lock, and the e-mail's outbox row is written in the same transaction as the
+    close, so a second run, or two at once, find it closed. A customer's reopening within the limit
+    holds the same lock, so the two never both happen.
+    """
+    now = now or timezone.now()
+    cutoff = now - timezone.timedelta(days=REOPEN_DAYS)
+    due = (SupportCase.objects.filter(status=CaseStatus.RESOLVED, resolved_at__lt=cutoff)
+           .order_by("resolved_at", "pk").values_list("pk", flat=True))
+    closed = 0
+    for case_id in list(due):
+        with transaction.atomic():
+            case = (SupportCase.objects.select_for_update(of=("self",), skip_locked=True)
+                    .filter(pk=case_id, status=CaseStatus.RESOLVED, resolved_at__lt=cutoff).first())
+            if case is None:  # reopened, closed or held meanwhile
+                continue
+            creator = case.created_by
+            with translation.override(creator.language if creator else settings.LANGUAGE_CODE):
+                reason = _("Closed automatically: it was resolved more than %(days)s days ago.") % {
+                    "days": REOPEN_DAYS}
+            case = transition(SupportCase, pk=case.pk, to=CaseStatus.CLOSED, actor=None, reason=reason,
+                              kind="closed_automatically", expected={CaseStatus.RESOLVED},
+                              changes={"awaiting_operator_since": None})
+            _case_email(case, closed_automatically=True)
+            closed += 1
+    return closed
+
+
 # Support cases: the operator ------------------------------------------------------------------------
 
 def _operator_update(model, *, pk, staff, body, files, internal, to, messages, refused_statuses, stamp,
@@ -367,7 +402,7 @@ def case_assign(*, staff, case_id, assignee) -> SupportCase:
 
 
 def _case_email(case: SupportCase, *, reply: CaseMessage | None = None, status_changed: bool = True,
-                request=None) -> None:
+                closed_automatically: bool = False, request=None) -> None:
     if not case.company.status_emails:
         return
     creator, colleague = case.created_by, case.on_behalf_of
@@ -376,7 +411,8 @@ def _case_email(case: SupportCase, *, reply: CaseMessage | None = None, status_c
     if colleague is not None:
         people.append((colleague.email, colleague.language))
     people.append((case.extra_contact_email, creator_language))
-    context = {"case": case, "status_changed": status_changed,
+    context = {"case": case, "status_changed": status_changed, "closed_automatically": closed_automatically,
+               "reopen_days": REOPEN_DAYS,
                "reply": reply.body if reply is not None else "",
                "attachments": [a.original_name for a in reply.attachments.all()] if reply is not None else [],
                "link": _link(reverse("tickets:case_detail", args=[case.pk]), request)}
