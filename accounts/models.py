@@ -403,6 +403,9 @@ class AuditEvent(models.Model):
         GROUP_MEMBERSHIP_CHANGED = "group_membership_changed", _("Group membership changed")
         GROUP_MOVE_IN_FORCE = "group_move_in_force", _("Group move took effect")
         GROUP_UPLOAD_APPLIED = "group_upload_applied", _("Group workbook applied")
+        SIM_CHANGE_REQUESTED = "sim_change_requested", _("SIM card change requested")
+        SUPPORT_CASE_ASSIGNED = "support_case_assigned", _("Support case assigned at the operator")
+        FAULT_REPORT_ASSIGNED = "fault_report_assigned", _("Fault report assigned at the operator")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

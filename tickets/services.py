@@ -25,8 +25,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, User
+from accounts.models import AuditEvent, Membership, User
 from accounts.permissions import Permission
+from accounts.services.audit import audit_record
 from accounts.services.applications import absolute_url
 from orders.models import ProductArea
 from selfcare.outbox.services import outbox_enqueue_email
@@ -390,15 +391,31 @@ def case_operator_reply(*, staff, case_id, body: str = "", files=(), internal: b
     return case
 
 
-def case_assign(*, staff, case_id, assignee) -> SupportCase:
+def _assign(model, *, staff, pk, assignee, refusal: str, action: str, key: str, request=None):
+    """Staff hand a case or fault report to a colleague (or to nobody), under its row lock, recorded in
+    the company's audit log (who, which item, from whom to whom). Assigning it to whom it is already
+    assigned changes and records nothing."""
     _require_staff(staff)
     if assignee is not None and not (assignee.is_active and assignee.is_staff):
-        raise TicketRefused({"assigned_to": _("Assign the case to one of the operator's staff.")})
+        raise TicketRefused({"assigned_to": refusal})
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update(of=("self",)).get(pk=case_id)
-        case.assigned_to = assignee
-        case.save(update_fields=["assigned_to"])
-    return case
+        item = model.objects.select_for_update(of=("self",)).select_related("assigned_to").get(pk=pk)
+        before = item.assigned_to
+        if (before.pk if before else None) == (assignee.pk if assignee else None):
+            return item
+        item.assigned_to = assignee
+        item.save(update_fields=["assigned_to"])
+        audit_record(action=action, actor=staff, company=item.company,
+                     changes={key: [None, item.number], "assigned_to": [_label(before) or None,
+                                                                       _label(assignee) or None]},
+                     request=request)
+    return item
+
+
+def case_assign(*, staff, case_id, assignee, request=None) -> SupportCase:
+    return _assign(SupportCase, staff=staff, pk=case_id, assignee=assignee, request=request, key="case",
+                   refusal=_("Assign the case to one of the operator's staff."),
+                   action=AuditEvent.Action.SUPPORT_CASE_ASSIGNED)
 
 
 def _case_email(case: SupportCase, *, reply: CaseMessage | None = None, status_changed: bool = True,
@@ -531,15 +548,10 @@ def fault_report_operator_update(*, staff, report_id, body: str = "", files=(), 
     return report
 
 
-def fault_report_assign(*, staff, report_id, assignee) -> FaultReport:
-    _require_staff(staff)
-    if assignee is not None and not (assignee.is_active and assignee.is_staff):
-        raise TicketRefused({"assigned_to": _("Assign the fault report to one of the operator's staff.")})
-    with transaction.atomic():
-        report = FaultReport.objects.select_for_update(of=("self",)).get(pk=report_id)
-        report.assigned_to = assignee
-        report.save(update_fields=["assigned_to"])
-    return report
+def fault_report_assign(*, staff, report_id, assignee, request=None) -> FaultReport:
+    return _assign(FaultReport, staff=staff, pk=report_id, assignee=assignee, request=request, key="fault_report",
+                   refusal=_("Assign the fault report to one of the operator's staff."),
+                   action=AuditEvent.Action.FAULT_REPORT_ASSIGNED)
 
 
 def _fault_email(report: FaultReport, *, update: CaseMessage | None, status_changed: bool, request=None) -> None:

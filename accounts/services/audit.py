@@ -238,6 +238,10 @@ def _change_fields():
         "contact_email": (lambda: gettext("Contact e-mail"), str),
         "upload": (lambda: gettext("Workbook"), str),
         "rows": (lambda: gettext("Rows"), str),
+        # Support (tickets.services): who at the operator handles a case or fault report.
+        "case": (lambda: gettext("Support case"), str),
+        "fault_report": (lambda: gettext("Fault report"), str),
+        "assigned_to": (lambda: gettext("Assigned to"), str),
     }
 
 
