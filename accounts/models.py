@@ -406,6 +406,9 @@ class AuditEvent(models.Model):
         # The operator's staff in the back office (shown to the company as the operator).
         INVOICE_MARKED_PAID = "invoice_marked_paid", _("Invoice marked paid")
         CREDIT_NOTE_ISSUED = "credit_note_issued", _("Credit note issued")
+        SIM_CHANGE_REQUESTED = "sim_change_requested", _("SIM card change requested")
+        SUPPORT_CASE_ASSIGNED = "support_case_assigned", _("Support case assigned at the operator")
+        FAULT_REPORT_ASSIGNED = "fault_report_assigned", _("Fault report assigned at the operator")
 
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -159,7 +159,7 @@ def _new_change(*, membership, subscription: Subscription, action: str, params: 
 
 
 def change_request_create(*, membership, subscription_id: int, action: str, params: dict | None = None,
-                          effective_date: date | None = None) -> ChangeRequest:
+                          effective_date: date | None = None, request=None) -> ChangeRequest:
     """Ask for a change of a subscription the membership may see.
 
     Raises Subscription.DoesNotExist for a line outside the membership's scope (a 404 to the user),
@@ -184,8 +184,20 @@ def change_request_create(*, membership, subscription_id: int, action: str, para
                 change.save()
         except IntegrityError:  # the same change was asked for at the same moment elsewhere
             return ChangeRequest.objects.get(subscription=subscription, action=action, status__in=ChangeRequest.OPEN)
+        if action == Action.CHANGE_SIM:  # a SIM swap takes over the number: the company's audit log says who asked
+            _audit_sim_change(membership=membership, subscription=subscription, change=change, request=request)
         transaction.on_commit(lambda: provisioning_submit.delay(change.pk))
     return change
+
+
+def _audit_sim_change(*, membership, subscription, change, request=None) -> None:
+    from accounts.models import AuditEvent
+    from accounts.services.audit import audit_record
+
+    current = subscription.sim_cards.filter(status=SimCard.Status.ACTIVE).values_list("iccid", flat=True).first()
+    audit_record(action=AuditEvent.Action.SIM_CHANGE_REQUESTED, actor=membership.user, company=membership.company,
+                 changes={"number": [None, subscription.number], "iccid": [current, change.params["iccid"]]},
+                 request=request)
 
 
 def change_requests_create_many(*, membership, subscription_ids: list[int], action: str, params: dict | None = None,

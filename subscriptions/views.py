@@ -349,7 +349,7 @@ class SubscriptionChangeView(SubscriptionPageMixin, TenantDetailView):
             try:
                 change = change_request_create(
                     membership=self.membership, subscription_id=subscription.pk, action=form.action,
-                    **form.change_kwargs(),
+                    request=request, **form.change_kwargs(),
                 )
             except Subscription.DoesNotExist as missing:
                 raise Http404 from missing

@@ -139,7 +139,8 @@ class _ThreadAdmin(admin.ModelAdmin):
             if form.cleaned_data["assigned_to"]:
                 assignee = next(user for user in staff_choices() if user.pk == form.cleaned_data["assigned_to"])
             try:
-                type(self).assign_service(staff=request.user, assignee=assignee, **{self.id_argument: item.pk})
+                type(self).assign_service(staff=request.user, assignee=assignee, request=request,
+                                          **{self.id_argument: item.pk})
             except TicketRefused as refusal:
                 for message in refusal.messages:
                     self.message_user(request, message, messages.ERROR)

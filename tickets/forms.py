@@ -59,7 +59,10 @@ class LookupMixin:
 class CaseForm(LookupMixin, forms.Form):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
     area = forms.ChoiceField(label=_("Product area"), choices=[("", _("Choose a product area"))] + ProductArea.choices)
-    service = forms.ChoiceField(label=_("Service"), help_text=_("Choose a service of the product area."))
+    service = forms.ChoiceField(label=_("Service"), help_text=_("Choose a service of the product area."),
+                                error_messages={"invalid_choice": _(
+                                    "This service is not one of the chosen product area's services: choose one "
+                                    "from the list.")})
     subject = forms.CharField(label=_("Subject"), max_length=200)
     description = forms.CharField(label=_("Description"), max_length=10000, widget=forms.Textarea(attrs={"rows": 6}),
                                   help_text=_("Make the case clear: say your framework agreement number and price "
@@ -85,11 +88,11 @@ class CaseForm(LookupMixin, forms.Form):
                  **kwargs):
         self.membership = membership
         self.locked = locked or {}
-        initial = kwargs.setdefault("initial", {})
+        given = kwargs.pop("initial", None) or {}
         if case is not None:
-            initial.update({name: getattr(case, name) for name in (
+            initial = {name: getattr(case, name) for name in (
                 "area", "service", "subject", "description", "contact_name", "contact_email", "contact_phone",
-                "contact_method", "extra_contact_name", "extra_contact_email", "extra_contact_phone")})
+                "contact_method", "extra_contact_name", "extra_contact_email", "extra_contact_phone")}
             initial.update(idempotency_key=case.idempotency_key, on_behalf_of=case.on_behalf_of_id,
                            subscription_number=case.subscription.number if case.subscription else "",
                            circuit_id=case.connection.circuit_id if case.connection else "",
@@ -97,16 +100,28 @@ class CaseForm(LookupMixin, forms.Form):
                                case.subscription or case.connection) else "")
         else:
             user = membership.user
-            kwargs["initial"] = {"idempotency_key": uuid.uuid4(), "contact_name": user.full_name,
-                                 "contact_email": user.email, "contact_phone": user.mobile, **initial}
-        super().__init__(*args, **kwargs)
-        self.fields["service"].choices = [("", _("Choose a service"))] + [
-            (ProductArea(area).label, choices) for area, choices in CASE_SERVICES.items()]
+            initial = {"idempotency_key": uuid.uuid4(), "contact_name": user.full_name, "contact_email": user.email,
+                       "contact_phone": user.mobile}
+        super().__init__(*args, initial={**initial, **given}, **kwargs)
+        # The service list is the chosen product area's only (chosen first, by the "Choose" button without
+        # JavaScript, or updated in place by htmx); a service of another area is refused as not in the list.
+        self.area = self.chosen_area()
+        service = self.fields["service"]
+        if self.area:
+            service.choices = [("", _("Choose a service"))] + CASE_SERVICES[self.area]
+        else:
+            service.choices = [("", _("Choose the product area first"))]
+            service.help_text = _("Choose the product area first: its services are then listed here.")
         self.fields["on_behalf_of"].choices = [("", _("Nobody: it is my own case"))] + colleagues
         # Started from a subscription's, connection's or account's page: that one, and not to be changed.
         for name in ("subscription_number", "circuit_id", "account_number"):
             if self.locked:
                 del self.fields[name]
+
+    def chosen_area(self) -> str:
+        """The product area the form is filled in for: the one sent, else the one it starts with."""
+        value = self.data.get(self.add_prefix("area")) if self.is_bound else self.initial.get("area")
+        return value if value in ProductArea.values else ""
 
     def clean(self):
         cleaned = super().clean()

@@ -138,6 +138,8 @@ class SupportCase(TenantModel):
             models.Index(fields=["created_by", "company", "-created_at"], name="support_case_creator_idx"),
             models.Index(fields=["on_behalf_of", "company", "-created_at"], name="support_case_behalf_idx"),
             models.Index(fields=["subscription"], name="support_case_subscription_idx"),
+            # The hourly job that closes resolved cases past the reopening limit.
+            models.Index(fields=["resolved_at"], condition=Q(status="resolved"), name="support_case_resolved_idx"),
             # The back office's queues.
             models.Index(fields=["awaiting_operator_since"], condition=Q(awaiting_operator_since__isnull=False),
                          name="support_case_awaiting_idx"),
@@ -168,6 +170,7 @@ class SupportCaseEvent(TenantModel, TimelineEvent):
         "edited": _("Draft changed"),
         "answered": _("Answered by the customer"),
         "reopened": _("Reopened"),
+        "closed_automatically": _("Closed automatically"),
     }
 
     subject = models.ForeignKey(SupportCase, verbose_name=_("support case"), on_delete=models.CASCADE,

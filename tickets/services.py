@@ -17,6 +17,7 @@ Who hears what:
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -24,8 +25,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, User
+from accounts.models import AuditEvent, Membership, User
 from accounts.permissions import Permission
+from accounts.services.audit import audit_record
 from accounts.services.applications import absolute_url
 from orders.models import ProductArea
 from selfcare.outbox.services import outbox_enqueue_email
@@ -296,6 +298,40 @@ def case_reopen(*, membership, case_id, reason: str = "", now=None) -> SupportCa
                           changes={"resolved_at": None, "awaiting_operator_since": now})
 
 
+def cases_close_resolved(*, now=None) -> int:
+    """The hourly job: resolved cases that can no longer be reopened (resolved more than REOPEN_DAYS
+    ago) are closed, by nobody (the system), with the reason on their timeline; their followers are
+    e-mailed once when the company has status e-mails on. Returns how many were closed.
+
+    Catching up: it closes every case past the limit, however long the job was stopped. Exactly once:
+    each case is locked (skipping one another run or a person holds: the next run finds it) and
+    checked again under the lock, and the e-mail's outbox row is written in the same transaction as the
+    close, so a second run, or two at once, find it closed. A customer's reopening within the limit
+    holds the same lock, so the two never both happen.
+    """
+    now = now or timezone.now()
+    cutoff = now - timezone.timedelta(days=REOPEN_DAYS)
+    due = (SupportCase.objects.filter(status=CaseStatus.RESOLVED, resolved_at__lt=cutoff)
+           .order_by("resolved_at", "pk").values_list("pk", flat=True))
+    closed = 0
+    for case_id in list(due):
+        with transaction.atomic():
+            case = (SupportCase.objects.select_for_update(of=("self",), skip_locked=True)
+                    .filter(pk=case_id, status=CaseStatus.RESOLVED, resolved_at__lt=cutoff).first())
+            if case is None:  # reopened, closed or held meanwhile
+                continue
+            creator = case.created_by
+            with translation.override(creator.language if creator else settings.LANGUAGE_CODE):
+                reason = _("Closed automatically: it was resolved more than %(days)s days ago.") % {
+                    "days": REOPEN_DAYS}
+            case = transition(SupportCase, pk=case.pk, to=CaseStatus.CLOSED, actor=None, reason=reason,
+                              kind="closed_automatically", expected={CaseStatus.RESOLVED},
+                              changes={"awaiting_operator_since": None})
+            _case_email(case, closed_automatically=True)
+            closed += 1
+    return closed
+
+
 # Support cases: the operator ------------------------------------------------------------------------
 
 def _operator_update(model, *, pk, staff, body, files, internal, to, messages, refused_statuses, stamp,
@@ -355,19 +391,35 @@ def case_operator_reply(*, staff, case_id, body: str = "", files=(), internal: b
     return case
 
 
-def case_assign(*, staff, case_id, assignee) -> SupportCase:
+def _assign(model, *, staff, pk, assignee, refusal: str, action: str, key: str, request=None):
+    """Staff hand a case or fault report to a colleague (or to nobody), under its row lock, recorded in
+    the company's audit log (who, which item, from whom to whom). Assigning it to whom it is already
+    assigned changes and records nothing."""
     _require_staff(staff)
     if assignee is not None and not (assignee.is_active and assignee.is_staff):
-        raise TicketRefused({"assigned_to": _("Assign the case to one of the operator's staff.")})
+        raise TicketRefused({"assigned_to": refusal})
     with transaction.atomic():
-        case = SupportCase.objects.select_for_update(of=("self",)).get(pk=case_id)
-        case.assigned_to = assignee
-        case.save(update_fields=["assigned_to"])
-    return case
+        item = model.objects.select_for_update(of=("self",)).select_related("assigned_to").get(pk=pk)
+        before = item.assigned_to
+        if (before.pk if before else None) == (assignee.pk if assignee else None):
+            return item
+        item.assigned_to = assignee
+        item.save(update_fields=["assigned_to"])
+        audit_record(action=action, actor=staff, company=item.company,
+                     changes={key: [None, item.number], "assigned_to": [_label(before) or None,
+                                                                       _label(assignee) or None]},
+                     request=request)
+    return item
+
+
+def case_assign(*, staff, case_id, assignee, request=None) -> SupportCase:
+    return _assign(SupportCase, staff=staff, pk=case_id, assignee=assignee, request=request, key="case",
+                   refusal=_("Assign the case to one of the operator's staff."),
+                   action=AuditEvent.Action.SUPPORT_CASE_ASSIGNED)
 
 
 def _case_email(case: SupportCase, *, reply: CaseMessage | None = None, status_changed: bool = True,
-                request=None) -> None:
+                closed_automatically: bool = False, request=None) -> None:
     if not case.company.status_emails:
         return
     creator, colleague = case.created_by, case.on_behalf_of
@@ -376,7 +428,8 @@ def _case_email(case: SupportCase, *, reply: CaseMessage | None = None, status_c
     if colleague is not None:
         people.append((colleague.email, colleague.language))
     people.append((case.extra_contact_email, creator_language))
-    context = {"case": case, "status_changed": status_changed,
+    context = {"case": case, "status_changed": status_changed, "closed_automatically": closed_automatically,
+               "reopen_days": REOPEN_DAYS,
                "reply": reply.body if reply is not None else "",
                "attachments": [a.original_name for a in reply.attachments.all()] if reply is not None else [],
                "link": _link(reverse("tickets:case_detail", args=[case.pk]), request)}
@@ -495,15 +548,10 @@ def fault_report_operator_update(*, staff, report_id, body: str = "", files=(), 
     return report
 
 
-def fault_report_assign(*, staff, report_id, assignee) -> FaultReport:
-    _require_staff(staff)
-    if assignee is not None and not (assignee.is_active and assignee.is_staff):
-        raise TicketRefused({"assigned_to": _("Assign the fault report to one of the operator's staff.")})
-    with transaction.atomic():
-        report = FaultReport.objects.select_for_update(of=("self",)).get(pk=report_id)
-        report.assigned_to = assignee
-        report.save(update_fields=["assigned_to"])
-    return report
+def fault_report_assign(*, staff, report_id, assignee, request=None) -> FaultReport:
+    return _assign(FaultReport, staff=staff, pk=report_id, assignee=assignee, request=request, key="fault_report",
+                   refusal=_("Assign the fault report to one of the operator's staff."),
+                   action=AuditEvent.Action.FAULT_REPORT_ASSIGNED)
 
 
 def _fault_email(report: FaultReport, *, update: CaseMessage | None, status_changed: bool, request=None) -> None:

@@ -23,7 +23,7 @@ from accounts.views_base import PortalTemplateView, PortalViewMixin
 from orders.models import ProductArea
 from selfcare.lists import FilteredListView, ListColumn
 from subscriptions.models import BillingAccount, Connection, Subscription
-from tickets.catalogue import service_label, symptom_label
+from tickets.catalogue import SUBSCRIPTION_AREA, service_label, symptom_label
 from tickets.filtersets import HistoryCaseFilterSet, HistoryFaultFilterSet, OpenCaseFilterSet, OpenFaultFilterSet
 from tickets.forms import CaseForm, FaultReportForm, FaultTargetForm, MessageForm, ReopenForm
 from tickets.models import FaultReport, SupportCase
@@ -227,9 +227,42 @@ class _CaseFormView(PortalTemplateView, abstract=True):
                     break
         return self._locked
 
-    def form(self, data=None, files=None):
-        return CaseForm(data, files, membership=self.membership, locked=self.locked(), case=self.case(),
-                        colleagues=colleague_choices(membership=self.membership))
+    def form(self, data=None, files=None, initial=None):
+        form = CaseForm(data, files, membership=self.membership, locked=self.locked(), case=self.case(),
+                        colleagues=colleague_choices(membership=self.membership),
+                        initial=initial if initial is not None else self.start_area())
+        form.fields["area"].widget.attrs.update({
+            "hx-get": self.service_list_url(), "hx-trigger": "change", "hx-target": "#service-field",
+            "hx-swap": "outerHTML"})
+        return form
+
+    def service_list_url(self) -> str:
+        """This page (with its locked subscription, connection or account) answering with the service list
+        of the area htmx adds to it."""
+        query = self.request.GET.copy()
+        query.pop("area", None)
+        return f"{self.request.path}?{query.urlencode()}" if query else self.request.path
+
+    def start_area(self) -> dict:
+        """The product area to start with: given in the query (``?area=data``, the "Choose" step's answer
+        or htmx's request for the service list), else the locked subscription's or connection's."""
+        area = self.request.GET.get("area", "")
+        if area not in ProductArea.values:
+            locked = self.locked()
+            if locked.get("subscription") is not None:
+                area = SUBSCRIPTION_AREA[locked["subscription"].type]
+            elif locked.get("connection") is not None:
+                area = ProductArea.DATA
+            else:
+                return {}
+        return {"area": area}
+
+    def get(self, request, *args, **kwargs):
+        if request.htmx and "area" in request.GET:  # the area changed: only the service list, for that area
+            form = self.form()
+            return self.response_class(request=request, template=[f"{self.template_name}#service-field"],
+                                       context={"form": form}, using=self.template_engine)
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -238,6 +271,10 @@ class _CaseFormView(PortalTemplateView, abstract=True):
         return context
 
     def post(self, request, *args, **kwargs):
+        if request.POST.get("action") == "choose_area":
+            # Without JavaScript: the area is chosen, the form comes back with that area's services and
+            # what was typed so far, nothing saved and no errors yet.
+            return self.render_to_response(self.get_context_data(form=self.form(initial=request.POST.dict())))
         form = self.form(request.POST, request.FILES)
         submit = request.POST.get("action") == "submit"
         if form.is_valid():

@@ -252,6 +252,10 @@ def _change_fields():
         "invoice_status": (lambda: gettext("Invoice status"), _invoice_status),
         "amount": (lambda: gettext("Amount incl. VAT"), str),
         "reason": (lambda: gettext("Reason"), str),
+        # Support (tickets.services): who at the operator handles a case or fault report.
+        "case": (lambda: gettext("Support case"), str),
+        "fault_report": (lambda: gettext("Fault report"), str),
+        "assigned_to": (lambda: gettext("Assigned to"), str),
     }
 
 

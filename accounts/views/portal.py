@@ -203,7 +203,7 @@ class OverviewSimSwapView(_QuickActionView):
                 line = subscription_by_number(membership=self.membership, number=form.cleaned_data["number"])
                 change = change_request_create(membership=self.membership, subscription_id=line.pk,
                                                action=ChangeRequest.Action.CHANGE_SIM,
-                                               params={"iccid": form.cleaned_data["iccid"]})
+                                               params={"iccid": form.cleaned_data["iccid"]}, request=request)
             except QuickActionRefused as refusal:
                 form.add_error("number", refusal)
             except ValidationError as refusal:

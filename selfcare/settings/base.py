@@ -301,6 +301,9 @@ CELERY_BEAT_SCHEDULE = {
     "orders-changes-follow-up": {"task": "orders.tasks.changes_follow_up", "schedule": 60.0},
     # Invoice PDFs / e-invoices whose render task was lost are queued again.
     "invoice-documents-sweep": {"task": "invoices.documents_tasks.invoice_documents_sweep", "schedule": 300.0},
+    # Support cases resolved more than 14 days ago (no longer reopenable) are closed; hourly, so a
+    # stopped beat catches up.
+    "tickets-close-resolved": {"task": "tickets.tasks.resolved_cases_close", "schedule": 3600.0},
     # Invoices: open invoices past due become overdue; on the 1st, the previous month's billing run.
     "invoices-daily": {"task": "invoices.tasks.invoices_daily_task", "schedule": crontab(hour=2, minute=15)},
 }

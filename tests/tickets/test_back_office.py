@@ -118,3 +118,42 @@ def test_the_notice_list_filters_active_ones(staff_client):
     NoticeFactory(title="Old one", resolved_at=timezone.now())
     page = staff_client.get(reverse("admin:tickets_operationalnotice_changelist"), {"state": "active"}).content.decode()
     assert "Active one" in page and "Old one" not in page
+
+
+def test_assigning_is_in_the_companys_audit_log_and_only_a_change_is_recorded(company, staff_client, staff):
+    from accounts.models import AuditEvent
+
+    Action = AuditEvent.Action
+    superuser = make_member(company, Role.SUPERUSER).user
+    case = SupportCaseFactory(company=company)
+    report = FaultReportFactory(subscription=SubscriptionFactory(company=company))
+    bo = StaffUserFactory(full_name="Bo Backline")
+    case_url = reverse("admin:tickets_supportcase_assign", args=[case.pk])
+    staff_client.post(case_url, {"assigned_to": bo.pk})
+    staff_client.post(case_url, {"assigned_to": bo.pk})  # no change: nothing recorded
+    staff_client.post(case_url, {"assigned_to": staff.pk})
+    staff_client.post(case_url, {"assigned_to": ""})
+    staff_client.post(reverse("admin:tickets_faultreport_assign", args=[report.pk]), {"assigned_to": bo.pk})
+
+    events = AuditEvent.objects.filter(company=company).order_by("created_at", "pk")
+    assert [(event.action, event.changes) for event in events] == [
+        (Action.SUPPORT_CASE_ASSIGNED, {"case": [None, case.number], "assigned_to": [None, "Bo Backline"]}),
+        (Action.SUPPORT_CASE_ASSIGNED, {"case": [None, case.number], "assigned_to": ["Bo Backline", "Olivia Operator"]}),
+        (Action.SUPPORT_CASE_ASSIGNED, {"case": [None, case.number], "assigned_to": ["Olivia Operator", None]}),
+        (Action.FAULT_REPORT_ASSIGNED, {"fault_report": [None, report.number], "assigned_to": [None, "Bo Backline"]}),
+    ]
+    assert {event.actor for event in events} == {staff} and events[0].ip_address == "127.0.0.1"
+    page = verified_client(superuser).get(reverse("accounts:audit_log")).content.decode()
+    assert "Support case assigned at the operator" in page and "Fault report assigned at the operator" in page
+    assert case.number in page and report.number in page and "Bo Backline → Olivia Operator" in page
+
+
+def test_another_companys_log_never_shows_the_assignment(company, other_company, staff_client):
+    from accounts.models import AuditEvent
+
+    case = SupportCaseFactory(company=company)
+    staff_client.post(reverse("admin:tickets_supportcase_assign", args=[case.pk]),
+                      {"assigned_to": StaffUserFactory(full_name="Bo Backline").pk})
+    assert AuditEvent.objects.get().company == company
+    foreign = make_member(other_company, Role.SUPERUSER).user
+    assert "Bo Backline" not in verified_client(foreign).get(reverse("accounts:audit_log")).content.decode()
