@@ -183,6 +183,9 @@ def _indexes_built_afterwards(model, rows: int, log: Callable[[str], None]):
         return
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
+        # Deferred foreign key checks of rows written earlier in the transaction run now: a table with
+        # pending trigger events can be neither altered nor indexed.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             """
             SELECT index.relname, pg_get_indexdef(i.indexrelid)
