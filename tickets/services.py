@@ -31,7 +31,7 @@ from accounts.services.audit import audit_record
 from accounts.services.applications import absolute_url
 from orders.models import ProductArea
 from selfcare.outbox.services import outbox_enqueue_email
-from selfcare.workflow import record_event, transition
+from selfcare.workflow import SYSTEM, record_event, transition
 from subscriptions.models import BillingAccount, Connection, Subscription
 from tickets.attachments import attachments_store, check_uploads, stored_bytes
 from tickets.catalogue import CASE_SERVICES, FAULT_SYMPTOMS, SUBSCRIPTION_AREA
@@ -324,7 +324,7 @@ def cases_close_resolved(*, now=None) -> int:
             with translation.override(creator.language if creator else settings.LANGUAGE_CODE):
                 reason = _("Closed automatically: it was resolved more than %(days)s days ago.") % {
                     "days": REOPEN_DAYS}
-            case = transition(SupportCase, pk=case.pk, to=CaseStatus.CLOSED, actor=None, reason=reason,
+            case = transition(SupportCase, pk=case.pk, to=CaseStatus.CLOSED, actor=SYSTEM, reason=reason,
                               kind="closed_automatically", expected={CaseStatus.RESOLVED},
                               changes={"awaiting_operator_since": None})
             _case_email(case, closed_automatically=True)
