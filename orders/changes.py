@@ -32,7 +32,7 @@ from accounts.permissions import Permission
 from accounts.services.profile import postal_code_normalise
 from orders.guide import TYPE_AREAS
 from orders.models import Order, OrderChange, ProductArea
-from selfcare.workflow import TransitionRefused, record_event, transition
+from selfcare.workflow import SYSTEM, TransitionRefused, record_event, transition
 from subscriptions.models import AddOn, BillingAccount, ChangeRequest, Connection, PricePlan, Subscription
 
 logger = logging.getLogger(__name__)
@@ -388,11 +388,12 @@ def change_reached_operator(order: Order, *, actor) -> Order:
     request = provisioning_change(subscription=order.subscription, action=action, params=params,
                                   effective_date=effective, requested_by=order.created_by)
     if request is None:
-        record_event(item=order, from_status=order.status, to_status=order.status, actor=None, kind="provisioning_busy")
+        record_event(item=order, from_status=order.status, to_status=order.status, actor=SYSTEM,
+                     kind="provisioning_busy")
         return order
     change.change_request = request
     change.save(update_fields=["change_request"])
-    return transition(Order, pk=order.pk, to=Status.IN_PROGRESS, actor=None, kind="provisioning",
+    return transition(Order, pk=order.pk, to=Status.IN_PROGRESS, actor=SYSTEM, kind="provisioning",
                       expected={Status.RECEIVED})
 
 
@@ -410,11 +411,13 @@ def change_orders_follow_up() -> int:
         try:
             with transaction.atomic():
                 if status == ChangeRequest.Status.COMPLETED:
-                    order = transition(Order, pk=order_id, to=Status.COMPLETED, expected={Status.IN_PROGRESS})
+                    order = transition(Order, pk=order_id, to=Status.COMPLETED, actor=SYSTEM,
+                                       expected={Status.IN_PROGRESS})
                 else:
                     reason = str(ChangeRequest.Failure(failure).label if failure else _("The operator refused it."))
-                    order = transition(Order, pk=order_id, to=Status.REJECTED, expected={Status.IN_PROGRESS},
-                                       reason=reason, changes={"rejection_reason": reason})
+                    order = transition(Order, pk=order_id, to=Status.REJECTED, actor=SYSTEM,
+                                       expected={Status.IN_PROGRESS}, reason=reason,
+                                       changes={"rejection_reason": reason})
                 _status_email(order)
         except TransitionRefused:  # moved by staff meanwhile
             continue

@@ -38,7 +38,7 @@ from orders.models import (
 )
 from orders.working_days import nth_working_day_after
 from selfcare.outbox.services import outbox_enqueue_email
-from selfcare.workflow import record_event, transition
+from selfcare.workflow import SYSTEM, record_event, transition
 from subscriptions.models import BillingAccount, Subscription
 
 logger = logging.getLogger(__name__)
@@ -387,7 +387,7 @@ def _ask(*, order: Order, chain: ApprovalChain, member: ApprovalChainMember, req
     ``replaces``: the step handed to a stand-in; the wait (and a reminder already sent) carry over.
     A step that goes to a stand-in (new, or moved from the absent approver) is a hand-over: it shows
     on the order (the step's "stands in for") and is recorded in the company's audit log, by
-    ``actor`` (None for the daily run).
+    ``actor`` (``SYSTEM`` for the daily run: nobody in the log).
     """
     secret = secrets.token_urlsafe(32)
     approver, away = effective_approver(company_id=order.company_id, user=member.approver)
@@ -761,7 +761,8 @@ def absences_hand_over_due(*, today=None) -> int:
     for absence in due:
         with transaction.atomic():
             _lock_company_chains(absence.company_id)
-            moved += _hand_over(company_id=absence.company_id, approver=absence.approver, today=today, actor=None)
+            moved += _hand_over(company_id=absence.company_id, approver=absence.approver, today=today,
+                                actor=SYSTEM)
     return moved
 
 

@@ -27,6 +27,13 @@ neither. A refused transition raises ``TransitionRefused``, a ``ValidationError`
 message naming both statuses. Self-transitions (e.g. "awaiting approval" → "awaiting approval" when
 an order passes to the next approver) are allowed only when the machine lists them.
 
+Who did it: a person (``actor=user``: their name on the timeline, or "the operator" for the operator's
+staff, who are never named to customers), or nobody: ``actor=SYSTEM`` for what the portal does by itself
+(a beat or worker job: a case closed after its reopening limit, a change the operator's systems carried
+out, an absent approver's step handed on), which the timeline shows as "Automatically". The event
+remembers which in ``data`` (``"automatic"``, ``"by_operator"``); events from before say neither and
+read as they always did.
+
 The timeline component ``components/timeline.html`` shows any model's events (``events``).
 """
 
@@ -76,6 +83,19 @@ class Workflow:
             raise ValueError(f"{model.__name__}.workflow names unknown statuses: {sorted(unknown)}")
 
 
+class _System:
+    """The actor of a change no person made (``SYSTEM``). Not a login: ``is_authenticated`` is False, so
+    wherever a person is expected (the audit log's ``actor``) it counts as nobody."""
+
+    is_authenticated = False
+
+    def __repr__(self):
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
 def _label(model, value) -> str:
     return str(dict(model._meta.get_field(model.workflow.status_field).choices).get(value, value))
 
@@ -90,10 +110,15 @@ def record_event(*, item, from_status: str, to_status: str, actor=None, reason: 
                  data: dict | None = None):
     """A timeline event for ``item`` without a status change (e.g. "created", "approved by 1 of 2")."""
     events = type(item).workflow.events()
+    person = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    data = dict(data or {})
+    if actor is SYSTEM:
+        data["automatic"] = True
+    elif person is not None and person.is_staff:
+        data["by_operator"] = True
     return events.objects.create(
         company_id=item.company_id, subject=item, from_status=from_status, to_status=to_status,
-        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-        actor_label=_actor_label(actor), reason=reason, kind=kind, data=data or {},
+        actor=person, actor_label=_actor_label(actor), reason=reason, kind=kind, data=data,
     )
 
 
@@ -168,6 +193,16 @@ class TimelineEvent(models.Model):
     @property
     def to_label(self) -> str:
         return self.status_label(self.to_status)
+
+    @property
+    def by_label(self) -> str:
+        """Who, as the customer reads it: "Automatically", "the operator" (staff, or an older event
+        without a person), or the person's name."""
+        if self.data.get("automatic"):
+            return gettext("Automatically")
+        if self.data.get("by_operator") or not self.actor_label:
+            return gettext("the operator")
+        return self.actor_label
 
     @property
     def kind_label(self) -> str:

@@ -52,8 +52,34 @@ class AccountOrCompanyQuerySet(TenantQuerySet):
         return queryset
 
 
-class SupportCase(TenantModel):
+class Ticket(TenantModel):
+    """What a support case and a fault report share: a number made of the kind's letter and the id
+    ("S000123", "F000123"; the lists find a row by it), and which statuses are open."""
+
     account_scope_lookup = "account"
+    NUMBER_PREFIX = ""
+    # "Case %(number)s", "Fault report %(number)s"
+    NAME_WITH_NUMBER = ""
+    OPEN: tuple = ()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.NAME_WITH_NUMBER % {"number": self.number}
+
+    @property
+    def number(self) -> str:
+        return f"{self.NUMBER_PREFIX}{self.pk:06d}" if self.pk else "–"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class SupportCase(Ticket):
+    NUMBER_PREFIX = "S"
+    NAME_WITH_NUMBER = _("Case %(number)s")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -145,17 +171,6 @@ class SupportCase(TenantModel):
                          name="support_case_awaiting_idx"),
         ]
 
-    def __str__(self):
-        return _("Case %(number)s") % {"number": self.number}
-
-    @property
-    def number(self) -> str:
-        return f"S{self.pk:06d}" if self.pk else "–"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN
-
     def can_reopen(self, now=None) -> bool:
         now = now or timezone.now()
         return (self.status == self.Status.RESOLVED and self.resolved_at is not None
@@ -184,8 +199,9 @@ class SupportCaseEvent(TenantModel, TimelineEvent):
         indexes = [models.Index(fields=["subject", "at"], name="support_case_event_idx")]
 
 
-class FaultReport(TenantModel):
-    account_scope_lookup = "account"
+class FaultReport(Ticket):
+    NUMBER_PREFIX = "F"
+    NAME_WITH_NUMBER = _("Fault report %(number)s")
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Reported")
@@ -259,17 +275,6 @@ class FaultReport(TenantModel):
             models.Index(fields=["awaiting_operator_since"], condition=Q(awaiting_operator_since__isnull=False),
                          name="fault_report_awaiting_idx"),
         ]
-
-    def __str__(self):
-        return _("Fault report %(number)s") % {"number": self.number}
-
-    @property
-    def number(self) -> str:
-        return f"F{self.pk:06d}" if self.pk else "–"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN
 
 
 class FaultReportEvent(TenantModel, TimelineEvent):

@@ -31,7 +31,7 @@ from accounts.services.audit import audit_record
 from accounts.services.applications import absolute_url
 from orders.models import ProductArea
 from selfcare.outbox.services import outbox_enqueue_email
-from selfcare.workflow import record_event, transition
+from selfcare.workflow import SYSTEM, record_event, transition
 from subscriptions.models import BillingAccount, Connection, Subscription
 from tickets.attachments import attachments_store, check_uploads, stored_bytes
 from tickets.catalogue import CASE_SERVICES, FAULT_SYMPTOMS, SUBSCRIPTION_AREA
@@ -93,6 +93,51 @@ def _post_message(*, item, author, body: str, files, from_operator: bool, intern
     attachments_store(item=item, files=files, message=message, uploaded_by=author, from_operator=from_operator,
                       internal=internal)
     return message
+
+
+def _customer_message(*, membership, permission: str, access, pk, body: str, files, refused_statuses) -> CaseMessage:
+    """The customer writes on a case or a fault report (``access``: its look-up in the login's scope),
+    under the item's row lock; ``refused_statuses``: {status: why nothing may be written}. The message
+    and its files, and the wait for the operator starts if it had not; one waiting for the customer
+    goes back to the operator ("answered")."""
+    if not membership.has_permission(permission):
+        raise PermissionDenied
+    body = _clean_body(body)
+    with transaction.atomic():
+        item = access(membership=membership, pk=pk, for_update=True)
+        if item.status in refused_statuses:
+            raise TicketRefused(refused_statuses[item.status])
+        model = type(item)
+        checked = _check_files(files, item)
+        message = _post_message(item=item, author=membership.user, body=body, files=checked, from_operator=False)
+        changes = {"awaiting_operator_since": item.awaiting_operator_since or timezone.now()}
+        if item.status == model.Status.WAITING:
+            transition(model, pk=item.pk, to=model.Status.IN_PROGRESS, actor=membership.user, changes=changes,
+                       expected={model.Status.WAITING}, kind="answered")
+        else:
+            model.objects.filter(pk=item.pk).update(**changes)
+    return message
+
+
+def _made_by_form(model, *, company_id, idempotency_key):
+    """The case or fault report a form (its key) already made, or None."""
+    return model.objects.filter(company_id=company_id, idempotency_key=idempotency_key).first()
+
+
+def _create_once(item, *, actor):
+    """Save a new case or fault report, once per form: if the same form, sent twice at once, made it in
+    the other request, that one and False; else ``item``, its "created" event, and True."""
+    item.full_clean(exclude=["created_by"])
+    try:
+        with transaction.atomic():
+            item.save()
+    except IntegrityError:
+        other = _made_by_form(type(item), company_id=item.company_id, idempotency_key=item.idempotency_key)
+        if other is None:
+            raise
+        return other, False
+    record_event(item=item, from_status="", to_status=item.status, actor=actor, kind="created")
+    return item, True
 
 
 def _send(*, to: str, language: str, template: str, context: dict, item) -> None:
@@ -211,25 +256,14 @@ def case_save(*, membership, data: dict, files=(), submit: bool, idempotency_key
             record_event(item=case, from_status=case.status, to_status=case.status, actor=user, kind="edited")
             created = True
         else:
-            existing = SupportCase.objects.filter(company_id=membership.company_id,
-                                                  idempotency_key=idempotency_key).first()
+            existing = _made_by_form(SupportCase, company_id=membership.company_id, idempotency_key=idempotency_key)
             if existing is not None:
                 return existing, False
             checked = _check_files(files)
-            case = SupportCase(company_id=membership.company_id, created_by=user, idempotency_key=idempotency_key,
-                               **values)
-            case.full_clean(exclude=["created_by"])
-            try:
-                with transaction.atomic():
-                    case.save()
-            except IntegrityError:  # the same form, sent twice at once: the other request made it
-                other = SupportCase.objects.filter(company_id=membership.company_id,
-                                                   idempotency_key=idempotency_key).first()
-                if other is None:
-                    raise
-                return other, False
-            record_event(item=case, from_status="", to_status=CaseStatus.DRAFT, actor=user, kind="created")
-            created = True
+            case, created = _create_once(SupportCase(company_id=membership.company_id, created_by=user,
+                                                     idempotency_key=idempotency_key, **values), actor=user)
+            if not created:
+                return case, False
         attachments_store(item=case, files=checked, uploaded_by=user)
         if submit:
             case = _case_submit(case=case, actor=user, request=request)
@@ -257,27 +291,13 @@ def case_submit(*, membership, case_id, request=None) -> SupportCase:
 
 def case_reply(*, membership, case_id, body: str, files=(), request=None) -> CaseMessage:
     """The customer writes in the case's thread. A case waiting for the customer goes back to the operator."""
-    if not membership.has_permission(Permission.CREATE_SUPPORT_CASES):
-        raise PermissionDenied
-    body = _clean_body(body)
-    with transaction.atomic():
-        case = access_case(membership=membership, pk=case_id, for_update=True)
-        if case.status == CaseStatus.CLOSED:
-            raise TicketRefused(_("This case is closed, so it cannot be answered. Create a new case if you need more "
-                                  "help."))
-        if case.status == CaseStatus.RESOLVED:
-            raise TicketRefused(_("This case is resolved. Reopen it to write more."))
-        if case.status == CaseStatus.DRAFT:
-            raise TicketRefused(_("This case is a draft: send it first."))
-        checked = _check_files(files, case)
-        message = _post_message(item=case, author=membership.user, body=body, files=checked, from_operator=False)
-        changes = {"awaiting_operator_since": case.awaiting_operator_since or timezone.now()}
-        if case.status == CaseStatus.WAITING:
-            transition(SupportCase, pk=case.pk, to=CaseStatus.IN_PROGRESS, actor=membership.user, changes=changes,
-                       expected={CaseStatus.WAITING}, kind="answered")
-        else:
-            SupportCase.objects.filter(pk=case.pk).update(**changes)
-    return message
+    return _customer_message(
+        membership=membership, permission=Permission.CREATE_SUPPORT_CASES, access=access_case, pk=case_id,
+        body=body, files=files,
+        refused_statuses={CaseStatus.CLOSED: _("This case is closed, so it cannot be answered. Create a new case if "
+                                               "you need more help."),
+                          CaseStatus.RESOLVED: _("This case is resolved. Reopen it to write more."),
+                          CaseStatus.DRAFT: _("This case is a draft: send it first.")})
 
 
 def case_reopen(*, membership, case_id, reason: str = "", now=None) -> SupportCase:
@@ -324,7 +344,7 @@ def cases_close_resolved(*, now=None) -> int:
             with translation.override(creator.language if creator else settings.LANGUAGE_CODE):
                 reason = _("Closed automatically: it was resolved more than %(days)s days ago.") % {
                     "days": REOPEN_DAYS}
-            case = transition(SupportCase, pk=case.pk, to=CaseStatus.CLOSED, actor=None, reason=reason,
+            case = transition(SupportCase, pk=case.pk, to=CaseStatus.CLOSED, actor=SYSTEM, reason=reason,
                               kind="closed_automatically", expected={CaseStatus.RESOLVED},
                               changes={"awaiting_operator_since": None})
             _case_email(case, closed_automatically=True)
@@ -478,8 +498,7 @@ def fault_report_create(*, membership, data: dict, files=(), idempotency_key, re
     user = membership.user
     owner = subscription or connection
     with transaction.atomic():
-        existing = FaultReport.objects.filter(company_id=membership.company_id,
-                                              idempotency_key=idempotency_key).first()
+        existing = _made_by_form(FaultReport, company_id=membership.company_id, idempotency_key=idempotency_key)
         if existing is not None:
             return existing, False
         report = FaultReport(
@@ -493,40 +512,19 @@ def fault_report_create(*, membership, data: dict, files=(), idempotency_key, re
             contact_phone=(data.get("contact_phone") or "").strip(),
             created_by=user, idempotency_key=idempotency_key, awaiting_operator_since=timezone.now(),
         )
-        report.full_clean(exclude=["created_by"])
-        try:
-            with transaction.atomic():
-                report.save()
-        except IntegrityError:  # the same form, sent twice at once
-            other = FaultReport.objects.filter(company_id=membership.company_id,
-                                               idempotency_key=idempotency_key).first()
-            if other is None:
-                raise
-            return other, False
-        record_event(item=report, from_status="", to_status=FaultStatus.SUBMITTED, actor=user, kind="created")
-        attachments_store(item=report, files=checked, uploaded_by=user)
-    return report, True
+        report, created = _create_once(report, actor=user)
+        if created:
+            attachments_store(item=report, files=checked, uploaded_by=user)
+    return report, created
 
 
 def fault_report_add_info(*, membership, report_id, body: str, files=(), request=None) -> CaseMessage:
     """The reporter adds information while the fault report is open."""
-    if not membership.has_permission(Permission.CREATE_FAULT_REPORTS):
-        raise PermissionDenied
-    body = _clean_body(body)
-    with transaction.atomic():
-        report = access_fault_report(membership=membership, pk=report_id, for_update=True)
-        if report.status == FaultStatus.CLOSED:
-            raise TicketRefused(_("This fault report is closed, so nothing can be added. Report the fault again if "
-                                  "it is back."))
-        checked = _check_files(files, report)
-        message = _post_message(item=report, author=membership.user, body=body, files=checked, from_operator=False)
-        changes = {"awaiting_operator_since": report.awaiting_operator_since or timezone.now()}
-        if report.status == FaultStatus.WAITING:
-            transition(FaultReport, pk=report.pk, to=FaultStatus.IN_PROGRESS, actor=membership.user, changes=changes,
-                       expected={FaultStatus.WAITING}, kind="answered")
-        else:
-            FaultReport.objects.filter(pk=report.pk).update(**changes)
-    return message
+    return _customer_message(
+        membership=membership, permission=Permission.CREATE_FAULT_REPORTS, access=access_fault_report, pk=report_id,
+        body=body, files=files,
+        refused_statuses={FaultStatus.CLOSED: _("This fault report is closed, so nothing can be added. Report the "
+                                                "fault again if it is back.")})
 
 
 # Fault reports: the operator ------------------------------------------------------------------------

@@ -126,24 +126,33 @@ def _number_condition(search: str, prefix: str) -> Q:
     return Q(pk=int(digits)) if digits.isdigit() and len(digits) < 10 else Q()
 
 
-class _CaseList(FilteredListView, abstract=True):
+class _TicketList(FilteredListView, abstract=True):
+    """A list of support cases or of fault reports (``model``), open or history: rows from the kind's
+    selector, found by their number too ("S000123", "s123" or "123" for a case)."""
+
+    template_name = "tickets/list_page.html"
+    default_sort = "-created"
+    history = False
+    selector = None  # staticmethod(case_list) ...
+    related: tuple[str, ...] = ()
+
+    def scoped_queryset(self):
+        return self.selector(membership=self.membership, history=self.history).select_related(*self.related)
+
+    def search_condition(self, search):
+        return _number_condition(search, self.model.NUMBER_PREFIX)
+
+
+class _CaseList(_TicketList, abstract=True):
     # Every login of the company sees its cases (the seed); creating one needs the permission.
     required_permission = None
     model = SupportCase
     search_fields = ["subject", "subscription__number", "subscription__employee_name", "connection__circuit_id",
                      "account__number", "created_by__full_name"]
     search_label = gettext_lazy("Search by case, subject, number, employee or account")
-    template_name = "tickets/list_page.html"
-    default_sort = "-created"
     columns = CASE_COLUMNS
-    history = False
-
-    def scoped_queryset(self):
-        return case_list(membership=self.membership, history=self.history).select_related(
-            "subscription", "connection", "account", "created_by")
-
-    def search_condition(self, search):
-        return _number_condition(search, "S")
+    selector = staticmethod(case_list)
+    related = ("subscription", "connection", "account", "created_by")
 
 
 class CaseOpenListView(_CaseList):
@@ -163,23 +172,15 @@ class CaseHistoryListView(_CaseList):
     history = True
 
 
-class _FaultList(FilteredListView, abstract=True):
+class _FaultList(_TicketList, abstract=True):
     required_permission = Permission.CREATE_FAULT_REPORTS
     model = FaultReport
     search_fields = ["reference", "subscription__employee_name", "account__number", "created_by__full_name",
                      "description"]
     search_label = gettext_lazy("Search by fault report, number, employee or account")
-    template_name = "tickets/list_page.html"
-    default_sort = "-created"
     columns = FAULT_COLUMNS
-    history = False
-
-    def scoped_queryset(self):
-        return fault_report_list(membership=self.membership, history=self.history).select_related(
-            "account", "created_by", "subscription")
-
-    def search_condition(self, search):
-        return _number_condition(search, "F")
+    selector = staticmethod(fault_report_list)
+    related = ("account", "created_by", "subscription")
 
 
 class FaultOpenListView(_FaultList):

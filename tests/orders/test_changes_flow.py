@@ -317,8 +317,10 @@ def test_a_plan_change_passes_the_chain_by_link_and_is_provisioned_once(desk):
     order.refresh_from_db()
     assert order.status == Order.Status.COMPLETED
     assert mails_to(desk.admin)[-1].subject == f"Change {order.number}: Completed"
-    assert [e.kind for e in order.events.order_by("at", "pk")] == [
-        "created", "approval_requested", "approved", "", "provisioning", ""]
+    events = list(order.events.order_by("at", "pk"))
+    assert [e.kind for e in events] == ["created", "approval_requested", "approved", "", "provisioning", ""]
+    # Handed to the operator's systems and completed on their answer: nobody did those by hand.
+    assert [bool(e.data.get("automatic")) for e in events] == [False] * 4 + [True] * 2
 
 
 def test_an_approver_rejects_a_change_and_nothing_is_provisioned(desk):
@@ -342,6 +344,7 @@ def test_a_failed_provisioning_rejects_the_change_with_the_systems_reason(desk):
     change_orders_follow_up()
     order.refresh_from_db()
     assert order.status == Order.Status.REJECTED and "refused" in order.rejection_reason
+    assert order.events.order_by("at", "pk").last().data == {"automatic": True}
 
 
 def test_a_change_of_a_kind_already_under_way_goes_to_staff_instead(desk):

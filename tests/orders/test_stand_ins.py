@@ -58,6 +58,8 @@ def test_a_later_absence_hands_over_when_it_begins(shop):
     with mock.patch("orders.services.timezone.localdate", return_value=TODAY + 2 * DAY):
         assert absences_hand_over_due() == 1
     assert step_of(order).approver == stand_in.user
+    handed_on = order.events.get(kind="handed_on")
+    assert handed_on.data.get("automatic") is True and handed_on.actor is None  # the daily run, not a person
 
 
 def test_the_stand_in_must_hold_approve_orders_and_the_period_make_sense(shop):

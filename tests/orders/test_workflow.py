@@ -6,8 +6,9 @@ import pytest
 from django.utils import translation
 
 from orders.models import Order, OrderEvent
-from selfcare.workflow import TransitionRefused, transition
+from selfcare.workflow import SYSTEM, TransitionRefused, record_event, transition
 from tests.conftest import make_member
+from tests.factories import StaffUserFactory
 from tests.orders.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +89,32 @@ def test_the_demo_has_the_product_catalogue_and_a_mobile_chain():
     assert {"SIM-kort", "eSIM", "4G/5G-dongle", "Router 5G"} <= names and len(names) == 7
     member = ApprovalChainMember.objects.get()
     assert member.approver.email == "approver@nordlys.example" and member.chain.area == "mobile"
+
+
+def test_the_timeline_says_who_a_person_the_operator_or_automatically(company):
+    order = OrderFactory(company=company, account__company=company)
+    customer, staff = make_member(company).user, StaffUserFactory()
+    transition(Order, pk=order.pk, to=Order.Status.RECEIVED, actor=customer)
+    transition(Order, pk=order.pk, to=Order.Status.IN_PROGRESS, actor=SYSTEM)
+    transition(Order, pk=order.pk, to=Order.Status.SHIPPED, actor=staff, data={"note": "TRACK-1"})
+    # An event from before the portal said who: no person, no flag.
+    OrderEvent.objects.create(company=company, subject=order, from_status="shipped", to_status="shipped")
+    events = list(order.events.order_by("at", "pk"))
+    assert [event.data for event in events] == [{}, {"automatic": True}, {"note": "TRACK-1", "by_operator": True}, {}]
+    assert events[1].actor is None and events[1].actor_label == ""
+    assert events[2].actor == staff and events[2].actor_label == staff.full_name  # kept for the back office
+    for language, automatically, operator in [("en", "Automatically", "the operator"), ("da", "Automatisk", "operatøren"),
+                                              ("sv", "Automatiskt", "operatören")]:
+        with translation.override(language):
+            assert [event.by_label for event in events] == [customer.full_name, automatically, operator, operator]
+
+
+def test_system_is_nobody_where_a_person_is_expected(company):
+    from accounts.models import AuditEvent
+    from accounts.services.audit import audit_record
+
+    order = OrderFactory(company=company, account__company=company)
+    event = record_event(item=order, from_status="draft", to_status="draft", actor=SYSTEM, kind="provisioning_busy")
+    assert (event.actor, event.actor_label, event.data) == (None, "", {"automatic": True})
+    audit = audit_record(action=AuditEvent.Action.APPROVAL_HANDED_OVER, actor=SYSTEM, company=company)
+    assert (audit.actor, audit.actor_label, audit.by_operator) == (None, "", False)

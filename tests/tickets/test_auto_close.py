@@ -2,16 +2,18 @@
 the hourly beat job, on a controlled clock (the services take ``now``), exactly once however often or
 however many at once it runs, and catching up after a stop."""
 
+import re
 import uuid
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.permissions import Role
 from selfcare.outbox.models import OutboxMessage
 from tests.concurrency import run_held_at
-from tests.conftest import make_member
+from tests.conftest import make_member, verified_client
 from tests.factories import CompanyFactory, StaffUserFactory
 from tickets.models import SupportCase
 from tickets.services import TicketRefused, case_operator_reply, case_reopen, case_save, cases_close_resolved
@@ -55,11 +57,35 @@ def test_day_13_stays_resolved_and_can_be_reopened_day_15_is_closed_and_cannot(c
     assert other.status == Status.CLOSED
     event = other.events.order_by("at", "pk").last()
     assert (event.from_status, event.to_status, event.kind) == (Status.RESOLVED, Status.CLOSED, "closed_automatically")
-    assert event.actor is None and event.actor_label == ""  # the system, not a person
+    assert event.actor is None and event.actor_label == "" and event.data == {"automatic": True}  # the system
     assert event.reason == "Closed automatically: it was resolved more than 14 days ago."
     with pytest.raises(TicketRefused, match="Only a resolved case can be reopened"):
         case_reopen(membership=other_member, case_id=other.pk, now=other.resolved_at + 15 * DAY)
     assert SupportCase.objects.get(pk=case.pk).status == Status.IN_PROGRESS  # the reopened one is left alone
+
+
+def timeline_by(page: str) -> list[str]:
+    """Who did each step, as the case page's timeline says (the text after "·")."""
+    timeline = page.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
+    return [re.search(r"·\s*([^<\n]+?)\s*$", item, re.M).group(1)
+            for item in timeline.split('<li class="timeline__item">')[1:]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "automatically", "operator"), [
+    ("en", "Automatically", "the operator"), ("da", "Automatisk", "operatøren"), ("sv", "Automatiskt", "operatören")])
+def test_the_customers_timeline_says_the_close_was_automatic_and_the_resolution_the_operators(
+        company, language, automatically, operator):
+    member, case = resolved_case(company)
+    staff_name = case.events.get(to_status=Status.RESOLVED).actor_label
+    cases_close_resolved(now=case.resolved_at + 15 * DAY)
+    member.user.language = language
+    member.user.save(update_fields=["language"])
+    page = verified_client(member.user).get(reverse("tickets:case_detail", args=[case.pk])).content.decode()
+    name = member.user.full_name
+    # Created, submitted (by the customer), resolved (by staff), closed (by the hourly job).
+    assert timeline_by(page) == [name, name, operator, automatically]
+    assert staff_name and staff_name not in page  # staff are the operator to the customer, never named
 
 
 @pytest.mark.django_db
