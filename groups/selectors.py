@@ -86,27 +86,28 @@ INHERITED_LINES_SQL = """
       AND NOT EXISTS (SELECT 1 FROM groups_groupmembership o
                       WHERE o.category_id = %s AND o.subscription_id = s.id AND o.period @> %s::date)
 """
-LINES_IN_GROUPS_SQL = f"{OWN_LINES_SQL} UNION ALL {INHERITED_LINES_SQL}"
 
-# A page is read by walking its order when a group is dense: with n of the company's N lines in it, a
-# page of 50 is full after about 51 * N / n lines walked, against n lines read by id; the walk wins
-# when n * n > WALK_FACTOR * N.
+# A page is read by walking its order when the groups are dense: with n of the company's N lines in
+# them, a page of 50 is full after about 51 * N / n lines walked, against n lines read by id; the walk
+# wins when n * n > WALK_FACTOR * N. Groups of several categories: n_1 * ... * n_k / N^(k-1) lines meet
+# all of them (as if independent), read by id from the smallest.
 WALK_FACTOR = 51
 
 
 class LinesInGroups(Expression):
-    """A condition: ``column`` (a subscription id) is one of the lines in ``group_ids`` (one category)
-    in ``month``. Its SQL shape depends on the query it is compiled into (see above): a sliced query (a
-    page, ``exists()``) of a ``dense`` group walks; anything else reads from the ids."""
+    """A condition: ``column`` (a subscription id) is one of the lines of the chosen groups in ``month``:
+    in each category of ``categories`` (``[(category id, group ids, account ids in them)]``) in one of
+    its groups. Its SQL shape depends on the query it is compiled into (see above): a sliced query (a
+    page, ``exists()``) walks when the groups are ``dense``; anything else reads the ids, with
+    the categories' sets intersected before the lines are joined (42,000 office lines and 50,000 of two
+    cost centres meet in 5,000, the lines joined for those only)."""
 
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, column, *, group_ids, month, account_ids, category_id, dense: bool):
+    def __init__(self, column, *, month, categories, dense: bool):
         super().__init__(output_field=BooleanField())
-        self.column = column
-        self.group_ids, self.month, self.account_ids = list(group_ids), month, list(account_ids)
-        self.category_id, self.dense = category_id, dense
+        self.column, self.month, self.categories, self.dense = column, month, categories, dense
 
     def get_source_expressions(self):
         return [self.column]
@@ -114,21 +115,39 @@ class LinesInGroups(Expression):
     def set_source_expressions(self, exprs):
         (self.column,) = exprs
 
+    def _sets(self):
+        """Per category: its (SQL, params) parts, the own lines and (with accounts) the inherited."""
+        for category_id, group_ids, account_ids in self.categories:
+            parts = [(OWN_LINES_SQL, [list(group_ids), self.month])]
+            if account_ids:
+                parts.append((INHERITED_LINES_SQL, [list(account_ids), category_id, self.month]))
+            yield parts
+
     def as_sql(self, compiler, connection):
-        column, params = compiler.compile(self.column)
-        own = [self.group_ids, self.month]
-        inherited = [self.account_ids, self.category_id, self.month]
-        if self.dense and compiler.query.is_sliced:
-            if not self.account_ids:
-                return f"{column} IN ({OWN_LINES_SQL})", [*params, *own]
-            # OR keeps both sets as hashed filters, checked on each line walked, instead of a join.
-            return (f"({column} IN ({OWN_LINES_SQL}) OR {column} IN ({INHERITED_LINES_SQL}))",
-                    [*params, *own, *params, *inherited])
-        return f"{column} IN ({LINES_IN_GROUPS_SQL})", [*params, *own, *inherited]
+        column, column_params = compiler.compile(self.column)
+        if compiler.query.is_sliced and self.dense:
+            # Each set a hashed filter (OR keeps them filters rather than joins), checked on each line.
+            conditions, params = [], []
+            for parts in self._sets():
+                conditions.append("(" + " OR ".join(f"{column} IN ({sql})" for sql, _ in parts) + ")")
+                for _sql, part_params in parts:
+                    params += [*column_params, *part_params]
+            return "(" + " AND ".join(conditions) + ")", params
+        selects, params = [], []
+        for parts in self._sets():
+            selects.append("(" + " UNION ALL ".join(sql for sql, _ in parts) + ")")
+            params += [value for _sql, part_params in parts for value in part_params]
+        return f"{column} IN ({' INTERSECT '.join(selects)})", [*column_params, *params]
 
 
-def _is_dense(*, lines_in_groups: int, company_lines: int) -> bool:
-    return lines_in_groups * lines_in_groups > WALK_FACTOR * company_lines
+def _is_dense(*, lines_in_groups: int | list[int], company_lines: int) -> bool:
+    sizes = [lines_in_groups] if isinstance(lines_in_groups, int) else lines_in_groups
+    if not sizes or company_lines <= 0:
+        return False
+    meeting = company_lines
+    for size in sizes:
+        meeting = meeting * size / company_lines
+    return meeting * min(sizes) > WALK_FACTOR * company_lines
 
 
 def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subscription_path: str = ""):
@@ -151,6 +170,7 @@ def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subs
     field = f"{subscription_path}_id" if subscription_path else "pk"
     counts = SubscriptionCount.objects.filter(company_id=company_id)
     company_lines = counts.aggregate(n=Sum("count"))["n"] or 0
+    categories, sizes = [], []
     for category_id, group_ids in by_category.items():
         # The accounts in the groups are read first (a handful of ids): given as a list, the planner
         # reaches their lines through the account index; joined in SQL, a misestimate of how many there
@@ -164,9 +184,10 @@ def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subs
             _in_month(month), group_id__in=group_ids, subscription__isnull=False).order_by().count()
         if account_ids:
             lines += counts.filter(account_id__in=account_ids).aggregate(n=Sum("count"))["n"] or 0
-        queryset = queryset.filter(LinesInGroups(
-            F(field), group_ids=group_ids, month=month, account_ids=account_ids, category_id=category_id,
-            dense=_is_dense(lines_in_groups=lines, company_lines=company_lines)))
+        categories.append((category_id, group_ids, account_ids))
+        sizes.append(lines)
+    queryset = queryset.filter(LinesInGroups(F(field), month=month, categories=categories,
+                                             dense=_is_dense(lines_in_groups=sizes, company_lines=company_lines)))
     return queryset
 
 
