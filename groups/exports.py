@@ -17,3 +17,14 @@ def with_group_columns(view, queryset, *, lines: str):
                    show=False)
         for category in categories)]
     return queryset, columns
+
+
+class GroupColumnsExportMixin:
+    """For a list view (``selfcare.lists.FilteredListView``): its export gets the group columns.
+    ``group_lines`` says what the rows are, as ``with_group_columns`` takes it."""
+
+    group_lines = ""
+
+    def export(self, queryset):
+        queryset, self.columns = with_group_columns(self, queryset, lines=self.group_lines)
+        return super().export(queryset)

@@ -104,7 +104,10 @@ class InvoiceDetailView(_InvoicePage):
 
 
 class _InvoiceLinesBase(FilteredListView, abstract=True):
+    """The two "specified" tabs of an invoice: one page, its lines listed one way or the other."""
+
     required_permission = Permission.VIEW_INVOICES
+    template_name = "invoices/invoice_specified.html"
 
     def scoped_queryset(self):
         self.invoice = access_invoice(membership=self.membership, pk=self.kwargs["pk"])
@@ -145,7 +148,6 @@ class InvoiceLinesView(_InvoiceLinesBase):
     filterset_class = InvoiceLineFilterSet
     search_fields = ["employee_name", "subscription_number", "description"]
     search_label = _("Search by employee, number or description")
-    template_name = "invoices/invoice_specified.html"
     columns = LINE_COLUMNS
     default_sort = "position"
     title = _("Specified: every line")
@@ -169,7 +171,6 @@ class InvoiceSubscriptionsView(_InvoiceLinesBase):
     model = InvoiceSubscriptionTotal
     search_fields = ["employee_name", "subscription_number"]
     search_label = _("Search by employee or number")
-    template_name = "invoices/invoice_specified.html"
     columns = SUBSCRIPTION_TOTAL_COLUMNS
     default_sort = "employee"
     title = _("Specified: per user")
@@ -268,29 +269,29 @@ class UsageView(FilteredListView):
     empty_message = _("No usage recorded for the period.")
     export_name = "usage"
 
+    def filter_value(self, name):
+        """A filter's value as its form cleaned it; None when the filters were not sent or were refused."""
+        if self.filterset is not None and self.filterset.is_bound and self.filterset.form.is_valid():
+            return self.filterset.form.cleaned_data.get(name)
+        return None
+
     def period(self):
-        form = self.filterset.form if self.filterset is not None and self.filterset.is_bound else None
-        if form is not None and form.is_valid() and form.cleaned_data.get("period"):
-            return form.cleaned_data["period"].replace(day=1)
-        return timezone.localdate().replace(day=1)
+        """The month shown: the filter's, else this month."""
+        return (self.filter_value("period") or timezone.localdate()).replace(day=1)
 
     def scoped_queryset(self):
         return super().scoped_queryset().select_related("subscription", "subscription__account")
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if not (self.filterset.is_bound and self.filterset.form.is_valid()
-                and self.filterset.form.cleaned_data.get("period")):
+        if not self.filter_value("period"):  # the filter, when chosen, has done it
             queryset = queryset.filter(period=self.period())
         return queryset
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         period = self.period()
-        account = None
-        if self.filterset.is_bound and self.filterset.form.is_valid():
-            account = self.filterset.form.cleaned_data.get("account")
-        pools = usage_pools_for(membership=self.membership, period=period, account=account)
+        pools = usage_pools_for(membership=self.membership, period=period, account=self.filter_value("account"))
         page_rows = context["list_page"].rows
         largest = max((row.data_mb for row in page_rows), default=0)
         for row in page_rows:

@@ -21,9 +21,9 @@ from orders.changes import (
 )
 from orders.filtersets import HistoryChangeFilterSet, OpenChangeFilterSet
 from orders.forms import ChangeOrderForm, ChangeSubjectForm
-from orders.models import Order, OrderChange, ProductArea
+from orders.models import Order, OrderChange
 from orders.services import OrderRefused
-from orders.views import ORDER_ROLES, _detail_url, _OrderList
+from orders.views import ORDER_AREA_COLUMN, _detail_url, _OrderList, order_list_columns
 from selfcare.lists import ListColumn
 from subscriptions.models import BillingAccount, Connection, Subscription
 
@@ -167,24 +167,16 @@ class ChangeEditView(_ChangeFormView):
 
 # The lists ------------------------------------------------------------------------------------------
 
-CHANGE_COLUMNS = [
-    ListColumn("number", gettext_lazy("Change"), lambda o: o.number, sort=("id",), link=_detail_url),
-    ListColumn("created", gettext_lazy("Created"), lambda o: o.created_at, sort=("created_at",)),
+CHANGE_COLUMNS = order_list_columns(
+    gettext_lazy("Change"),
     ListColumn("kind", gettext_lazy("Kind of change"), lambda o: o.change.kind, choices=OrderChange.Kind.choices,
                sort=("change__kind", "created_at")),
     ListColumn("about", gettext_lazy("About"), lambda o: o.employee_name, sort=("employee_name", "created_at")),
-    ListColumn("area", gettext_lazy("Product area"), lambda o: o.area, choices=ProductArea.choices,
-               sort=("area", "created_at")),
-    ListColumn("account", gettext_lazy("Account"), lambda o: o.account.number, sort=("account__number", "created_at")),
-    ListColumn("status", gettext_lazy("Status"), lambda o: o.status, choices=Order.Status.choices,
-               sort=("status", "created_at")),
-    ListColumn("creator", gettext_lazy("Created by"), lambda o: o.created_by.full_name if o.created_by else "",
-               sort=("created_by__full_name", "created_at")),
-]
+    ORDER_AREA_COLUMN,
+)
 
 
 class _ChangeList(_OrderList, abstract=True):
-    required_permission = ORDER_ROLES
     columns = CHANGE_COLUMNS
     is_change = True
     search_fields = ["employee_name", "account__number"]

@@ -43,20 +43,32 @@ def _detail_url(order) -> str:
     return reverse("orders:detail", args=[order.pk])
 
 
-ORDER_COLUMNS = [
-    ListColumn("number", gettext_lazy("Order"), lambda o: o.number, sort=("id",), link=_detail_url),
-    ListColumn("created", gettext_lazy("Created"), lambda o: o.created_at, sort=("created_at",)),
+def order_list_columns(number_label, *about: ListColumn) -> list[ListColumn]:
+    """The columns of a list of orders (here) or of changes (orders.change_views): the number headed
+    ``number_label`` and the date, then what the rows are about, then account, status and creator."""
+    return [
+        ListColumn("number", number_label, lambda o: o.number, sort=("id",), link=_detail_url),
+        ListColumn("created", gettext_lazy("Created"), lambda o: o.created_at, sort=("created_at",)),
+        *about,
+        ListColumn("account", gettext_lazy("Account"), lambda o: o.account.number,
+                   sort=("account__number", "created_at")),
+        ListColumn("status", gettext_lazy("Status"), lambda o: o.status, choices=Order.Status.choices,
+                   sort=("status", "created_at")),
+        ListColumn("creator", gettext_lazy("Created by"), lambda o: o.created_by.full_name if o.created_by else "",
+                   sort=("created_by__full_name", "created_at")),
+    ]
+
+
+ORDER_AREA_COLUMN = ListColumn("area", gettext_lazy("Product area"), lambda o: o.area, choices=ProductArea.choices,
+                               sort=("area", "created_at"))
+
+ORDER_COLUMNS = order_list_columns(
+    gettext_lazy("Order"),
     ListColumn("product", gettext_lazy("Product"), lambda o: o.title, sort=("product__name", "created_at")),
-    ListColumn("area", gettext_lazy("Product area"), lambda o: o.area, choices=ProductArea.choices,
-               sort=("area", "created_at")),
+    ORDER_AREA_COLUMN,
     ListColumn("quantity", gettext_lazy("Quantity"), lambda o: o.quantity, sort=("quantity", "created_at")),
     ListColumn("employee", gettext_lazy("Employee"), lambda o: o.employee_name, sort=("employee_name", "created_at")),
-    ListColumn("account", gettext_lazy("Account"), lambda o: o.account.number, sort=("account__number", "created_at")),
-    ListColumn("status", gettext_lazy("Status"), lambda o: o.status, choices=Order.Status.choices,
-               sort=("status", "created_at")),
-    ListColumn("creator", gettext_lazy("Created by"), lambda o: o.created_by.full_name if o.created_by else "",
-               sort=("created_by__full_name", "created_at")),
-]
+)
 
 
 class _OrderList(FilteredListView, abstract=True):

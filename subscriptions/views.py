@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from accounts.permissions import Permission
 from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import PortalTemplateView, TenantDetailView
+from groups.exports import GroupColumnsExportMixin
 from invoices.einvoice_signup import invoice_delivery_update
 from selfcare.lists import FilteredListView, ListBulkAction, ListColumn, ListFiltersRefused, bulk_list_state
 from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
@@ -31,10 +32,17 @@ from subscriptions.services import (
 )
 
 
-class SubscriptionListView(FilteredListView):
-    """Every subscription the login may see, alphabetically by employee: search, filters, sort, export."""
+class _SubscriptionsAreaList(FilteredListView, abstract=True):
+    """The lists of the subscriptions area: one permission, one page (its tabs)."""
 
     required_permission = Permission.VIEW_SUBSCRIPTIONS
+    template_name = "subscriptions/list_page.html"
+
+
+class SubscriptionListView(GroupColumnsExportMixin, _SubscriptionsAreaList):
+    """Every subscription the login may see, alphabetically by employee: search, filters, sort, export.
+    The export has one column per group category: the line's group this month."""
+
     model = Subscription
     filterset_class = SubscriptionFilterSet
     search_fields = ["employee_name", "number", "employee_email"]
@@ -44,7 +52,7 @@ class SubscriptionListView(FilteredListView):
     title = gettext_lazy("Subscriptions")
     empty_message = gettext_lazy("No subscriptions yet.")
     export_name = "subscriptions"
-    template_name = "subscriptions/list_page.html"
+    group_lines = "subscriptions"
     default_sort = "employee"
     columns = [
         ListColumn("employee", gettext_lazy("Employee"), lambda s: s.employee_name, sort=("employee_name", "number"),
@@ -77,13 +85,6 @@ class SubscriptionListView(FilteredListView):
     def search_condition(self, search):
         # A subscription id is found by its whole number, not by a part of it.
         return Q(pk=int(search)) if search.isdigit() and len(search) < 10 else Q()
-
-    def export(self, queryset):
-        # One column per group category: the line's group this month (groups.exports).
-        from groups.exports import with_group_columns
-
-        queryset, self.columns = with_group_columns(self, queryset, lines="subscriptions")
-        return super().export(queryset)
 
 
 # Ticked one by one (or a page's lines): at most this many ids in one bulk action.
@@ -194,10 +195,9 @@ class SubscriptionBulkView(PortalTemplateView):
         return redirect("jobs:detail", job.pk)
 
 
-class BillingAccountListView(FilteredListView):
-    """The account numbers the login may see: search, active/inactive, export."""
+class BillingAccountListView(GroupColumnsExportMixin, _SubscriptionsAreaList):
+    """The account numbers the login may see: search, active/inactive, export (with the group columns)."""
 
-    required_permission = Permission.VIEW_SUBSCRIPTIONS
     model = BillingAccount
     filterset_class = BillingAccountFilterSet
     search_fields = ["number", "name", "email", "ean"]
@@ -205,7 +205,7 @@ class BillingAccountListView(FilteredListView):
     title = gettext_lazy("Account numbers")
     empty_message = gettext_lazy("No account numbers yet.")
     export_name = "accounts"
-    template_name = "subscriptions/list_page.html"
+    group_lines = "accounts"
     default_sort = "number"
     columns = [
         ListColumn("number", gettext_lazy("Account number"), lambda a: a.number, sort=("number",),
@@ -218,17 +218,10 @@ class BillingAccountListView(FilteredListView):
                    sort=("invoice_format", "number")),
     ]
 
-    def export(self, queryset):
-        from groups.exports import with_group_columns
 
-        queryset, self.columns = with_group_columns(self, queryset, lines="accounts")
-        return super().export(queryset)
-
-
-class ConnectionListView(FilteredListView):
+class ConnectionListView(_SubscriptionsAreaList):
     """Circuits and fixed data lines: filtered by city, service type and capacity; sortable; exportable."""
 
-    required_permission = Permission.VIEW_SUBSCRIPTIONS
     model = Connection
     filterset_class = ConnectionFilterSet
     search_fields = ["circuit_id", "street", "city", "services"]
@@ -236,7 +229,6 @@ class ConnectionListView(FilteredListView):
     title = gettext_lazy("Connections")
     empty_message = gettext_lazy("No connections yet.")
     export_name = "connections"
-    template_name = "subscriptions/list_page.html"
     default_sort = "city"
     columns = [
         ListColumn("circuit", gettext_lazy("Circuit id"), lambda c: c.circuit_id, sort=("circuit_id",),
@@ -260,9 +252,20 @@ HISTORY_SHOWN = 20
 CHANGES_SHOWN = 5
 
 
-def _changes(subscription) -> list[ChangeRequest]:
-    """The changes the page follows: the open ones and the latest finished, newest first."""
-    return list(subscription.change_requests.select_related("requested_by").order_by("-created_at", "-pk")[:CHANGES_SHOWN])
+def _changes_panel(subscription) -> dict:
+    """The changes the page follows (the open ones and the latest finished, newest first), whether it
+    polls for them, and the status they change: the employee page's and the polled panel's context."""
+    changes = list(subscription.change_requests.select_related("requested_by")
+                   .order_by("-created_at", "-pk")[:CHANGES_SHOWN])
+    return {
+        "changes": changes,
+        "changes_open": any(change.is_open for change in changes),
+        "block_reason_label": dict(BlockReason.CHOICES).get(subscription.block_reason, ""),
+    }
+
+
+def _changes_url(subscription) -> str:
+    return reverse("subscriptions:detail", args=[subscription.pk]) + "#changes"
 
 
 def _usage(subscription):
@@ -308,20 +311,17 @@ class SubscriptionPageMixin:
                     forms.append(form_class(subscription=subscription, membership=membership))
         can_edit_note = (membership.has_permission(Permission.MANAGE_SUBSCRIPTIONS)
                          and subscription.status != Subscription.Status.TERMINATED)
-        changes = _changes(subscription)
         return {
             "subscription": subscription,
             "add_ons": list(subscription.add_ons.all()),
             "sim_cards": list(subscription.sim_cards.exclude(status=SimCard.Status.REPLACED)),
-            "changes": changes,
-            "changes_open": any(change.is_open for change in changes),
+            **_changes_panel(subscription),
             "change_forms": forms,
             "open_form": bound.action if bound is not None else "",
             "note_form": note_form or (InvoiceNoteForm(instance=subscription) if can_edit_note else None),
             "history": list(subscription.events.select_related("change_request")[:HISTORY_SHOWN]),
             "usage": _usage(subscription),
             "can_view_puk": membership.has_permission(Permission.VIEW_PUK),
-            "block_reason_label": dict(BlockReason.CHOICES).get(subscription.block_reason, ""),
         }
 
 
@@ -360,7 +360,7 @@ class SubscriptionChangeView(SubscriptionPageMixin, TenantDetailView):
             else:
                 messages.success(request, _("%(change)s: sent to the operator. The page shows when it is done.")
                                  % {"change": change.get_action_display()})
-                return redirect(reverse("subscriptions:detail", args=[subscription.pk]) + "#changes")
+                return redirect(_changes_url(subscription))
         return render(request, self.template_name, self.page_context(subscription, bound=form))
 
 
@@ -371,9 +371,7 @@ class SubscriptionChangesView(SubscriptionPageMixin, TenantDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        changes = _changes(self.object)
-        context.update(changes=changes, changes_open=any(change.is_open for change in changes), oob=True,
-                       block_reason_label=dict(BlockReason.CHOICES).get(self.object.block_reason, ""))
+        context.update(_changes_panel(self.object), oob=True)
         return context
 
 
@@ -395,7 +393,7 @@ class ChangeRetryView(SubscriptionPageMixin, TenantDetailView):
                 messages.error(request, message)
         else:
             messages.success(request, _("%(change)s: sent to the operator again.") % {"change": failed.get_action_display()})
-        return redirect(reverse("subscriptions:detail", args=[subscription.pk]) + "#changes")
+        return redirect(_changes_url(subscription))
 
 
 class InvoiceNoteView(SubscriptionPageMixin, TenantDetailView):
