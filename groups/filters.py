@@ -4,9 +4,11 @@ month (``groups.selectors``)."""
 
 import django_filters
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Group
+from selfcare.widgets import PlainSelect
 
 
 def _groups(request):
@@ -16,12 +18,27 @@ def _groups(request):
             .order_by("category__name", "name", "pk"))
 
 
-class GroupSelectMultiple(forms.SelectMultiple):
+class GroupSelectMultiple(PlainSelect, forms.SelectMultiple):
+    """The same ``<select multiple>`` as Django's, its options written in Python (``PlainSelect``): on every
+    list page, the template engine's 40 option renders were ~8 ms of it."""
+
     def __init__(self, attrs=None):
         super().__init__({"size": 4, **(attrs or {})})
 
 
+class _FetchedGroups(ModelChoiceIterator):
+    """The groups read in one plain query (Django's iterator opens a server-side cursor on PostgreSQL)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
 class _GroupChoiceField(forms.ModelMultipleChoiceField):
+    iterator = _FetchedGroups
+
     def label_from_instance(self, obj):
         return obj.label
 
@@ -51,3 +68,30 @@ class GroupMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
             return invoices_in_groups(queryset, value)
         path = "" if self.lines == "subscriptions" else self.lines
         return subscriptions_in_groups(queryset, value, subscription_path=path)
+
+
+class GroupsAloneCountMixin:
+    """For a subscription list (``selfcare.lists.FilteredListView`` with a ``groups`` filter): narrowed by
+    groups alone (no other filter, no search) for a login that sees every account, the count is read
+    from the groups' sets (``groups.selectors.lines_in_groups_count``) instead of joining their lines."""
+
+    def count_rows(self, queryset):
+        groups = self._groups_alone()
+        if groups is not None:
+            from groups.selectors import lines_in_groups_count
+
+            return lines_in_groups_count(groups), False
+        return super().count_rows(queryset)
+
+    def _groups_alone(self):
+        from selfcare.lists import _no_value
+
+        filterset = self.filterset
+        if (filterset is None or not filterset.is_bound or getattr(self, "search", "")
+                or not self.membership.all_accounts or not filterset.is_valid()):
+            return None
+        cleaned = filterset.form.cleaned_data
+        groups = list(cleaned.get("groups") or [])  # the filter has read them already (no query)
+        if not groups or any(not _no_value(value) for name, value in cleaned.items() if name != "groups"):
+            return None
+        return groups

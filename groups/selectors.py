@@ -133,11 +133,17 @@ class LinesInGroups(Expression):
                 for _sql, part_params in parts:
                     params += [*column_params, *part_params]
             return "(" + " AND ".join(conditions) + ")", params
+        ids, params = self.ids_sql()
+        return f"{column} IN ({ids})", [*column_params, *params]
+
+    def ids_sql(self) -> tuple[str, list]:
+        """The lines' ids: each category's set, intersected. No line is in a category's set twice (a line
+        has at most one group of its own in a category in a month, and inherits only without one)."""
         selects, params = [], []
         for parts in self._sets():
             selects.append("(" + " UNION ALL ".join(sql for sql, _ in parts) + ")")
             params += [value for _sql, part_params in parts for value in part_params]
-        return f"{column} IN ({' INTERSECT '.join(selects)})", [*column_params, *params]
+        return " INTERSECT ".join(selects), params
 
 
 def _is_dense(*, lines_in_groups: int | list[int], company_lines: int) -> bool:
@@ -158,19 +164,35 @@ def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subs
     from the queryset's model to its subscription (``"subscription"`` for invoice lines), empty for
     subscriptions themselves.
     """
-    from subscriptions.models import SubscriptionCount
+    field = f"{subscription_path}_id" if subscription_path else "pk"
+    condition = lines_in_groups(groups, month=month, column=F(field))
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def lines_in_groups_count(groups, *, month: date | None = None) -> int:
+    """How many lines are in ``groups`` in ``month`` (the rule of ``subscriptions_in_groups``), counted
+    from the groups' sets alone: every id in them is a line of the groups' company, so for a login that
+    sees the whole company this is the count of its list narrowed by these groups, without joining the
+    lines (a cost centre of 25,000 lines: 5 ms instead of 50)."""
+    from django.db import connection
 
     month = month or this_month()
+    categories, _company_id = _chosen_categories(groups, month)
+    if not categories:
+        raise ValueError("no groups to count the lines of")
+    ids, params = LinesInGroups(F("pk"), month=month, categories=categories, dense=False).ids_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({ids}) AS ids", params)
+        return cursor.fetchone()[0]
+
+
+def _chosen_categories(groups, month: date) -> tuple[list, int | None]:
+    """([(category id, its chosen group ids, the accounts in them in ``month``)], the company)."""
     by_category, company_id = defaultdict(list), None
     for group in groups:
         by_category[group.category_id].append(group.pk)
         company_id = group.company_id
-    if not by_category:
-        return queryset
-    field = f"{subscription_path}_id" if subscription_path else "pk"
-    counts = SubscriptionCount.objects.filter(company_id=company_id)
-    company_lines = counts.aggregate(n=Sum("count"))["n"] or 0
-    categories, sizes = [], []
+    categories = []
     for category_id, group_ids in by_category.items():
         # The accounts in the groups are read first (a handful of ids): given as a list, the planner
         # reaches their lines through the account index; joined in SQL, a misestimate of how many there
@@ -178,17 +200,31 @@ def subscriptions_in_groups(queryset, groups, *, month: date | None = None, subs
         account_ids = list(GroupMembership.objects.filter(
             _in_month(month), group_id__in=group_ids, account__isnull=False,
         ).order_by().values_list("account_id", flat=True).distinct())
+        categories.append((category_id, group_ids, account_ids))
+    return categories, company_id
+
+
+def lines_in_groups(groups, *, month: date | None = None, column) -> "LinesInGroups | None":
+    """The condition "``column`` is a line in any of ``groups`` in ``month``" (None without groups)."""
+    from subscriptions.models import SubscriptionCount
+
+    month = month or this_month()
+    categories, company_id = _chosen_categories(groups, month)
+    if not categories:
+        return None
+    counts = SubscriptionCount.objects.filter(company_id=company_id)
+    company_lines = counts.aggregate(n=Sum("count"))["n"] or 0
+    sizes = []
+    for _category_id, group_ids, account_ids in categories:
         # How many lines the groups hold, about (an account's lines with their own group elsewhere
         # are counted too): decides how a page is read, never what it shows.
         lines = GroupMembership.objects.filter(
             _in_month(month), group_id__in=group_ids, subscription__isnull=False).order_by().count()
         if account_ids:
             lines += counts.filter(account_id__in=account_ids).aggregate(n=Sum("count"))["n"] or 0
-        categories.append((category_id, group_ids, account_ids))
         sizes.append(lines)
-    queryset = queryset.filter(LinesInGroups(F(field), month=month, categories=categories,
-                                             dense=_is_dense(lines_in_groups=sizes, company_lines=company_lines)))
-    return queryset
+    return LinesInGroups(column, month=month, categories=categories,
+                         dense=_is_dense(lines_in_groups=sizes, company_lines=company_lines))
 
 
 def accounts_in_groups(queryset, groups, *, month: date | None = None):

@@ -16,6 +16,7 @@ from accounts.permissions import Permission
 from accounts.templatetags.portal import phone as format_phone
 from accounts.views_base import PortalTemplateView, TenantDetailView
 from groups.exports import GroupColumnsExportMixin
+from groups.filters import GroupsAloneCountMixin
 from invoices.einvoice_signup import invoice_delivery_update
 from selfcare.lists import FilteredListView, ListBulkAction, ListColumn, ListFiltersRefused, bulk_list_state
 from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
@@ -39,7 +40,7 @@ class _SubscriptionsAreaList(FilteredListView, abstract=True):
     template_name = "subscriptions/list_page.html"
 
 
-class SubscriptionListView(GroupColumnsExportMixin, _SubscriptionsAreaList):
+class SubscriptionListView(GroupsAloneCountMixin, GroupColumnsExportMixin, _SubscriptionsAreaList):
     """Every subscription the login may see, alphabetically by employee: search, filters, sort, export.
     The export has one column per group category: the line's group this month."""
 

@@ -107,3 +107,43 @@ def test_the_list_page_shows_the_same_lines_in_both_shapes(estate, monkeypatch):
         results[walk] = [name for name in ("Anna", "Bo", "Carl", "Dora", "Eva", "Finn", "Gitte")
                          if name in response.content.decode()]
     assert results[False] == results[True] == ["Anna", "Carl", "Dora", "Eva"]
+
+
+def _listed(client, **params):
+    from django.urls import reverse
+
+    with at(DAY):
+        response = client.get(reverse("subscriptions:list"), params)
+    assert response.status_code == 200
+    page = response.context["list_page"]
+    return page.count, [row.employee_name for row in page.rows]
+
+
+@pytest.mark.parametrize(("chosen", "expected"), CASES)
+def test_the_list_counts_groups_alone_from_their_sets_and_the_same_as_the_lines(estate, chosen, expected):
+    """Groups alone, a login seeing every account: the count comes from the groups' sets (no join of the
+    lines), and it is the number of lines the page lists."""
+    client = verified_client(make_member(estate["company"]).user)
+    groups = [estate[name].pk for name in chosen]
+    with CaptureQueriesContext(connection) as queries:
+        count, names = _listed(client, groups=groups)
+    assert (count, names) == (len(expected), expected)
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert any(query.startswith("SELECT count(*) FROM ((") for query in sql)
+    assert not any(query.startswith('SELECT COUNT(*) AS "__count" FROM "subscriptions_subscription"') for query in sql)
+    with at(DAY):
+        assert selectors.lines_in_groups_count([estate[name] for name in chosen]) == len(expected)
+
+
+def test_with_another_filter_a_search_or_a_restricted_login_the_lines_are_counted(estate):
+    from subscriptions.models import Subscription as Line
+
+    company, lines = estate["company"], estate["lines"]
+    Line.objects.filter(pk=lines["Anna"].pk).update(status=Line.Status.BLOCKED)
+    everyone = verified_client(make_member(company).user)
+    assert _listed(everyone, groups=[estate["2010"].pk], status="blocked") == (1, ["Anna"])
+    assert _listed(everyone, groups=[estate["2010"].pk], q="Eva") == (1, ["Eva"])
+    # A login restricted to the second account sees Eva of cost centre 2010, not Anna, Carl or Dora.
+    restricted = verified_client(make_member(company, accounts=[lines["Eva"].account]).user)
+    assert _listed(restricted, groups=[estate["2010"].pk]) == (1, ["Eva"])
+    assert _listed(restricted, groups=[estate["aarhus"].pk]) == (3, ["Eva", "Finn", "Gitte"])
