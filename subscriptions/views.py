@@ -3,7 +3,7 @@ import secrets
 import segno
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, Value
+from django.db.models import Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +22,9 @@ from selfcare.lists import FilteredListView, ListBulkAction, ListColumn, ListFil
 from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
 from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
 from subscriptions.forms import BULK_FORMS, CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
-from subscriptions.models import BillingAccount, ChangeRequest, Connection, SimCard, Subscription, UsageRecord
+from subscriptions.models import (
+    BillingAccount, ChangeRequest, Connection, SimCard, Subscription, SubscriptionCount, UsageRecord,
+)
 from subscriptions.services import (
     BlockReason,
     change_allowed,
@@ -82,6 +84,15 @@ class SubscriptionListView(GroupsAloneCountMixin, GroupColumnsExportMixin, _Subs
 
     def scoped_queryset(self):
         return super().scoped_queryset().select_related("account", "plan")
+
+    def count_rows(self, queryset):
+        # Unfiltered and unsearched: the figures the database keeps per account (SubscriptionCount, kept
+        # by triggers in the same transaction as every write) summed over the login's scope, instead of
+        # counting up to 500,000 lines on every page (20 to 30 ms).
+        if not self.search and not self._filters_applied() and not self.filters_invalid():
+            total = SubscriptionCount.objects.for_membership(self.membership).aggregate(n=Sum("count"))["n"]
+            return total or 0, False
+        return super().count_rows(queryset)
 
     def search_condition(self, search):
         # A subscription id is found by its whole number, not by a part of it.

@@ -147,3 +147,18 @@ def test_with_another_filter_a_search_or_a_restricted_login_the_lines_are_counte
     restricted = verified_client(make_member(company, accounts=[lines["Eva"].account]).user)
     assert _listed(restricted, groups=[estate["2010"].pk]) == (1, ["Eva"])
     assert _listed(restricted, groups=[estate["aarhus"].pk]) == (3, ["Eva", "Finn", "Gitte"])
+
+
+def test_the_unfiltered_list_counts_from_the_kept_figures_in_the_logins_scope(estate):
+    company, lines = estate["company"], estate["lines"]
+    everyone = verified_client(make_member(company).user)
+    restricted = verified_client(make_member(company, accounts=[lines["Eva"].account]).user)
+    with CaptureQueriesContext(connection) as queries:
+        assert _listed(everyone)[0] == 7  # not the other company's line
+    assert not any(query["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "subscriptions_subscription"')
+                   for query in queries.captured_queries)
+    assert _listed(restricted) == (3, ["Eva", "Finn", "Gitte"])
+    SubscriptionFactory(account=lines["Eva"].account, employee_name="Hans")
+    Subscription.objects.filter(pk=lines["Anna"].pk).delete()
+    assert _listed(restricted)[0] == 4
+    assert _listed(everyone)[0] == 7
