@@ -118,3 +118,35 @@ def test_system_is_nobody_where_a_person_is_expected(company):
     assert (event.actor, event.actor_label, event.data) == (None, "", {"automatic": True})
     audit = audit_record(action=AuditEvent.Action.APPROVAL_HANDED_OVER, actor=SYSTEM, company=company)
     assert (audit.actor, audit.actor_label, audit.by_operator) == (None, "", False)
+
+
+@pytest.mark.parametrize(("app", "module"), [("orders", "0009_staff_events_by_operator"),
+                                             ("tickets", "0005_staff_events_by_operator")])
+def test_staff_events_from_before_the_flag_read_the_operator_after_the_migration(company, app, module):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from tickets.models import SupportCaseEvent
+    from tests.tickets.factories import SupportCaseFactory
+
+    customer, staff = make_member(company).user, StaffUserFactory()
+    if app == "orders":
+        subject, model = OrderFactory(company=company, account__company=company), OrderEvent
+    else:
+        subject, model = SupportCaseFactory(company=company), SupportCaseEvent
+    # As written before events carried the flag: the staff member's name, nothing in data.
+    older_staff = model.objects.create(company=company, subject=subject, from_status="a", to_status="b",
+                                       actor=staff, actor_label=staff.full_name, data={"note": "x"})
+    older_customer = model.objects.create(company=company, subject=subject, from_status="b", to_status="c",
+                                          actor=customer, actor_label=customer.full_name)
+    assert older_staff.by_label == staff.full_name
+    migration = importlib.import_module(f"{app}.migrations.{module}")
+    with connection.schema_editor() as editor:
+        migration.mark_staff_events(apps, editor)
+    older_staff.refresh_from_db()
+    older_customer.refresh_from_db()
+    with translation.override("en"):
+        assert (older_staff.by_label, older_customer.by_label) == ("the operator", customer.full_name)
+    assert older_staff.data == {"note": "x", "by_operator": True}
