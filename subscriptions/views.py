@@ -23,7 +23,13 @@ from subscriptions.bulk import BULK_ACTIONS, bulk_change_start, bulk_preview
 from subscriptions.filtersets import BillingAccountFilterSet, ConnectionFilterSet, SubscriptionFilterSet
 from subscriptions.forms import BULK_FORMS, CHANGE_FORMS, BillingAccountForm, InvoiceNoteForm
 from subscriptions.models import (
-    BillingAccount, ChangeRequest, Connection, SimCard, Subscription, SubscriptionCount, UsageRecord,
+    BillingAccount,
+    ChangeRequest,
+    Connection,
+    SimCard,
+    Subscription,
+    SubscriptionCount,
+    UsageRecord,
 )
 from subscriptions.services import (
     BlockReason,

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from django.db import connection
 
-
 ALL_COMPANIES = "all"  # the size of a scenario over every bench company (a billing run, a monthly job)
 
 
@@ -178,8 +177,6 @@ def vacuum_dead_rows(min_dead: int = 1000) -> list[str]:
     them, and the next ``make bench`` on the same data, then read through them (the group filter's
     index-only count of a cost centre took 32 ms instead of 7 after four uploads). Run before each
     scenario, so each one starts from the data as seeded; the time is not measured."""
-    from django.db import connection
-
     if connection.in_atomic_block:
         return []
     with connection.cursor() as cursor:
