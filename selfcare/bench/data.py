@@ -26,7 +26,7 @@ except ImportError:  # not PostgreSQL: bulk_create gets a dict
     Jsonb = None
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from accounts.models import AuditEvent, Company, Membership, User
@@ -270,6 +270,37 @@ def _raw_delete_tenant_rows(company_ids: list[int]) -> dict[str, int] | None:
     return deleted
 
 
+def _truncate_tenant_rows(company_ids: list[int]) -> dict[str, int] | None:
+    """When every row of every tenant table is a bench row (a database kept for the benchmarks), all of
+    them in one TRUNCATE, with the many-to-many rows that link to them; None otherwise (the rows are then
+    deleted by company). Deleted rows would stay in the tables until a vacuum, in the same transaction
+    as the new ones: the new subscriptions' 13 indexes were built over twice the rows (39.8 s instead of
+    ~20) and deleting 1.6 million rows took 14 s. If anything else refers to these tables (TRUNCATE
+    refuses), nothing is truncated and None is returned."""
+    if connection.vendor != "postgresql":
+        return None
+    quote = connection.ops.quote_name
+    tenant = _tenant_models()
+    links = [through for through in _link_tables()
+             if any(field.is_relation and field.related_model in tenant for field in through._meta.concrete_fields)]
+    counts: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for model in tenant:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} "
+                           "WHERE company_id IS NULL OR company_id <> ALL(%s))", [company_ids])
+            if cursor.fetchone()[0]:
+                return None
+        for model in [*tenant, *links]:
+            cursor.execute(f"SELECT count(*) FROM {quote(model._meta.db_table)}")
+            counts[model._meta.label] = cursor.fetchone()[0]
+        try:
+            with transaction.atomic():
+                cursor.execute("TRUNCATE " + ", ".join(quote(model._meta.db_table) for model in [*tenant, *links]))
+        except DatabaseError:  # a table outside refers to one of these
+            return None
+    return {label: count for label, count in counts.items() if count}
+
+
 CHECK_REFERENCES_AFTER_FROM = 10_000
 
 
@@ -320,7 +351,7 @@ def bench_data_delete() -> dict[str, int]:
         for label, count in counts.items():
             deleted[label] = deleted.get(label, 0) + count
 
-    fast = _raw_delete_tenant_rows(company_ids) if company_ids else None
+    fast = (_truncate_tenant_rows(company_ids) or _raw_delete_tenant_rows(company_ids)) if company_ids else None
     if fast is not None:
         add(fast)
     elif company_ids:

@@ -95,15 +95,45 @@ def test_seed_bench_again_replaces_and_leaves_other_data_alone():
     seed()
     first = bench_counts()
     first_company = bench.big_company()
+    table = filenode("subscriptions_subscription")
     seed()  # again: no failure, no duplicates
     assert bench_counts() == first
     assert bench.big_company().pk != first_company.pk  # replaced, not added to
+    assert filenode("subscriptions_subscription") == table  # deleted by company, not truncated
 
     assert first["subscriptions"] >= N and first["companies"] == 1 + bench.DEFAULT_SMALL_COMPANIES
     assert Subscription.objects.filter(pk=other_subscription.pk).exists()
     assert Company.objects.filter(pk__in=[other.pk, squatter.pk]).count() == 2
     assert User.objects.filter(pk=login.pk).exists()
     assert bench.big_company().registration_number != squatter.registration_number
+
+
+def filenode(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_filenode(%s::regclass)", [table])
+        return cursor.fetchone()[0]
+
+
+def test_seed_bench_again_truncates_when_the_tables_hold_only_bench_rows():
+    from selfcare.jobs.models import Job
+
+    seed()
+    first = bench_counts()
+    table, memberships = filenode("subscriptions_subscription"), filenode("groups_groupmembership")
+    seed()
+    assert bench_counts() == first
+    # TRUNCATE gives a table new storage; a DELETE leaves the dead rows in the old one.
+    assert filenode("subscriptions_subscription") != table
+    assert filenode("groups_groupmembership") != memberships
+    # An operator job (no company) is not a bench row: the tables are then deleted by company.
+    job = Job.objects.create(company=None, operator=True, kind="invoices.billing_run", title="Billing run")
+    table = filenode("subscriptions_subscription")
+    seed()
+    assert bench_counts() == first
+    assert filenode("subscriptions_subscription") == table
+    assert Job.objects.filter(pk=job.pk).exists()
 
 
 def test_seed_bench_options_and_delete():
