@@ -208,3 +208,12 @@ class TimelineEvent(models.Model):
     def kind_label(self) -> str:
         labels = getattr(self, "KIND_LABELS", {})
         return str(labels.get(self.kind, "")) if self.kind else ""
+
+
+def flag_staff_events(schema_editor, tables: list[str]) -> None:
+    """For the data migrations of the apps with timelines: the events staff made before events carried
+    ``data.by_operator`` get it, so they read "the operator" too (``TimelineEvent.by_label``)."""
+    for table in tables:
+        schema_editor.execute(
+            f"UPDATE {schema_editor.quote_name(table)} SET data = data || '{{\"by_operator\": true}}'::jsonb "
+            "WHERE actor_id IN (SELECT id FROM accounts_user WHERE is_staff) AND NOT (data ? 'by_operator')")

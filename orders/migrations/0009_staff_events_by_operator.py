@@ -3,15 +3,13 @@ never named to customers (selfcare.workflow.TimelineEvent.by_label)."""
 
 from django.db import migrations
 
+from selfcare.workflow import flag_staff_events
+
 MODELS = ["OrderEvent"]
 
 
 def mark_staff_events(apps, schema_editor):
-    for name in MODELS:
-        table = apps.get_model("orders", name)._meta.db_table
-        schema_editor.execute(
-            f"UPDATE {table} SET data = data || '{{\"by_operator\": true}}'::jsonb "
-            "WHERE actor_id IN (SELECT id FROM accounts_user WHERE is_staff) AND NOT (data ? 'by_operator')")
+    flag_staff_events(schema_editor, [apps.get_model("orders", name)._meta.db_table for name in MODELS])
 
 
 class Migration(migrations.Migration):
