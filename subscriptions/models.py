@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import TenantModel
@@ -391,6 +392,15 @@ class SubscriptionEvent(TenantModel):
     )
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
+
+    @property
+    def by_label(self) -> str:
+        """Who, as the customer reads it: the person, or "the operator" for its staff (never named to
+        customers, as on the other timelines: ``selfcare.workflow.TimelineEvent.by_label``) and for a
+        change without a person. Read with ``select_related("actor")``."""
+        if not self.actor_label or (self.actor_id is not None and self.actor.is_staff):
+            return gettext("the operator")
+        return self.actor_label
 
     def summary(self) -> str:
         """What changed, in the reader's language ("Price plan: Mobil Basis 10 GB → Mobil Fri 50 GB")."""

@@ -337,7 +337,7 @@ class SubscriptionPageMixin:
             "change_forms": forms,
             "open_form": bound.action if bound is not None else "",
             "note_form": note_form or (InvoiceNoteForm(instance=subscription) if can_edit_note else None),
-            "history": list(subscription.events.select_related("change_request")[:HISTORY_SHOWN]),
+            "history": list(subscription.events.select_related("change_request", "actor")[:HISTORY_SHOWN]),
             "usage": _usage(subscription),
             "can_view_puk": membership.has_permission(Permission.VIEW_PUK),
         }

@@ -224,3 +224,21 @@ def test_puk_codes_need_their_permission_and_a_sim_card(line):
     admin = make_member(line.company)
     body = verified_client(admin.user).post(reverse("subscriptions:puk", args=[line.pk])).content.decode()
     assert "no SIM card in use" in body
+
+
+def test_the_history_names_the_customers_own_people_and_never_the_operators_staff(line, admin):
+    from django.utils import translation
+
+    from tests.factories import StaffUserFactory
+
+    staff = StaffUserFactory(full_name="Sigurd Backoffice")
+    for actor in (admin.user, staff):
+        SubscriptionEvent.objects.create(company=line.company, subscription=line, actor=actor,
+                                         actor_label=actor.full_name, action="invoice_note",
+                                         before={"invoice_note": "a"}, after={"invoice_note": "b"})
+    client = verified_client(admin.user)
+    body = page(client, line)
+    assert admin.user.full_name in body
+    assert "Sigurd Backoffice" not in body
+    with translation.override("en"):
+        assert [event.by_label for event in line.events.order_by("pk")] == [admin.user.full_name, "the operator"]
